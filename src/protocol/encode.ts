@@ -1,0 +1,41 @@
+import type { PublicationInput } from "../engine/engine.ts";
+import type { ErrorCode } from "./codes.ts";
+
+/**
+ * Server frames are built by string concatenation: a publication is encoded
+ * once per node and the same text goes to every subscriber.
+ */
+
+/** The `msg` frame of a publication; `data` is already JSON text. */
+export function encodeMsg(pub: PublicationInput, off: string | undefined): string {
+  let s = '{"t":"msg","ch":' + JSON.stringify(pub.ch);
+  if (off !== undefined) s += ',"off":"' + off + '"';
+  s += ',"ev":' + JSON.stringify(pub.ev) + ',"data":' + pub.data;
+  if (pub.from !== undefined) s += ',"from":' + JSON.stringify(pub.from);
+  return s + ',"ts":' + pub.ts + "}";
+}
+
+export function encodePresenceEvent(kind: "join" | "leave", ch: string, user: string, conn: string): string {
+  return '{"t":"' + kind + '","ch":' + JSON.stringify(ch) + ',"user":' + JSON.stringify(user) + ',"conn":' + JSON.stringify(conn) + "}";
+}
+
+/** `ok` answer; `fields` are appended as JSON members (already-encoded values allowed via `raw`). */
+export function encodeOk(id: number, fields?: Record<string, unknown>, raw?: Record<string, string>): string {
+  let s = '{"t":"ok","id":' + id;
+  if (fields) for (const k in fields) s += ',"' + k + '":' + JSON.stringify(fields[k]);
+  if (raw) for (const k in raw) s += ',"' + k + '":' + raw[k];
+  return s + "}";
+}
+
+export function encodeErr(id: number | undefined, code: ErrorCode, msg: string, retryAfter?: number): string {
+  let s = '{"t":"err"';
+  if (id !== undefined) s += ',"id":' + id;
+  s += ',"code":"' + code + '","msg":' + JSON.stringify(msg);
+  if (retryAfter !== undefined) s += ',"retryAfter":' + retryAfter;
+  return s + "}";
+}
+
+/** Joins already-encoded frames into a JSON array without re-parsing them. */
+export function encodeArray(frames: string[]): string {
+  return "[" + frames.join(",") + "]";
+}

@@ -1,0 +1,131 @@
+import { SignJWT } from "jose";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = resolve(import.meta.dir, "../..");
+export const TEST_SECRET = "test-secret-at-least-32-bytes-long-xxxxxxxx";
+export const TEST_API_KEY = "test-api-key";
+
+export interface TestServer {
+  port: number;
+  url: string;
+  wsUrl: string;
+  node: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  dataDir: string;
+  /** Every log line the server printed so far (parsed JSON). */
+  logs: Record<string, unknown>[];
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+  api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
+  dataDir?: string;
+  /** Keep the data dir after stop (for restarts). */
+  keepData?: boolean;
+  /** Fixed port (restart on the same port); 0 = ephemeral. */
+  port?: number;
+}
+
+/** Starts `src/main.ts` as a real process on an ephemeral port and waits until it listens. */
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "sb-test-"));
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      NODE_ENV: "test",
+      HOST: "127.0.0.1",
+      PORT: String(opts.port ?? 0),
+      JWT_SECRET: TEST_SECRET,
+      API_KEYS: TEST_API_KEY,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "info",
+      ...opts.env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: Record<string, unknown>[] = [];
+  const listening = Promise.withResolvers<{ port: number; node: string }>();
+  let stderrText = "";
+  (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const rec = JSON.parse(line) as Record<string, unknown>;
+          logs.push(rec);
+          if (rec.msg === "listening") listening.resolve({ port: rec.port as number, node: rec.node as string });
+        } catch {
+          logs.push({ raw: line });
+        }
+      }
+    }
+  })();
+  (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) stderrText += dec.decode(chunk, { stream: true });
+  })();
+  const exited = proc.exited;
+  exited.then((code) => listening.reject(new Error(`server exited with ${code} before listening:\n${stderrText}\n${JSON.stringify(logs.slice(-5))}`)));
+  const timer = setTimeout(() => listening.reject(new Error("server did not listen within 15 s")), 15_000);
+  const { port, node } = await listening.promise.finally(() => clearTimeout(timer));
+  const url = `http://127.0.0.1:${port}`;
+  const server: TestServer = {
+    port,
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
+    node,
+    proc,
+    dataDir,
+    logs,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const code = await exited;
+      if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+    api(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TEST_API_KEY}`);
+      let body = init.body;
+      if (init.json !== undefined) {
+        headers.set("content-type", "application/json");
+        body = JSON.stringify(init.json);
+      }
+      return fetch(url + path, { ...init, headers, body });
+    },
+  };
+  return server;
+}
+
+export interface TokenClaims {
+  sub?: string;
+  tenant?: string;
+  roles?: string[];
+  [claim: string]: unknown;
+}
+
+/** Signs an HS256 token with the test secret; `expSec` relative seconds (default 1 h), null = no exp. */
+export async function token(claims: TokenClaims, opts: { expSec?: number | null; secret?: string; iss?: string; aud?: string } = {}): Promise<string> {
+  const jwt = new SignJWT(claims as Record<string, unknown>).setProtectedHeader({ alg: "HS256" }).setIssuedAt();
+  if (opts.expSec !== null) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expSec ?? 3600));
+  if (opts.iss) jwt.setIssuer(opts.iss);
+  if (opts.aud) jwt.setAudience(opts.aud);
+  return jwt.sign(new TextEncoder().encode(opts.secret ?? TEST_SECRET));
+}
