@@ -1,0 +1,369 @@
+import { backoffDelayMs } from "./backoff.ts";
+import { Emitter } from "./emitter.ts";
+import { SwitchboardClientError } from "./errors.ts";
+import { parseServerFrame, type ClientFrame, type Hello, type Message, type PresenceMember, type ServerFrame } from "./frames.ts";
+import { errorFromFrame, PendingRequests } from "./requests.ts";
+import { Subscription, type RecoveryFailure, type SubscribeOptions } from "./subscription.ts";
+import { TokenSource } from "./token.ts";
+
+export interface ClientOptions {
+  /** A fixed JWT. Give `getToken` instead to let the client renew it. */
+  token?: string;
+  /** Returns a fresh JWT; called for the first connection, on `expiring`, and after close 4001/4003. */
+  getToken?: () => string | Promise<string>;
+  /** Floor of the reconnect delay (default 500). */
+  minReconnectDelayMs?: number;
+  /** Cap of the reconnect delay (default 20 000). */
+  maxReconnectDelayMs?: number;
+  /** How long a request waits for its answer before rejecting with TIMEOUT (default 10 000). */
+  requestTimeoutMs?: number;
+  /** How long opening the socket plus authenticating may take before the attempt is abandoned (default 10 000). */
+  connectTimeoutMs?: number;
+  /** WebSocket constructor for runtimes without a global one (e.g. `ws` on Node 20). */
+  WebSocket?: typeof WebSocket;
+}
+
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+
+export type ReconnectCause = "backoff" | "server" | "token";
+
+export interface ClientEvents {
+  /** A socket is being opened (`attempt` counts consecutive failures, 0 on the first try). */
+  connecting: { attempt: number };
+  /** Authenticated; subscriptions are being restored. */
+  connected: Hello;
+  /** The socket closed. `willReconnect` is false after `close()` or a terminal failure (see `error`). */
+  disconnected: { code: number; reason: string; willReconnect: boolean };
+  /** A reconnect is scheduled in `delayMs`; `cause` says whose delay it is. */
+  reconnecting: { attempt: number; delayMs: number; cause: ReconnectCause };
+  /** Unsolicited server errors, refused resubscribes, failed token refreshes, terminal failures. */
+  error: SwitchboardClientError;
+  /** A resubscribe could not recover every missed message (also given to the subscription's onRecoveryFailed). */
+  recoveryFailed: RecoveryFailure;
+  /** The token was renewed on the open connection; `exp` in seconds since the epoch. */
+  tokenRefreshed: { exp: number };
+}
+
+const OPEN = 1;
+
+/**
+ * A Switchboard connection that stays up: it authenticates with the first
+ * frame, reconnects with jittered backoff (or after the delay a draining node
+ * advises), resubscribes every channel from its last offset and renews its
+ * token before it expires.
+ */
+export class SwitchboardClient extends Emitter<ClientEvents> {
+  readonly url: string;
+  private readonly tokens: TokenSource;
+  private readonly minDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly WS: typeof WebSocket;
+  private readonly requests: PendingRequests;
+  private readonly subs = new Map<string, Subscription<any>>();
+  private _state: ConnectionState = "idle";
+  private ws: WebSocket | undefined;
+  private wsToken: string | undefined;
+  private _hello: Hello | undefined;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When a `reconnect` frame arrived and the delay it advised. */
+  private advised: { at: number; afterMs: number } | undefined;
+  private lastError: SwitchboardClientError | undefined;
+  private waiters: { resolve(h: Hello): void; reject(e: SwitchboardClientError): void }[] = [];
+
+  constructor(url: string, options: ClientOptions) {
+    super();
+    this.url = url;
+    this.tokens = new TokenSource(options.token, options.getToken);
+    this.minDelayMs = options.minReconnectDelayMs ?? 500;
+    this.maxDelayMs = Math.max(this.minDelayMs, options.maxReconnectDelayMs ?? 20_000);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+    if (!WS) throw new TypeError("no global WebSocket: pass options.WebSocket");
+    this.WS = WS;
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** The server's `hello` of the current connection. */
+  get hello(): Hello | undefined {
+    return this._state === "connected" ? this._hello : undefined;
+  }
+
+  /**
+   * Connects (and keeps reconnecting). Resolves with the first `hello`;
+   * rejects only on a terminal failure (token refused with no fresh one) or `close()`.
+   */
+  connect(): Promise<Hello> {
+    if (this._state === "connected" && this._hello) return Promise.resolve(this._hello);
+    const p = new Promise<Hello>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this._state === "idle" || this._state === "closed") {
+      this.attempt = 0;
+      this.lastError = undefined;
+      void this.open();
+    }
+    return p;
+  }
+
+  /**
+   * Closes the connection and stops reconnecting. Subscriptions are kept with
+   * their offsets: a later `connect()` resubscribes and recovers what was
+   * missed. Call `unsubscribe()` on those you no longer want.
+   */
+  close(): void {
+    this.clearTimer();
+    const ws = this.ws;
+    this._state = "closed";
+    if (ws) {
+      this.detach(ws);
+      ws.close(1000);
+      this.connectionGone(1000, "client closed", false);
+    }
+    this.settleWaiters(new SwitchboardClientError("CLOSED", "client closed"));
+  }
+
+  /** Subscribes now if connected, otherwise on the next connection. One subscription per channel. */
+  subscribe<T = unknown>(ch: string, onMessage: (msg: Message<T>) => void, options: SubscribeOptions = {}): Subscription<T> {
+    const existing = this.subs.get(ch);
+    if (existing && existing.state !== "unsubscribed") throw new TypeError(`already subscribed to ${ch}`);
+    const sub = new Subscription<T>(ch, onMessage, options, (s) => this.unsubscribed(s));
+    this.subs.set(ch, sub);
+    if (this._state === "connected") this.sendSub(sub);
+    return sub;
+  }
+
+  /** Publishes to `ch`; resolves with the message's offset once the server accepted it. */
+  async publish(ch: string, ev: string, data: unknown): Promise<{ off?: string }> {
+    const ok = await this.request(ch, (id) => ({ t: "pub", id, ch, ev, data }));
+    return typeof ok.off === "string" ? { off: ok.off } : {};
+  }
+
+  /** Who is on `ch` now. */
+  async presence(ch: string): Promise<PresenceMember[]> {
+    const ok = await this.request(ch, (id) => ({ t: "presence", id, ch }));
+    return (ok.members as PresenceMember[] | undefined) ?? [];
+  }
+
+  /** Retained messages of `ch` after `since` (all retained when omitted), at most `limit` (≤ 1000). */
+  async history<T = unknown>(ch: string, opts: { since?: string; limit?: number } = {}): Promise<{ messages: Message<T>[]; off: string }> {
+    const ok = await this.request(ch, (id) => ({
+      t: "history",
+      id,
+      ch,
+      ...(opts.since !== undefined ? { since: opts.since } : {}),
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+    }));
+    return { messages: (ok.messages as Message<T>[] | undefined) ?? [], off: String(ok.off ?? "") };
+  }
+
+  /** Sends a request on the open connection; while not connected nothing is sent and it rejects with SERVICE_UNAVAILABLE. */
+  private request(ch: string | undefined, frame: (id: number) => ClientFrame): Promise<Record<string, unknown>> {
+    if (this._state !== "connected") {
+      return Promise.reject(new SwitchboardClientError("SERVICE_UNAVAILABLE", `not connected (${this._state})`, { ch }));
+    }
+    return this.requests.start((id) => this.send(frame(id)), ch);
+  }
+
+  private send(frame: ClientFrame): void {
+    if (this.ws?.readyState !== OPEN) throw new SwitchboardClientError("DISCONNECTED", "socket not open");
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  private async open(): Promise<void> {
+    this.clearTimer();
+    this._state = "connecting";
+    this.emit("connecting", { attempt: this.attempt });
+    let token: string | undefined;
+    try {
+      token = await this.tokens.forAuth();
+    } catch (cause) {
+      this.emit("error", new SwitchboardClientError("AUTHENTICATION_FAILED", "getToken failed", { cause }));
+      if (this._state === "connecting") this.scheduleReconnect("backoff");
+      return;
+    }
+    if (this._state !== "connecting") return; // close() while fetching the token
+    if (token === undefined) {
+      this.stop(this.lastError ?? new SwitchboardClientError("AUTHENTICATION_FAILED", "no fresh token to authenticate with"));
+      return;
+    }
+    const ws = new this.WS(this.url);
+    this.ws = ws;
+    this.wsToken = token;
+    this.advised = undefined;
+    ws.onopen = () => ws.send(JSON.stringify({ t: "auth", token } satisfies ClientFrame));
+    ws.onmessage = (e) => this.onFrame(ws, e.data);
+    ws.onclose = (e) => {
+      if (this.ws === ws) this.connectionGone(e.code, e.reason, true);
+    };
+    ws.onerror = () => {}; // a close event always follows
+    this.timer = setTimeout(() => {
+      if (this.ws !== ws || this._state === "connected") return;
+      this.detach(ws);
+      ws.close();
+      this.connectionGone(1006, "connect timeout", true);
+    }, this.connectTimeoutMs);
+  }
+
+  private onFrame(ws: WebSocket, data: unknown): void {
+    if (this.ws !== ws) return;
+    const f = parseServerFrame(data);
+    if (!f) return;
+    switch (f.t) {
+      case "hello":
+        return this.onHello(f);
+      case "ok":
+      case "err":
+        if (this.requests.answer(f)) return;
+        if (f.t === "err") this.onUnsolicitedError(f);
+        return;
+      case "msg":
+        return this.subs.get(f.ch)?.deliver(f);
+      case "join":
+      case "leave":
+        return this.subs.get(f.ch)?.presenceEvent(f.t, f);
+      case "expiring":
+        return void this.refreshToken();
+      case "reconnect":
+        this.advised = { at: Date.now(), afterMs: Math.max(0, Number(f.after) || 0) };
+        return;
+    }
+  }
+
+  private onHello(hello: ServerFrame & { t: "hello" }): void {
+    this.clearTimer();
+    const { t: _t, ...rest } = hello;
+    this._hello = rest;
+    this._state = "connected";
+    this.attempt = 0;
+    this.lastError = undefined;
+    this.emit("connected", this._hello);
+    for (const w of this.waiters.splice(0)) w.resolve(this._hello);
+    for (const sub of this.subs.values()) this.sendSub(sub);
+  }
+
+  private onUnsolicitedError(f: { code: string; msg: string; retryAfter?: number }): void {
+    const err = errorFromFrame(f);
+    if (err.code === "AUTHENTICATION_FAILED") this.lastError = err;
+    this.emit("error", err);
+  }
+
+  private sendSub(sub: Subscription<any>): void {
+    const fields = sub.subscribeFields();
+    const ws = this.ws;
+    this.requests
+      .start((id) => this.send({ t: "sub", id, ...fields }), sub.ch)
+      .then((ok) => {
+        const failure = sub.subscribed(ok, fields.since);
+        if (failure) this.emit("recoveryFailed", failure);
+      })
+      .catch((err: SwitchboardClientError) => {
+        if (err.code === "DISCONNECTED" || err.code === "CLOSED") return; // resubscribed on the next connection
+        if (err.code === "TIMEOUT") {
+          // An unanswered subscribe means the connection is not usable: start over.
+          if (ws && this.ws === ws) {
+            this.detach(ws);
+            ws.close();
+            this.connectionGone(1006, "subscribe timed out", true);
+          }
+          return;
+        }
+        if (this.subs.get(sub.ch) === sub) this.subs.delete(sub.ch);
+        sub.failed(err);
+        if (sub.options.onError) sub.options.onError(err);
+        else this.emit("error", err);
+      });
+  }
+
+  private unsubscribed(sub: Subscription<any>): void {
+    if (this.subs.get(sub.ch) !== sub) return;
+    this.subs.delete(sub.ch);
+    if (this._state === "connected") this.request(sub.ch, (id) => ({ t: "unsub", id, ch: sub.ch })).catch(() => {});
+  }
+
+  private async refreshToken(): Promise<void> {
+    if (!this.tokens.renewable) {
+      this.emit("error", new SwitchboardClientError("AUTHENTICATION_FAILED", "token expiring and no getToken to renew it"));
+      return;
+    }
+    try {
+      const token = await this.tokens.fetch();
+      const ok = await this.request(undefined, (id) => ({ t: "refresh", id, token }));
+      this.wsToken = token;
+      if (typeof ok.exp === "number") {
+        if (this._hello) this._hello.exp = ok.exp;
+        this.emit("tokenRefreshed", { exp: ok.exp });
+      }
+    } catch (cause) {
+      // The server closes with 4003 at expiry; the client then reconnects with a fresh token.
+      const err = cause instanceof SwitchboardClientError ? cause : new SwitchboardClientError("AUTHENTICATION_FAILED", "getToken failed", { cause });
+      this.emit("error", err);
+    }
+  }
+
+  /** The socket is gone: fail what waited on it, then decide whether and when to reconnect. */
+  private connectionGone(code: number, reason: string, mayReconnect: boolean): void {
+    this.clearTimer();
+    this.ws = undefined;
+    const stopped = this._state === "closed";
+    this.requests.failAll(stopped ? "CLOSED" : "DISCONNECTED", stopped ? "client closed" : `connection closed (${code})`);
+    for (const sub of this.subs.values()) sub.connectionLost();
+    if (stopped || !mayReconnect) {
+      this.emit("disconnected", { code, reason, willReconnect: false });
+      return;
+    }
+    if (code === 4001 || code === 4003) {
+      this.tokens.reject(this.wsToken);
+      if (!this.tokens.renewable) {
+        const err =
+          code === 4001
+            ? (this.lastError ?? new SwitchboardClientError("AUTHENTICATION_FAILED", "token rejected"))
+            : new SwitchboardClientError("AUTHENTICATION_FAILED", "token expired");
+        this._state = "closed";
+        this.emit("disconnected", { code, reason, willReconnect: false });
+        this.stop(err);
+        return;
+      }
+    }
+    this._state = "reconnecting";
+    this.emit("disconnected", { code, reason, willReconnect: true });
+    if (code === 4003) this.scheduleReconnect("token", 0);
+    else if (code === 4001) this.scheduleReconnect("token");
+    else if (this.advised) this.scheduleReconnect("server", Math.max(0, this.advised.at + this.advised.afterMs - Date.now()));
+    else this.scheduleReconnect("backoff");
+  }
+
+  private scheduleReconnect(cause: ReconnectCause, delayMs?: number): void {
+    const delay = delayMs ?? backoffDelayMs(this.attempt, this.minDelayMs, this.maxDelayMs);
+    if (delayMs === undefined) this.attempt++;
+    this._state = "reconnecting";
+    this.emit("reconnecting", { attempt: this.attempt, delayMs: delay, cause });
+    this.clearTimer();
+    this.timer = setTimeout(() => void this.open(), delay);
+  }
+
+  /** Gives up for good: the error is emitted and `connect()` callers are rejected. */
+  private stop(err: SwitchboardClientError): void {
+    this.clearTimer();
+    this._state = "closed";
+    this.emit("error", err);
+    this.settleWaiters(err);
+  }
+
+  private settleWaiters(err: SwitchboardClientError): void {
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+
+  private detach(ws: WebSocket): void {
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    if (this.ws === ws) this.ws = undefined;
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
