@@ -1,0 +1,88 @@
+import * as v from "valibot";
+
+/**
+ * Every setting Switchboard reads, with its default and a one-line meaning.
+ * This table is the single source for parsing (config/load.ts) and for the
+ * README's configuration table (tests/unit/config-docs.test.ts keeps them in step).
+ */
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^-?\d+$/, "must be an integer"),
+    v.transform(Number),
+    v.number(),
+    v.minValue(min, `must be ≥ ${min}`),
+    v.maxValue(max, `must be ≤ ${max}`),
+  );
+const str = () => v.string();
+const list = () =>
+  v.pipe(
+    v.string(),
+    v.transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    ),
+  );
+const bool = () =>
+  v.pipe(
+    v.string(),
+    v.regex(/^(true|false|1|0|yes|no)$/i, "must be true or false"),
+    v.transform((s) => /^(true|1|yes)$/i.test(s)),
+  );
+
+export interface SettingSpec<T> {
+  /** Default as the string an operator would write; undefined = unset. */
+  default: string | undefined;
+  doc: string;
+  schema: v.GenericSchema<string, T>;
+}
+
+const spec = <T>(def: string | undefined, doc: string, schema: v.GenericSchema<string, T>): SettingSpec<T> => ({ default: def, doc, schema });
+
+export const SETTINGS = {
+  NODE_ENV: spec("development", "`development`, `production` or `test`. Production refuses to start without a JWT key and an API key.", v.picklist(["development", "production", "test"], "must be development, production or test")),
+  HOST: spec("0.0.0.0", "Interface to listen on.", str()),
+  PORT: spec("8080", "HTTP and WebSocket port (0 = any free port).", int(0, 65535)),
+  NODE_ID: spec(undefined, "Name of this node in `hello.node`, logs and metrics (default: host name + random suffix).", v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-]{1,64}$/, "must be 1–64 of [A-Za-z0-9_.-]"))),
+  LOG_LEVEL: spec("info", "`debug`, `info`, `warn` or `error`.", v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error")),
+  SWITCHBOARD_CONFIG: spec(undefined, "Path of an optional JSON file with any of these keys and `namespaces` (channel policy); environment variables win over the file.", str()),
+  TLS_CERT_FILE: spec(undefined, "PEM certificate; with `TLS_KEY_FILE` serves https/wss.", str()),
+  TLS_KEY_FILE: spec(undefined, "PEM private key for `TLS_CERT_FILE`.", str()),
+  JWT_SECRET: spec(undefined, "HS256 secret (≥ 32 bytes) for user tokens.", v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
+  JWT_PUBLIC_KEY: spec(undefined, "PEM (SPKI) public key for RS256/ES256 user tokens, or a path to such a file.", str()),
+  JWT_ALGORITHM: spec("RS256", "Algorithm of `JWT_PUBLIC_KEY`: `RS256` or `ES256`.", v.picklist(["RS256", "ES256"], "must be RS256 or ES256")),
+  JWT_JWKS_URL: spec(undefined, "URL of a JWKS document with the token signing keys (RS256/ES256).", v.pipe(v.string(), v.url("must be a URL"))),
+  JWT_ISSUER: spec(undefined, "Required `iss` of user tokens.", str()),
+  JWT_AUDIENCE: spec(undefined, "Required `aud` of user tokens.", str()),
+  JWT_EXPIRY_WARNING_SEC: spec("30", "Seconds before `exp` at which the server sends `expiring`.", int(1, 3600)),
+  API_KEYS: spec(undefined, "Comma-separated API keys for the server HTTP API.", list()),
+  CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP (unset = any origin).", list()),
+  DATA_DIR: spec("./data", "Directory of the embedded engine's history database.", str()),
+  WS_AUTH_TIMEOUT_MS: spec("5000", "Time an unauthenticated connection has to send `auth`.", int(100, 600_000)),
+  WS_MAX_CONNECTIONS_PER_USER: spec("5", "Connections per user (tenant + sub) across the cluster; 0 = unlimited. Excess closes with 4008.", int(0)),
+  WS_MAX_GLOBAL_CONNECTIONS: spec("0", "WebSocket connections per node; 0 = unlimited. Excess upgrades get HTTP 429.", int(0)),
+  WS_MAX_ROOMS_PER_USER: spec("50", "Subscriptions per connection.", int(1, 100_000)),
+  WS_RATE_LIMIT_PER_SEC: spec("50", "Frames per second per connection (token bucket refill); 0 disables.", int(0)),
+  WS_RATE_LIMIT_BURST: spec("100", "Token bucket size per connection.", int(1)),
+  WS_MAX_MESSAGE_SIZE: spec("1048576", "Largest frame in bytes (larger closes with 1009); also the HTTP body limit.", int(256, 64 * 1024 * 1024)),
+  WS_BACKPRESSURE_LIMIT: spec("1048576", "Bytes buffered for a slow client before it is closed.", int(1024)),
+  WS_IDLE_TIMEOUT_SEC: spec("120", "Idle time before a silent connection is closed (1001); pings every half of it.", int(8, 960)),
+  WS_MAX_ERRORS_PER_MIN: spec("30", "Protocol errors per minute before the connection is closed with 1008.", int(1)),
+  DRAIN_DEADLINE_MS: spec("10000", "On SIGTERM/SIGINT: time to finish in-flight work before exit.", int(100)),
+  DRAIN_RECONNECT_MAX_MS: spec("5000", "Upper bound of the jittered `reconnect.after` sent while draining.", int(0)),
+  HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
+  REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
+  REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),
+  REDIS_PREFIX: spec("sb", "Key prefix of all Redis keys.", v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-]{1,32}$/, "must be 1–32 of [A-Za-z0-9_.-]"))),
+  REDIS_SHARDS: spec("16", "Number of bus streams publications are sharded over.", int(1, 1024)),
+  REDIS_COMMAND_TIMEOUT_MS: spec("1000", "A Redis command slower than this fails the publish with SERVICE_UNAVAILABLE.", int(10, 60_000)),
+  REDIS_STREAM_MAXLEN: spec("100000", "Approximate length bus streams are trimmed to.", int(100)),
+  PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
+} satisfies Record<string, SettingSpec<unknown>>;
+
+export type SettingKey = keyof typeof SETTINGS;
+/** Parsed value of each setting; undefined when unset and without default. */
+export type Settings = { [K in SettingKey]: v.InferOutput<(typeof SETTINGS)[K]["schema"]> | undefined };

@@ -1,0 +1,196 @@
+import { encodeMsg } from "../../protocol/encode.ts";
+import { SwitchboardError } from "../../protocol/errors.ts";
+import type { Logger } from "../../observability/logger.ts";
+import type {
+  ChannelOptions,
+  ControlMessage,
+  Engine,
+  EngineHealth,
+  EngineSink,
+  HistoryQuery,
+  HistoryResult,
+  PresenceEntry,
+  PresenceMember,
+  PublicationInput,
+} from "../engine.ts";
+import { MemoryPresence } from "./memory-presence.ts";
+import { SqliteHistory, type StoredRow } from "./sqlite-history.ts";
+
+export interface LocalEngineOptions {
+  dataDir: string;
+  nodeId: string;
+  logger: Logger;
+}
+
+interface ChannelState {
+  /** Last offset assigned. */
+  seq: number;
+  /** Last offset committed to history (what readers may see). */
+  committed: number;
+}
+
+interface Pending {
+  row: StoredRow;
+  historySize: number;
+  resolve: (off: string) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The embedded single-node engine: offsets and history in bun:sqlite,
+ * presence in memory. Publications to history channels are written in one
+ * transaction per event-loop turn and delivered after the commit, so a
+ * subscriber never sees a message that the publisher was told failed.
+ */
+export class LocalEngine implements Engine {
+  readonly kind = "local" as const;
+  private readonly opts: LocalEngineOptions;
+  private sink: EngineSink | undefined;
+  private store: SqliteHistory | undefined;
+  private readonly states = new Map<string, ChannelState>();
+  private readonly presenceStore = new MemoryPresence();
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private stopped = false;
+
+  constructor(opts: LocalEngineOptions) {
+    this.opts = opts;
+  }
+
+  async start(sink: EngineSink): Promise<void> {
+    this.sink = sink;
+    try {
+      this.store = new SqliteHistory(this.opts.dataDir);
+    } catch (err) {
+      throw new SwitchboardError("SERVICE_UNAVAILABLE", `cannot open history database in ${this.opts.dataDir}`, { cause: err });
+    }
+    sink.availability(true, "embedded engine ready");
+  }
+
+  private state(key: string): ChannelState {
+    let s = this.states.get(key);
+    if (!s) {
+      const last = this.store ? this.store.lastSeq(key) : 0;
+      s = { seq: last, committed: last };
+      this.states.set(key, s);
+    }
+    return s;
+  }
+
+  publish(key: string, pub: PublicationInput, opts: ChannelOptions): Promise<string> {
+    if (this.stopped || !this.store || !this.sink) {
+      return Promise.reject(new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running"));
+    }
+    const s = this.state(key);
+    const seq = ++s.seq;
+    const off = String(seq);
+    const frame = encodeMsg(pub, off);
+    if (opts.historySize <= 0) {
+      s.committed = seq;
+      this.sink.deliver(key, frame);
+      return Promise.resolve(off);
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    this.pending.push({ row: { key, seq, expMs: pub.ts + opts.historyTtlSec * 1000, frame }, historySize: opts.historySize, resolve, reject });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+    return promise;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const trims = new Map<string, number>();
+    for (const p of batch) trims.set(p.row.key, p.row.seq - p.historySize);
+    try {
+      this.store!.write(
+        batch.map((p) => p.row),
+        trims,
+      );
+    } catch (err) {
+      this.opts.logger.error("history write failed", { err, batch: batch.length });
+      const e = new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not published", { cause: err });
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    for (const p of batch) {
+      const s = this.state(p.row.key);
+      if (p.row.seq > s.committed) s.committed = p.row.seq;
+      this.sink!.deliver(p.row.key, p.row.frame);
+      p.resolve(String(p.row.seq));
+    }
+  };
+
+  async signal(key: string, frame: string): Promise<void> {
+    this.sink?.deliver(key, frame);
+  }
+
+  async history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult> {
+    if (!this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
+    const s = this.state(key);
+    const top = s.committed;
+    const off = String(top);
+    const now = Date.now();
+    if (query.since === undefined) {
+      const rows = opts.historySize > 0 ? this.store.newest(key, now, query.limit) : [];
+      return { frames: rows.map((r) => r.frame), off, recovered: true };
+    }
+    const since = Number(query.since);
+    if (!Number.isSafeInteger(since) || since < 0 || since > top) return { frames: [], off, recovered: false };
+    if (since === top) return { frames: [], off, recovered: true };
+    if (opts.historySize <= 0) return { frames: [], off, recovered: false };
+    const rows = this.store.since(key, since, now, query.limit).filter((r) => r.seq <= top);
+    const recovered = rows.length > 0 && rows[0]!.seq === since + 1;
+    return { frames: rows.map((r) => r.frame), off, recovered };
+  }
+
+  async presenceAdd(key: string, member: PresenceMember): Promise<void> {
+    this.presenceStore.add(key, member);
+  }
+
+  async presenceRemove(key: string, conn: string): Promise<boolean> {
+    return this.presenceStore.remove(key, conn);
+  }
+
+  async presence(key: string): Promise<PresenceEntry[]> {
+    return this.presenceStore.list(key);
+  }
+
+  async acquireUserConn(userKey: string, conn: string, max: number): Promise<boolean> {
+    return this.presenceStore.acquire(userKey, conn, max);
+  }
+
+  async releaseUserConn(userKey: string, conn: string): Promise<void> {
+    this.presenceStore.release(userKey, conn);
+  }
+
+  async userConnCount(userKey: string): Promise<number> {
+    return this.presenceStore.count(userKey);
+  }
+
+  async control(msg: ControlMessage): Promise<void> {
+    this.sink?.control(msg);
+  }
+
+  async trim(): Promise<number> {
+    if (!this.store) return 0;
+    return this.store.deleteExpiredBefore(Date.now());
+  }
+
+  health(): EngineHealth {
+    const up = !this.stopped && this.store !== undefined;
+    return { up, detail: up ? "embedded engine (bun:sqlite history)" : "embedded engine stopped", path: this.store?.path, channels: this.states.size };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.flush();
+    this.stopped = true;
+    this.store?.close();
+    this.sink?.availability(false, "engine stopped");
+  }
+}

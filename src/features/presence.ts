@@ -1,0 +1,72 @@
+import type { Engine } from "../engine/engine.ts";
+import type { Logger } from "../observability/logger.ts";
+import { encodePresenceEvent } from "../protocol/encode.ts";
+import type { ResolvedChannel } from "../hub/channel-policy.ts";
+import type { Conn } from "../hub/ports.ts";
+
+/**
+ * Presence on namespaces that enable it: every subscriber is a member, and
+ * with join/leave on, joins and leaves go out as frames on the channel's
+ * presence topic (only connections that subscribed with `presence: true` get them).
+ */
+export class PresenceTracker {
+  constructor(
+    private engine: Engine,
+    private readonly nodeId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Swaps the engine (start-up fallback from Redis to the embedded engine). */
+  useEngine(engine: Engine): void {
+    this.engine = engine;
+  }
+
+  connId(conn: Conn): string {
+    return this.nodeId + "." + conn.data.id;
+  }
+
+  async join(conn: Conn, key: string, c: ResolvedChannel): Promise<void> {
+    if (!c.policy.presence) return;
+    const user = conn.data.principal!.sub;
+    const id = this.connId(conn);
+    await this.engine.presenceAdd(key, { user, conn: id });
+    (conn.data.present ??= []).push(key);
+    if (c.policy.joinLeave) await this.engine.signal(key, encodePresenceEvent("join", c.ch, user, id));
+  }
+
+  /** Removes the connection from `key`; emits `leave` once, when the engine says it was present. */
+  async leave(conn: Conn, key: string): Promise<void> {
+    const present = conn.data.present;
+    const i = present ? present.indexOf(key) : -1;
+    if (i < 0) return;
+    present!.splice(i, 1);
+    if (present!.length === 0) conn.data.present = null;
+    await this.removeAndSignal(conn, key);
+  }
+
+  /** On close: leaves every channel the connection was present on. */
+  async leaveAll(conn: Conn): Promise<void> {
+    const present = conn.data.present;
+    if (!present) return;
+    conn.data.present = null;
+    await Promise.all(present.map((key) => this.removeAndSignal(conn, key)));
+  }
+
+  private async removeAndSignal(conn: Conn, key: string): Promise<void> {
+    const id = this.connId(conn);
+    try {
+      const removed = await this.engine.presenceRemove(key, id);
+      const joinLeave = this.joinLeaveOf(key);
+      if (removed && joinLeave) {
+        const ch = key.slice(key.indexOf("/") + 1);
+        await this.engine.signal(key, encodePresenceEvent("leave", ch, conn.data.principal!.sub, id));
+      }
+    } catch (err) {
+      // The engine's TTL removes the member and emits leave later; nothing to undo here.
+      this.logger.warn("presence removal failed", { err, conn: id });
+    }
+  }
+
+  /** Set by the hub: whether the namespace of a channel key has join/leave on. */
+  joinLeaveOf: (key: string) => boolean = () => false;
+}

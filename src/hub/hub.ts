@@ -1,0 +1,338 @@
+import type { Config } from "../config/load.ts";
+import type { ControlMessage, Engine, EngineSink } from "../engine/engine.ts";
+import { PresenceTracker } from "../features/presence.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Cell, Metrics } from "../observability/metrics.ts";
+import { CLOSE, type ErrorCode } from "../protocol/codes.ts";
+import { encodeErr } from "../protocol/encode.ts";
+import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
+import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
+import type { Clock, Conn, ConnData, Fanout, Principal } from "./ports.ts";
+import { RequestHandlers } from "./request-handlers.ts";
+import { SubscriptionBuffers } from "./subscription-buffers.ts";
+import { TokenBucket } from "./token-bucket.ts";
+import type { TokenVerifier } from "./token-verifier.ts";
+
+export interface HubDeps {
+  config: Pick<Config, "nodeId" | "ws" | "jwt" | "drain">;
+  engine: Engine;
+  verifier: TokenVerifier;
+  policy: ChannelPolicy;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Errors that do not count towards `maxErrors` (not the client's fault, or already limited). */
+const NOT_COUNTED: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]);
+
+/**
+ * Connections, principals, limits and the engine sink. The hub decides what
+ * is allowed; the transport only moves bytes, the engine only orders and stores.
+ */
+export class Hub implements EngineSink {
+  readonly deps: HubDeps;
+  readonly presence: PresenceTracker;
+  readonly buffers = new SubscriptionBuffers();
+  readonly bucket: TokenBucket;
+  readonly conns = new Set<Conn>();
+  private readonly byUser = new Map<string, Set<Conn>>();
+  private readonly handlers: RequestHandlers;
+  private fanout: Fanout | undefined;
+  private nextConnId = 1;
+  private sweeper: Timer | undefined;
+  /** Publishes accepted from clients or the API and not yet answered (drain waits for them). */
+  inflight = 0;
+  draining = false;
+  engineUp = false;
+  engineReason = "starting";
+  private readonly outMsg: Cell;
+  private readonly outPresence: Cell;
+  private readonly inByType = new Map<string, Cell>();
+
+  constructor(deps: HubDeps) {
+    this.deps = deps;
+    this.presence = new PresenceTracker(deps.engine, deps.config.nodeId, deps.logger);
+    this.presence.joinLeaveOf = (key) => {
+      const ch = key.slice(key.indexOf("/") + 1);
+      const ns = ch.slice(0, ch.indexOf(":"));
+      return Boolean(deps.policy.namespaces[ns]?.joinLeave);
+    };
+    this.bucket = new TokenBucket(deps.config.ws.rateLimitPerSec, deps.config.ws.rateLimitBurst, deps.clock);
+    this.handlers = new RequestHandlers(this);
+    this.outMsg = deps.metrics.messagesOut.cell({ type: "msg" });
+    this.outPresence = deps.metrics.messagesOut.cell({ type: "presence" });
+  }
+
+  attach(fanout: Fanout): void {
+    this.fanout = fanout;
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  newConnData(preauth: Principal | undefined): ConnData {
+    const now = this.deps.clock.now();
+    return {
+      id: this.nextConnId++,
+      principal: undefined,
+      tokens: this.deps.config.ws.rateLimitBurst,
+      refillAt: now,
+      errors: 0,
+      errorsAt: now,
+      subs: 0,
+      present: null,
+      warned: false,
+      leased: false,
+      preauth,
+      openedAt: now,
+      closing: false,
+    };
+  }
+
+  connId(conn: Conn): string {
+    return this.deps.config.nodeId + "." + conn.data.id;
+  }
+
+  // --- transport callbacks ---
+
+  open(conn: Conn): void {
+    this.conns.add(conn);
+    this.deps.metrics.connections.set(this.conns.size);
+    this.deps.metrics.connects.inc();
+    const pre = conn.data.preauth;
+    if (pre) {
+      conn.data.preauth = undefined;
+      void this.authenticate(conn, pre, undefined);
+    }
+  }
+
+  message(conn: Conn, raw: string | Buffer): void {
+    if (conn.data.closing) return;
+    if (typeof raw !== "string") {
+      this.countIn("binary");
+      return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "binary frames are not supported"));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      this.countIn("invalid");
+      return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "frame is not valid JSON"));
+    }
+    this.handlers.handle(conn, json);
+  }
+
+  close(conn: Conn, code: number): void {
+    const d = conn.data;
+    d.closing = true;
+    if (!this.conns.delete(conn)) return;
+    this.deps.metrics.connections.set(this.conns.size);
+    this.deps.metrics.disconnects.inc({ code: String(code) });
+    if (d.subs > 0) {
+      this.deps.metrics.subscriptions.inc(undefined, -d.subs);
+      this.buffers.dropConn(conn);
+    }
+    const p = d.principal;
+    if (!p) return;
+    const userKey = p.tenant + "/" + p.sub;
+    const set = this.byUser.get(userKey);
+    if (set?.delete(conn) && set.size === 0) this.byUser.delete(userKey);
+    void this.presence.leaveAll(conn);
+    if (d.leased) {
+      d.leased = false;
+      this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
+    }
+    this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
+  }
+
+  // --- authentication ---
+
+  /** Completes authentication: per-user limit, then `hello`. `id` echoes an auth frame's id. */
+  async authenticate(conn: Conn, p: Principal, id: number | undefined): Promise<void> {
+    const d = conn.data;
+    if (d.principal || d.closing) return;
+    const cfg = this.deps.config;
+    const userKey = p.tenant + "/" + p.sub;
+    let allowed: boolean;
+    try {
+      allowed = await this.deps.engine.acquireUserConn(userKey, this.connId(conn), cfg.ws.maxConnectionsPerUser);
+    } catch (err) {
+      this.send(conn, encodeErr(id, "SERVICE_UNAVAILABLE", "cannot check the connection limit now; retry later"));
+      conn.close(CLOSE.GOING_AWAY, "engine unavailable");
+      this.deps.logger.warn("lease acquire failed", { err });
+      return;
+    }
+    if (d.closing) {
+      if (allowed) void this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch(() => {});
+      return;
+    }
+    if (!allowed) {
+      this.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
+      this.send(conn, encodeErr(id, "LIMIT_EXCEEDED", `at most ${cfg.ws.maxConnectionsPerUser} connections per user`));
+      conn.close(CLOSE.TOO_MANY_CONNECTIONS, "too many connections for this user");
+      this.deps.logger.audit("connect_refused", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, reason: "connections per user" });
+      return;
+    }
+    d.leased = true;
+    d.principal = p;
+    this.bucket.init(d);
+    let set = this.byUser.get(userKey);
+    if (!set) this.byUser.set(userKey, (set = new Set()));
+    set.add(conn);
+    const hello: Record<string, unknown> = {
+      t: "hello",
+      conn: this.connId(conn),
+      node: cfg.nodeId,
+      user: p.sub,
+      ...(p.tenant ? { tenant: p.tenant } : {}),
+      ...(p.expMs !== undefined ? { exp: Math.floor(p.expMs / 1000) } : {}),
+      ping: Math.floor(cfg.ws.idleTimeoutSec / 2),
+      limits: {
+        maxFrame: cfg.ws.maxMessageSize,
+        maxSubs: cfg.ws.maxSubscriptions,
+        rate: cfg.ws.rateLimitPerSec,
+        burst: cfg.ws.rateLimitBurst,
+      },
+    };
+    this.send(conn, JSON.stringify(hello));
+    this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
+  }
+
+  authFailed(conn: Conn, id: number | undefined, err: SwitchboardError): void {
+    this.deps.metrics.authFailures.inc();
+    this.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
+    this.send(conn, encodeErr(id, "AUTHENTICATION_FAILED", err.message));
+    conn.close(CLOSE.AUTH_FAILED, "authentication failed");
+    this.deps.logger.audit("auth_failure", { conn: this.connId(conn), reason: err.message, ip: conn.remoteAddress });
+  }
+
+  // --- replies ---
+
+  /** Sends a frame; a frame that cannot even be queued means the client is gone or hopeless. */
+  send(conn: Conn, frame: string): void {
+    const s = conn.send(frame);
+    if (s === 0 && !conn.data.closing) {
+      this.deps.metrics.backpressureCloses.inc();
+      conn.data.closing = true;
+      conn.close(CLOSE.POLICY, "backpressure limit exceeded");
+    }
+  }
+
+  /** Answers a failed request with `err`; counts protocol errors and closes at `maxErrors` per minute. */
+  fail(conn: Conn, id: number | undefined, error: unknown): void {
+    const err = toSwitchboardError(error);
+    if (err.code === "INTERNAL_ERROR") this.deps.logger.error("request failed", { err: err.cause ?? err, conn: this.connId(conn) });
+    this.deps.metrics.errors.inc({ code: err.code });
+    if (err.code === "RATE_LIMIT_EXCEEDED") this.deps.metrics.rateLimited.inc();
+    this.send(conn, encodeErr(id, err.code, err.message, err.retryAfter));
+    if (NOT_COUNTED.has(err.code)) return;
+    const d = conn.data;
+    const now = this.deps.clock.now();
+    if (now - d.errorsAt > 60_000) {
+      d.errors = 0;
+      d.errorsAt = now;
+    }
+    if (++d.errors >= this.deps.config.ws.maxErrorsPerMin && !d.closing) {
+      d.closing = true;
+      conn.close(CLOSE.POLICY, "too many protocol errors");
+    }
+  }
+
+  countIn(type: string): void {
+    let c = this.inByType.get(type);
+    if (!c) this.inByType.set(type, (c = this.deps.metrics.messagesIn.cell({ type })));
+    c.value++;
+  }
+
+  // --- engine sink ---
+
+  deliver(key: string, frame: string): void {
+    const fanout = this.fanout;
+    if (!fanout) return;
+    // Frames start with {"t":"msg" or {"t":"join"/"leave"; publications go to the channel topic.
+    if (frame.charCodeAt(6) === 109 /* m */) {
+      if (this.buffers.size > 0) this.buffers.offer(key, frame);
+      if (fanout.publish(key, frame) > 0) this.outMsg.value += fanout.subscriberCount(key);
+    } else {
+      const topic = presenceTopic(key);
+      if (fanout.publish(topic, frame) > 0) this.outPresence.value += fanout.subscriberCount(topic);
+    }
+  }
+
+  hasSubscribers(key: string): boolean {
+    const f = this.fanout;
+    if (!f) return false;
+    return f.subscriberCount(key) > 0 || f.subscriberCount(presenceTopic(key)) > 0 || this.buffers.has(key);
+  }
+
+  control(msg: ControlMessage): void {
+    if (msg.type === "disconnect") {
+      const set = this.byUser.get(msg.tenant + "/" + msg.user);
+      if (!set) return;
+      for (const conn of [...set]) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
+    }
+  }
+
+  availability(up: boolean, reason: string): void {
+    if (up !== this.engineUp) this.deps.logger[up ? "info" : "warn"]("engine availability changed", { up, reason });
+    this.engineUp = up;
+    this.engineReason = reason;
+    this.deps.metrics.engineUp.set(up ? 1 : 0);
+  }
+
+  /** Local connections of a user (for the HTTP disconnect answer). */
+  localConnections(tenant: string, user: string): number {
+    return this.byUser.get(tenant + "/" + user)?.size ?? 0;
+  }
+
+  // --- timers: auth timeout, token expiry ---
+
+  private sweep(): void {
+    const now = this.deps.clock.now();
+    const { authTimeoutMs } = this.deps.config.ws;
+    const warnMs = this.deps.config.jwt.expiryWarningSec * 1000;
+    for (const conn of this.conns) {
+      const d = conn.data;
+      if (d.closing) continue;
+      const p = d.principal;
+      if (!p) {
+        if (now - d.openedAt >= authTimeoutMs) {
+          this.deps.metrics.authFailures.inc();
+          this.send(conn, encodeErr(undefined, "AUTHENTICATION_FAILED", "no auth frame within the authentication timeout"));
+          conn.close(CLOSE.AUTH_FAILED, "authentication timeout");
+        }
+        continue;
+      }
+      if (p.expMs === undefined) continue;
+      if (now >= p.expMs) {
+        d.closing = true;
+        conn.close(CLOSE.TOKEN_EXPIRED, "token expired");
+      } else if (!d.warned && p.expMs - now <= warnMs) {
+        d.warned = true;
+        this.send(conn, '{"t":"expiring","in":' + Math.max(1, Math.ceil((p.expMs - now) / 1000)) + "}");
+      }
+    }
+    this.deps.metrics.channels.set(this.buffers.size);
+  }
+
+  // --- drain ---
+
+  /** Tells every client to reconnect elsewhere, lets in-flight publishes finish, closes with 1012. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    const maxAfter = this.deps.config.drain.reconnectMaxMs;
+    for (const conn of this.conns) {
+      const after = Math.floor(Math.random() * (maxAfter + 1));
+      this.send(conn, '{"t":"reconnect","after":' + after + ',"reason":"server is restarting"}');
+    }
+    const until = this.deps.clock.now() + deadlineMs;
+    while (this.inflight > 0 && this.deps.clock.now() < until) await new Promise((r) => setTimeout(r, 10));
+    for (const conn of [...this.conns]) conn.close(CLOSE.RESTART, "server restart");
+    clearInterval(this.sweeper);
+  }
+
+  /** Rejects new work while draining or while the engine is down. */
+  assertAccepting(): void {
+    if (this.draining) throw new SwitchboardError("SERVICE_UNAVAILABLE", "node is draining; reconnect to another node");
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * What the hub needs from the transport, as small interfaces: Bun's
+ * ServerWebSocket and Server satisfy them, and nothing in the hub imports Bun.
+ */
+
+/** Who a connection is, from its verified token. */
+export interface Principal {
+  sub: string;
+  /** "" when the token has no tenant claim (single-tenant deployments). */
+  tenant: string;
+  roles: readonly string[];
+  /** All claims, for `claim:<name>` rules. */
+  claims: Readonly<Record<string, unknown>>;
+  /** Token expiry, ms since epoch; undefined when the token has none (not allowed in production). */
+  expMs: number | undefined;
+}
+
+/**
+ * Per-connection state, kept small (it lives in `ws.data` for every socket).
+ * Numbers rather than objects where possible.
+ */
+export interface ConnData {
+  /** Local connection number; the cluster-wide id is `${node}.${id}`. */
+  id: number;
+  principal: Principal | undefined;
+  /** Token bucket: tokens left and the time of the last refill (ms). */
+  tokens: number;
+  refillAt: number;
+  /** Protocol errors in the current minute window, and the window's start (ms). */
+  errors: number;
+  errorsAt: number;
+  subs: number;
+  /** Channel keys this connection is present on (null when none: the common case). */
+  present: string[] | null;
+  /** Set once the `expiring` warning went out for the current token. */
+  warned: boolean;
+  /** 1 while the connection holds a per-user lease; released on close. */
+  leased: boolean;
+  /** Upgrade-time auth (header or query), verified before the upgrade. */
+  preauth: Principal | undefined;
+  /** When the socket opened (ms): unauthenticated sockets are closed after authTimeoutMs. */
+  openedAt: number;
+  closing: boolean;
+}
+
+export interface Conn {
+  data: ConnData;
+  readonly remoteAddress: string;
+  /** Bun semantics: >0 bytes sent, -1 enqueued (backpressure), 0 dropped. */
+  send(data: string): number;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  isSubscribed(topic: string): boolean;
+  close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+}
+
+/** Native topic fan-out of the transport (Bun's server.publish). */
+export interface Fanout {
+  publish(topic: string, data: string): number;
+  subscriberCount(topic: string): number;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

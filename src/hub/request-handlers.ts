@@ -1,0 +1,191 @@
+import { encodeArray, encodeOk } from "../protocol/encode.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import {
+  parseClientFrame,
+  type ClientFrame,
+} from "../protocol/frames.ts";
+import { channelKey, presenceTopic, type ResolvedChannel } from "./channel-policy.ts";
+import type { Hub } from "./hub.ts";
+import type { Conn, Principal } from "./ports.ts";
+import { frameOffset } from "./subscription-buffers.ts";
+
+type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
+
+/** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
+const MAX_RECOVERY = 10_000;
+
+/** One handler per client frame type; each answers its `id` exactly once. */
+export class RequestHandlers {
+  constructor(private readonly hub: Hub) {}
+
+  handle(conn: Conn, json: unknown): void {
+    const hub = this.hub;
+    const parsed = parseClientFrame(json);
+    if (!parsed.ok) {
+      hub.countIn("invalid");
+      return hub.fail(conn, parsed.id, new SwitchboardError("VALIDATION_ERROR", parsed.message));
+    }
+    const f = parsed.frame;
+    hub.countIn(f.t);
+    const p = conn.data.principal;
+    if (f.t === "auth") {
+      if (p) return hub.fail(conn, f.id, new SwitchboardError("BAD_REQUEST", "already authenticated"));
+      hub.deps.verifier.verify(f.token).then(
+        (principal) => hub.authenticate(conn, principal, f.id),
+        (err) => hub.authFailed(conn, f.id, err),
+      );
+      return;
+    }
+    if (!p) return hub.fail(conn, f.id, new SwitchboardError("AUTHENTICATION_FAILED", "authenticate first with an auth frame"));
+    const wait = hub.bucket.take(conn.data);
+    if (wait > 0) return hub.fail(conn, f.id, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames; slow down", { retryAfter: wait }));
+    let pending: Promise<void>;
+    try {
+      switch (f.t) {
+        case "pub":
+          pending = this.pub(conn, p, f);
+          break;
+        case "sub":
+          pending = this.sub(conn, p, f);
+          break;
+        case "unsub":
+          pending = this.unsub(conn, p, f);
+          break;
+        case "presence":
+          pending = this.presence(conn, p, f);
+          break;
+        case "history":
+          pending = this.history(conn, p, f);
+          break;
+        case "refresh":
+          pending = this.refresh(conn, p, f);
+          break;
+      }
+    } catch (err) {
+      return hub.fail(conn, f.id, err);
+    }
+    pending.catch((err) => {
+      if (!conn.data.closing) hub.fail(conn, f.id, err);
+    });
+  }
+
+  private resolve(p: Principal, ch: string): { c: ResolvedChannel; key: string } {
+    const c = this.hub.deps.policy.resolve(ch);
+    return { c, key: channelKey(p.tenant, ch) };
+  }
+
+  private async pub(conn: Conn, p: Principal, f: Frame<"pub">): Promise<void> {
+    const hub = this.hub;
+    hub.assertAccepting();
+    const { c, key } = this.resolve(p, f.ch);
+    hub.deps.policy.assertPublish(p, c);
+    let data: string;
+    try {
+      data = JSON.stringify(f.data);
+    } catch {
+      throw new SwitchboardError("BAD_REQUEST", "data cannot be encoded as JSON");
+    }
+    const t0 = performance.now();
+    hub.inflight++;
+    try {
+      const off = await hub.deps.engine.publish(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options);
+      hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
+      hub.deps.metrics.publishes.inc({ source: "ws" });
+      if (!conn.data.closing) hub.send(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
+    } finally {
+      hub.inflight--;
+    }
+    hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
+  }
+
+  private async sub(conn: Conn, p: Principal, f: Frame<"sub">): Promise<void> {
+    const hub = this.hub;
+    const { c, key } = this.resolve(p, f.ch);
+    hub.deps.policy.assertSubscribe(p, c);
+    if (conn.isSubscribed(key) || hub.buffers.isPending(conn, key)) throw new SwitchboardError("CONFLICT", `already subscribed to ${f.ch}`);
+    if (conn.data.subs >= hub.deps.config.ws.maxSubscriptions) {
+      throw new SwitchboardError("LIMIT_EXCEEDED", `at most ${hub.deps.config.ws.maxSubscriptions} subscriptions per connection`);
+    }
+    if (f.presence && !c.policy.joinLeave) throw new SwitchboardError("BAD_REQUEST", `join/leave events are off for namespace ${c.ns}`);
+    conn.data.subs++;
+    hub.deps.metrics.subscriptions.inc();
+    hub.buffers.start(conn, key);
+    let res;
+    try {
+      const limit = f.since === undefined ? 0 : Math.min(MAX_RECOVERY, c.options.historySize);
+      res = await hub.deps.engine.history(key, { since: f.since, limit }, c.options);
+    } catch (err) {
+      if (hub.buffers.finish(conn, key)) {
+        conn.data.subs--;
+        hub.deps.metrics.subscriptions.inc(undefined, -1);
+      }
+      throw err;
+    }
+    const held = hub.buffers.finish(conn, key);
+    if (!held || conn.data.closing) return;
+    let recovered = res.recovered;
+    let last = Number(res.off);
+    if (f.since !== undefined) {
+      for (const frame of res.frames) hub.send(conn, frame);
+      // A backlog cut short by the limit is not a recovery.
+      if (res.frames.length > 0 && frameOffset(res.frames[res.frames.length - 1]!) < last) recovered = false;
+    }
+    hub.send(conn, encodeOk(f.id, { off: res.off, recovered, missed: f.since === undefined ? 0 : res.frames.length }));
+    for (const frame of held) {
+      const off = frameOffset(frame);
+      if (off > last) {
+        hub.send(conn, frame);
+        last = off;
+      }
+    }
+    conn.subscribe(key);
+    if (f.presence) conn.subscribe(presenceTopic(key));
+    hub.deps.logger.audit("subscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
+    await hub.presence.join(conn, key, c);
+  }
+
+  private async unsub(conn: Conn, p: Principal, f: Frame<"unsub">): Promise<void> {
+    const hub = this.hub;
+    const key = channelKey(p.tenant, f.ch);
+    if (!conn.isSubscribed(key)) throw new SwitchboardError("RESOURCE_NOT_FOUND", `not subscribed to ${f.ch}`);
+    conn.unsubscribe(key);
+    conn.unsubscribe(presenceTopic(key));
+    conn.data.subs--;
+    hub.deps.metrics.subscriptions.inc(undefined, -1);
+    hub.send(conn, encodeOk(f.id));
+    await hub.presence.leave(conn, key);
+  }
+
+  private async presence(conn: Conn, p: Principal, f: Frame<"presence">): Promise<void> {
+    const hub = this.hub;
+    const { c, key } = this.resolve(p, f.ch);
+    hub.deps.policy.assertSubscribe(p, c);
+    if (!c.policy.presence) throw new SwitchboardError("BAD_REQUEST", `presence is off for namespace ${c.ns}`);
+    const members = await hub.deps.engine.presence(key);
+    if (!conn.data.closing) hub.send(conn, encodeOk(f.id, { members }));
+  }
+
+  private async history(conn: Conn, p: Principal, f: Frame<"history">): Promise<void> {
+    const hub = this.hub;
+    const { c, key } = this.resolve(p, f.ch);
+    hub.deps.policy.assertSubscribe(p, c);
+    if (c.options.historySize <= 0) throw new SwitchboardError("BAD_REQUEST", `history is off for namespace ${c.ns}`);
+    const res = await hub.deps.engine.history(key, { since: f.since, limit: f.limit ?? 100 }, c.options);
+    if (!conn.data.closing) {
+      hub.send(conn, encodeOk(f.id, { off: res.off, recovered: res.recovered }, { messages: encodeArray(res.frames) }));
+    }
+  }
+
+  private async refresh(conn: Conn, p: Principal, f: Frame<"refresh">): Promise<void> {
+    const hub = this.hub;
+    const next = await hub.deps.verifier.verify(f.token);
+    if (next.sub !== p.sub || next.tenant !== p.tenant) {
+      throw new SwitchboardError("AUTHENTICATION_FAILED", "the new token is for another user or tenant");
+    }
+    if (conn.data.closing) return;
+    conn.data.principal = next;
+    conn.data.warned = false;
+    hub.send(conn, encodeOk(f.id, next.expMs !== undefined ? { exp: Math.floor(next.expMs / 1000) } : {}));
+    hub.deps.logger.audit("refresh", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant });
+  }
+}

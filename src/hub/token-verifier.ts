@@ -1,0 +1,86 @@
+import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type CryptoKey as JoseKey } from "jose";
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { Principal } from "./ports.ts";
+
+export interface TokenVerifierOptions {
+  secret?: string;
+  publicKey?: string;
+  algorithm: "RS256" | "ES256";
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** Production requires `exp`. */
+  requireExp: boolean;
+}
+
+const TENANT = /^[A-Za-z0-9_.:@=\-]{1,128}$/;
+const SUB = /^[^\u0000-\u001f/]{1,256}$/;
+
+/** Verifies user JWTs (HS256, RS256, ES256 or a JWKS) with jose and turns them into principals. */
+export class TokenVerifier {
+  private readonly key: Promise<Uint8Array | JoseKey | JWTVerifyGetKey>;
+  private readonly algorithms: string[];
+
+  constructor(private readonly opts: TokenVerifierOptions) {
+    if (opts.jwksUrl) {
+      this.key = Promise.resolve(createRemoteJWKSet(new URL(opts.jwksUrl)));
+      this.algorithms = ["RS256", "ES256"];
+    } else if (opts.publicKey) {
+      this.key = importSPKI(opts.publicKey, opts.algorithm);
+      this.algorithms = [opts.algorithm];
+    } else if (opts.secret) {
+      this.key = Promise.resolve(new TextEncoder().encode(opts.secret));
+      this.algorithms = ["HS256"];
+    } else {
+      throw new TypeError("TokenVerifier needs a secret, a public key or a JWKS URL");
+    }
+  }
+
+  /** Resolves the principal or throws AUTHENTICATION_FAILED with a reason that never quotes the token. */
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      const key = await this.key;
+      const r = await jwtVerify(token, key as Uint8Array, {
+        algorithms: this.algorithms,
+        issuer: this.opts.issuer,
+        audience: this.opts.audience,
+        requiredClaims: this.opts.requireExp ? ["sub", "exp"] : ["sub"],
+      });
+      payload = r.payload;
+    } catch (err) {
+      throw new SwitchboardError("AUTHENTICATION_FAILED", reason(err), { cause: err });
+    }
+    const sub = payload.sub;
+    if (typeof sub !== "string" || !SUB.test(sub)) throw new SwitchboardError("AUTHENTICATION_FAILED", "token sub claim is invalid");
+    const tenant = payload.tenant;
+    if (tenant !== undefined && (typeof tenant !== "string" || !TENANT.test(tenant))) {
+      throw new SwitchboardError("AUTHENTICATION_FAILED", "token tenant claim is invalid");
+    }
+    const roles = payload.roles;
+    if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === "string"))) {
+      throw new SwitchboardError("AUTHENTICATION_FAILED", "token roles claim must be an array of strings");
+    }
+    return {
+      sub,
+      tenant: (tenant as string | undefined) ?? "",
+      roles: (roles as string[] | undefined) ?? [],
+      claims: payload,
+      expMs: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
+    };
+  }
+}
+
+function reason(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return "token expired";
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === "aud") return "token audience is not accepted";
+    if (err.claim === "iss") return "token issuer is not accepted";
+    if (err.claim === "nbf") return "token is not yet valid";
+    return `token ${err.claim} claim is missing or invalid`;
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "token signature is invalid";
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return "token algorithm is not accepted";
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return "token is malformed";
+  return "token could not be verified";
+}

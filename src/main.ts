@@ -1,0 +1,187 @@
+import { Cron } from "croner";
+import { SignJWT } from "jose";
+import { ConfigError, loadConfig, type Config } from "./config/load.ts";
+import type { Engine } from "./engine/engine.ts";
+import { LocalEngine } from "./engine/local/local-engine.ts";
+import { ChannelPolicy } from "./hub/channel-policy.ts";
+import { Hub } from "./hub/hub.ts";
+import { systemClock } from "./hub/ports.ts";
+import { ServerApi } from "./hub/server-api.ts";
+import { TokenVerifier } from "./hub/token-verifier.ts";
+import { Scheduler } from "./jobs/scheduler.ts";
+import { HealthCheck } from "./observability/health.ts";
+import { createLogger, type Logger } from "./observability/logger.ts";
+import { LoopLagMonitor } from "./observability/loop-lag.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { createHttpApp } from "./transport/http/app.ts";
+import { serve } from "./transport/ws-server.ts";
+
+function fatal(message: string): never {
+  process.stderr.write(`switchboard: ${message}\n`);
+  process.exit(1);
+}
+
+/** The only place that knows the concrete engines. Redis is loaded only when configured. */
+async function createEngine(config: Config, logger: Logger): Promise<Engine> {
+  if (!config.redis) return new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger });
+  const { RedisEngine } = await import("./engine/redis/redis-engine.ts");
+  return new RedisEngine({
+    url: config.redis.url,
+    clusterNodes: config.redis.clusterNodes,
+    prefix: config.redis.prefix,
+    nodeId: config.nodeId,
+    shards: config.redis.shards,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+    presenceTtlSec: config.presenceTtlSec,
+    streamMaxLen: config.redis.streamMaxLen,
+    readBlockMs: 1000,
+    readCount: 500,
+    logger,
+  });
+}
+
+async function devToken(config: Config, claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt()
+    .setExpirationTime("12h")
+    .sign(new TextEncoder().encode(config.jwt.secret!));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fatal(err.message);
+    throw err;
+  }
+  try {
+    new Cron(config.historyTrimCron, { paused: true }).stop();
+  } catch (err) {
+    fatal(`invalid configuration:\n  HISTORY_TRIM_CRON: ${(err as Error).message}`);
+  }
+  const logger = createLogger(config.logLevel, { node: config.nodeId });
+  if (config.apiKeys.length === 0) {
+    const key = `dev-${crypto.randomUUID()}`;
+    config.apiKeys = [key];
+    logger.warn("no API_KEYS set; generated a development API key", { apiKey: key });
+  }
+  if (config.jwt.generated) logger.warn("no JWT key configured; generated a development secret (tokens die with this process)");
+  if (config.env === "production" && !config.corsOrigins) logger.warn("CORS_ORIGINS is not set: browsers from any origin may connect");
+
+  const metrics = new Metrics();
+  const clock = systemClock;
+  const verifier = new TokenVerifier({
+    secret: config.jwt.secret,
+    publicKey: config.jwt.publicKey,
+    algorithm: config.jwt.algorithm,
+    jwksUrl: config.jwt.jwksUrl,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    requireExp: config.env === "production",
+  });
+  const policy = new ChannelPolicy(config.namespaces);
+
+  let engine = await createEngine(config, logger);
+  const hubHolder: { hub?: Hub } = {};
+  const sinkProxy = {
+    deliver: (k: string, f: string) => hubHolder.hub!.deliver(k, f),
+    hasSubscribers: (k: string) => hubHolder.hub!.hasSubscribers(k),
+    control: (m: Parameters<Hub["control"]>[0]) => hubHolder.hub!.control(m),
+    availability: (up: boolean, r: string) => hubHolder.hub?.availability(up, r),
+  };
+  const hub = new Hub({ config, engine, verifier, policy, metrics, logger, clock });
+  hubHolder.hub = hub;
+  try {
+    await engine.start(sinkProxy);
+  } catch (err) {
+    if (engine.kind !== "redis" || config.env === "production") {
+      fatal(`cannot start the ${engine.kind} engine: ${(err as Error).message}`);
+    }
+    logger.error("REDIS UNREACHABLE: falling back to the embedded engine (single node, no cross-node delivery). Fix REDIS_URL before production.", { err });
+    await engine.stop().catch(() => {});
+    engine = new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger });
+    hub.deps.engine = engine;
+    await engine.start(sinkProxy);
+  }
+  hub.presence.useEngine(engine);
+
+  const scheduler = new Scheduler(logger);
+  scheduler.add("history-trim", config.historyTrimCron, () => engine.trim());
+  const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
+  lag.start();
+  const health = new HealthCheck(hub, engine, scheduler, lag);
+  const api = new ServerApi(hub);
+
+  const app = createHttpApp({
+    api,
+    health,
+    metrics,
+    logger,
+    apiKeys: config.apiKeys,
+    corsOrigins: config.corsOrigins,
+    maxBodyBytes: config.ws.maxMessageSize,
+    extend: config.env === "production" ? undefined : await demoExtension(config),
+  });
+  const server = serve({ config, hub, verifier, app, logger });
+  hub.attach(server);
+  const scheme = config.tls ? "https" : "http";
+  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
+
+  if (config.env === "development" && config.jwt.secret && !config.jwt.publicKey && !config.jwt.jwksUrl) {
+    await printDevTour(config, server.port ?? config.port);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = config.drain.deadlineMs;
+    logger.info("draining", { signal, deadlineMs: deadline });
+    const hard = setTimeout(() => {
+      logger.error("drain deadline passed; exiting");
+      process.exit(0);
+    }, deadline);
+    hard.unref();
+    await hub.drain(Math.max(50, deadline - 500));
+    scheduler.stop();
+    lag.stop();
+    await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
+    server.stop(true);
+    logger.info("stopped", { signal });
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+async function demoExtension(config: Config): Promise<((app: import("hono").Hono) => void) | undefined> {
+  if (!config.jwt.secret) return undefined;
+  const demo = await import("./transport/http/demo.ts").catch(() => undefined);
+  if (!demo) return undefined;
+  return (app) => demo.mountDemo(app, { mintDevToken: (claims) => devToken(config, claims) });
+}
+
+async function printDevTour(config: Config, port: number): Promise<void> {
+  const token = await devToken(config, { sub: "alice", tenant: "acme", roles: ["nurse"], rooms: ["lobby"] });
+  const base = `http://localhost:${port}`;
+  process.stdout.write(
+    [
+      "",
+      "Switchboard is running in development mode.",
+      `  demo page:   ${base}/demo`,
+      `  health:      ${base}/health`,
+      "  dev token (alice @ acme, role nurse, room lobby; valid 12 h):",
+      `    ${token}`,
+      "  try it:",
+      `    bunx wscat -c "ws://localhost:${port}/v1/ws?access_token=${token}"`,
+      `      > {"t":"sub","id":1,"ch":"room:lobby"}`,
+      `    curl -X POST ${base}/v1/publish -H "authorization: Bearer ${config.apiKeys[0]}" \\`,
+      `      -H "content-type: application/json" -d '{"tenant":"acme","ch":"room:lobby","ev":"hello","data":{"text":"hi"}}'`,
+      "",
+    ].join("\n") + "\n",
+  );
+}
+
+await main();

@@ -1,0 +1,47 @@
+import type { Engine } from "../engine/engine.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Scheduler } from "../jobs/scheduler.ts";
+import type { LoopLagMonitor } from "./loop-lag.ts";
+
+export type ComponentStatus = "ok" | "degraded" | "down";
+
+export interface HealthReport {
+  status: ComponentStatus;
+  node: string;
+  uptimeSec: number;
+  components: Record<string, { status: ComponentStatus; [detail: string]: unknown }>;
+}
+
+/** Readiness and the component report behind /health. */
+export class HealthCheck {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly engine: Engine,
+    private readonly scheduler: Scheduler,
+    private readonly lag: LoopLagMonitor,
+  ) {}
+
+  /** Null when ready; otherwise why not. */
+  notReadyReason(): string | null {
+    if (this.hub.draining) return "draining";
+    if (!this.hub.engineUp) return `engine unavailable: ${this.hub.engineReason}`;
+    return null;
+  }
+
+  report(): HealthReport {
+    const e = this.engine.health();
+    const jobs = this.scheduler.status();
+    const lagStatus: ComponentStatus = this.lag.lastMs > 1000 ? "down" : this.lag.lastMs > 100 ? "degraded" : "ok";
+    const components: HealthReport["components"] = {
+      engine: { ...e, status: e.up && this.hub.engineUp ? "ok" : "down", kind: this.engine.kind, reason: this.hub.engineReason },
+      websocket: { status: this.hub.draining ? "down" : "ok", connections: this.hub.conns.size, draining: this.hub.draining },
+      scheduler: { status: jobs.some((j) => j.lastError) ? "degraded" : "ok", jobs },
+      eventLoop: { status: lagStatus, lagMs: Math.round(this.lag.lastMs * 10) / 10, maxLagMs: Math.round(this.lag.maxMs * 10) / 10 },
+    };
+    const all = Object.values(components).map((c) => c.status);
+    const status: ComponentStatus = all.includes("down") ? "down" : all.includes("degraded") ? "degraded" : "ok";
+    return { status, node: this.hub.deps.config.nodeId, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000), components };
+  }
+}

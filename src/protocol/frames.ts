@@ -1,0 +1,63 @@
+import * as v from "valibot";
+
+/** Client → server frames of PROTOCOL.md §3; unknown fields are rejected. */
+
+export const CHANNEL = /^[A-Za-z0-9_.@=\-]{1,64}:[A-Za-z0-9_.:@=\-]*$/;
+const Channel = v.pipe(
+  v.string("must be a string"),
+  v.maxBytes(255, "must be at most 255 bytes"),
+  v.regex(CHANNEL, "must be namespace:rest of [A-Za-z0-9_.:@=-]"),
+);
+const Id = v.pipe(v.number("must be a number"), v.safeInteger("must be an integer"), v.minValue(1, "must be positive"));
+const Offset = v.pipe(v.string("must be a string"), v.regex(/^\d{1,16}$/, "must be an offset string"));
+const Token = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(16_384, "is too long"));
+const EventName = v.pipe(v.string("must be a string"), v.regex(/^[^\u0000-\u001f]{1,128}$/, "must be 1–128 printable characters"));
+
+export const AuthFrame = v.strictObject({ t: v.literal("auth"), token: Token, id: v.optional(Id) });
+export const SubFrame = v.strictObject({
+  t: v.literal("sub"),
+  id: Id,
+  ch: Channel,
+  since: v.optional(Offset),
+  presence: v.optional(v.boolean("must be a boolean")),
+});
+export const UnsubFrame = v.strictObject({ t: v.literal("unsub"), id: Id, ch: Channel });
+export const PubFrame = v.strictObject({ t: v.literal("pub"), id: Id, ch: Channel, ev: EventName, data: v.unknown() });
+export const PresenceFrame = v.strictObject({ t: v.literal("presence"), id: Id, ch: Channel });
+export const HistoryFrame = v.strictObject({
+  t: v.literal("history"),
+  id: Id,
+  ch: Channel,
+  since: v.optional(Offset),
+  limit: v.optional(v.pipe(v.number("must be a number"), v.safeInteger("must be an integer"), v.minValue(1, "must be ≥ 1"), v.maxValue(1000, "must be ≤ 1000"))),
+});
+export const RefreshFrame = v.strictObject({ t: v.literal("refresh"), id: Id, token: Token });
+
+export const ClientFrame = v.variant("t", [AuthFrame, SubFrame, UnsubFrame, PubFrame, PresenceFrame, HistoryFrame, RefreshFrame]);
+export type ClientFrame = v.InferOutput<typeof ClientFrame>;
+export type FrameType = ClientFrame["t"];
+export const FRAME_TYPES: readonly FrameType[] = ["auth", "sub", "unsub", "pub", "presence", "history", "refresh"];
+
+export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; id: number | undefined; message: string };
+
+/** Validates a decoded JSON value; on failure returns a message naming the field, never its value. */
+export function parseClientFrame(json: unknown): ParsedFrame {
+  const r = v.safeParse(ClientFrame, json);
+  if (r.success) {
+    if (r.output.t === "pub" && !("data" in (json as object))) return { ok: false, id: r.output.id, message: "data: is required" };
+    return { ok: true, frame: r.output };
+  }
+  const rawId = typeof json === "object" && json !== null ? (json as { id?: unknown }).id : undefined;
+  const id = typeof rawId === "number" && Number.isSafeInteger(rawId) && rawId > 0 ? rawId : undefined;
+  const issue = r.issues[0];
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return { ok: false, id, message: "a frame must be a JSON object" };
+  const t = (json as { t?: unknown }).t;
+  if (typeof t !== "string" || !(FRAME_TYPES as readonly string[]).includes(t)) return { ok: false, id, message: "t: unknown frame type" };
+  const path = v.getDotPath(issue);
+  if (issue.kind === "schema" && issue.type === "strict_object" && issue.input !== undefined && path) {
+    return { ok: false, id, message: `${path}: unknown field` };
+  }
+  const field = path ?? "frame";
+  const msg = issue.input === undefined && issue.expected !== "never" ? "is required" : issue.message;
+  return { ok: false, id, message: `${field}: ${msg.startsWith("Invalid") ? "has the wrong type" : msg}` };
+}

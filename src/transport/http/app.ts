@@ -1,0 +1,60 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { ServerApi } from "../../hub/server-api.ts";
+import type { HealthCheck } from "../../observability/health.ts";
+import type { Logger } from "../../observability/logger.ts";
+import type { Metrics } from "../../observability/metrics.ts";
+import { SwitchboardError } from "../../protocol/errors.ts";
+import { requireApiKey } from "./api-key.ts";
+import { apiRoutes } from "./api-routes.ts";
+import { errorResponse, toHttpError } from "./errors.ts";
+import { healthRoutes } from "./health-routes.ts";
+
+export interface HttpAppDeps {
+  api: ServerApi;
+  health: HealthCheck;
+  metrics: Metrics;
+  logger: Logger;
+  apiKeys: readonly string[];
+  corsOrigins: readonly string[] | undefined;
+  maxBodyBytes: number;
+  /** Extra routes (the development demo page). */
+  extend?: (app: Hono) => void;
+}
+
+/** The Hono app for everything on the port that is not the WebSocket endpoint. */
+export function createHttpApp(d: HttpAppDeps): Hono {
+  const app = new Hono();
+  if (d.corsOrigins) {
+    const allowed = new Set(d.corsOrigins);
+    app.use("*", cors({ origin: (origin) => (allowed.has(origin) ? origin : null), allowHeaders: ["authorization", "content-type"] }));
+    app.use("*", async (c, next) => {
+      const origin = c.req.header("origin");
+      if (origin && !allowed.has(origin)) throw new SwitchboardError("AUTHORIZATION_FAILED", "origin is not allowed");
+      await next();
+    });
+  } else {
+    app.use("*", cors());
+  }
+  app.use("*", async (c, next) => {
+    await next();
+    const route = c.req.routePath;
+    d.metrics.httpRequests.inc({ route, status: String(c.res.status) });
+  });
+  app.route("/", healthRoutes(d.health, d.metrics));
+  const v1 = new Hono<{ Variables: { apiKey: number } }>();
+  v1.use("*", requireApiKey(d.apiKeys));
+  v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
+  v1.route("/", apiRoutes(d.api, d.logger));
+  app.route("/v1", v1);
+  d.extend?.(app);
+  app.notFound(() => errorResponse(new SwitchboardError("RESOURCE_NOT_FOUND", "no such route")));
+  app.onError((err, c) => {
+    const e = toHttpError(err);
+    if (e.code === "INTERNAL_ERROR") d.logger.error("http request failed", { err, path: c.req.path });
+    d.metrics.errors.inc({ code: e.code });
+    return errorResponse(e);
+  });
+  return app;
+}

@@ -1,0 +1,101 @@
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { Hono } from "hono";
+import type { Config } from "../config/load.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { ConnData, Principal } from "../hub/ports.ts";
+import type { TokenVerifier } from "../hub/token-verifier.ts";
+import type { Logger } from "../observability/logger.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import { errorResponse } from "./http/errors.ts";
+
+export interface ServeDeps {
+  config: Config;
+  hub: Hub;
+  verifier: TokenVerifier;
+  app: Hono;
+  logger: Logger;
+}
+
+const WS_PATH = "/v1/ws";
+
+/** Raw Bun handlers: no closure per connection, everything per-socket lives in the small `ws.data`. */
+function handlers(hub: Hub, config: Config): WebSocketHandler<ConnData> {
+  return {
+    open: (ws) => hub.open(ws),
+    message: (ws, msg) => hub.message(ws, msg),
+    close: (ws, code) => hub.close(ws, code),
+    maxPayloadLength: config.ws.maxMessageSize,
+    idleTimeout: config.ws.idleTimeoutSec,
+    backpressureLimit: config.ws.backpressureLimit,
+    closeOnBackpressureLimit: true,
+    sendPings: true,
+    perMessageDeflate: false,
+    publishToSelf: true,
+  };
+}
+
+function bearer(req: Request, url: URL): string | undefined {
+  const h = req.headers.get("authorization");
+  if (h) {
+    const m = /^Bearer\s+(.+)$/i.exec(h);
+    if (m) return m[1]!.trim();
+  }
+  return url.searchParams.get("access_token") ?? undefined;
+}
+
+/** Starts Bun.serve: `/v1/ws` upgrades to the hub, everything else goes to Hono. */
+export function serve(d: ServeDeps): Server<ConnData> {
+  const { config, hub, verifier, app } = d;
+  const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
+
+  async function upgrade(req: Request, server: Server<ConnData>, url: URL): Promise<Response | undefined> {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(new SwitchboardError("BAD_REQUEST", "this endpoint expects a WebSocket upgrade"));
+    }
+    if (hub.draining) return errorResponse(new SwitchboardError("SERVICE_UNAVAILABLE", "node is draining; reconnect to another node"));
+    const origin = req.headers.get("origin");
+    if (allowed && origin && !allowed.has(origin)) {
+      return errorResponse(new SwitchboardError("AUTHORIZATION_FAILED", "origin is not allowed"));
+    }
+    const max = config.ws.maxGlobalConnections;
+    if (max > 0 && hub.conns.size >= max) {
+      hub.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
+      return errorResponse(new SwitchboardError("LIMIT_EXCEEDED", "this node is at its connection limit"));
+    }
+    let preauth: Principal | undefined;
+    const token = bearer(req, url);
+    if (token !== undefined) {
+      try {
+        preauth = await verifier.verify(token);
+      } catch (err) {
+        const e = err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified");
+        hub.deps.metrics.authFailures.inc();
+        hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
+        d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
+        return errorResponse(e);
+      }
+    }
+    if (server.upgrade(req, { data: hub.newConnData(preauth) })) return undefined;
+    return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
+  }
+
+  const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
+  return Bun.serve<ConnData>({
+    hostname: config.host,
+    port: config.port,
+    ...(tls ? { tls } : {}),
+    maxRequestBodySize: Math.max(config.ws.maxMessageSize, 1024 * 1024) + 64 * 1024,
+    fetch(req, server) {
+      const url = new URL(req.url);
+      if (url.pathname === WS_PATH) return upgrade(req, server, url);
+      return app.fetch(req, { server });
+    },
+    websocket: handlers(hub, config),
+    error(err) {
+      d.logger.error("unhandled server error", { err });
+      return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));
+    },
+  });
+}
+
+export type SwitchboardSocket = ServerWebSocket<ConnData>;
