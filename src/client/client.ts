@@ -34,8 +34,12 @@ export interface ClientEvents {
   connected: Hello;
   /** The socket closed. `willReconnect` is false after `close()` or a terminal failure (see `error`). */
   disconnected: { code: number; reason: string; willReconnect: boolean };
-  /** A reconnect is scheduled in `delayMs`; `cause` says whose delay it is. */
-  reconnecting: { attempt: number; delayMs: number; cause: ReconnectCause };
+  /**
+   * A reconnect is scheduled in `delayMs`. `cause`: `backoff` (jittered
+   * exponential), `server` (the delay a draining node advised; `reason` is
+   * its reason) or `token` (the token was refused or expired; a fresh one is fetched).
+   */
+  reconnecting: { attempt: number; delayMs: number; cause: ReconnectCause; reason?: string };
   /** Unsolicited server errors, refused resubscribes, failed token refreshes, terminal failures. */
   error: SwitchboardClientError;
   /** A resubscribe could not recover every missed message (also given to the subscription's onRecoveryFailed). */
@@ -68,7 +72,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** When a `reconnect` frame arrived and the delay it advised. */
-  private advised: { at: number; afterMs: number } | undefined;
+  private advised: { at: number; afterMs: number; reason: string } | undefined;
   private lastError: SwitchboardClientError | undefined;
   private waiters: { resolve(h: Hello): void; reject(e: SwitchboardClientError): void }[] = [];
 
@@ -228,7 +232,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       case "expiring":
         return void this.refreshToken();
       case "reconnect":
-        this.advised = { at: Date.now(), afterMs: Math.max(0, Number(f.after) || 0) };
+        this.advised = { at: Date.now(), afterMs: Math.max(0, Number(f.after) || 0), reason: String(f.reason ?? "") };
         return;
     }
   }
@@ -332,15 +336,15 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.emit("disconnected", { code, reason, willReconnect: true });
     if (code === 4003) this.scheduleReconnect("token", 0);
     else if (code === 4001) this.scheduleReconnect("token");
-    else if (this.advised) this.scheduleReconnect("server", Math.max(0, this.advised.at + this.advised.afterMs - Date.now()));
+    else if (this.advised) this.scheduleReconnect("server", Math.max(0, this.advised.at + this.advised.afterMs - Date.now()), this.advised.reason);
     else this.scheduleReconnect("backoff");
   }
 
-  private scheduleReconnect(cause: ReconnectCause, delayMs?: number): void {
+  private scheduleReconnect(cause: ReconnectCause, delayMs?: number, reason?: string): void {
     const delay = delayMs ?? backoffDelayMs(this.attempt, this.minDelayMs, this.maxDelayMs);
     if (delayMs === undefined) this.attempt++;
     this._state = "reconnecting";
-    this.emit("reconnecting", { attempt: this.attempt, delayMs: delay, cause });
+    this.emit("reconnecting", { attempt: this.attempt, delayMs: delay, cause, ...(reason !== undefined ? { reason } : {}) });
     this.clearTimer();
     this.timer = setTimeout(() => void this.open(), delay);
   }

@@ -1,0 +1,54 @@
+import { afterEach, expect, test } from "bun:test";
+import { SwitchboardClientError } from "../../src/client/index.ts";
+import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { clientPool, nextEvent } from "./support.ts";
+
+const pool = clientPool();
+const servers: TestServer[] = [];
+afterEach(async () => {
+  pool.closeAll();
+  for (const s of servers.splice(0)) {
+    if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill("SIGCONT");
+    await s.stop("SIGKILL");
+  }
+});
+
+test("while disconnected, requests reject at once with SERVICE_UNAVAILABLE and nothing is sent", async () => {
+  const server = await startServer();
+  servers.push(server);
+  const client = pool.create(server.wsUrl, { token: await token({ sub: "jack", rooms: ["r1"] }), minReconnectDelayMs: 5000, maxReconnectDelayMs: 5000 });
+  await client.connect();
+  const gone = nextEvent(client, "disconnected");
+  await server.stop("SIGKILL");
+  await gone;
+  expect(client.state).toBe("reconnecting");
+  const err = await client.publish("room:r1", "e", { x: 1 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(SwitchboardClientError);
+  expect(err).toMatchObject({ code: "SERVICE_UNAVAILABLE", ch: "room:r1" });
+  await expect(client.presence("room:r1")).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+  await expect(client.history("room:r1")).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+});
+
+test("an unanswered request rejects with TIMEOUT; a request cut off by the connection rejects with DISCONNECTED", async () => {
+  const server = await startServer();
+  servers.push(server);
+  const client = pool.create(server.wsUrl, { token: await token({ sub: "kim", rooms: ["r1"] }), requestTimeoutMs: 300 });
+  await client.connect();
+  await client.subscribe("room:r1", () => {}).ready;
+
+  server.proc.kill("SIGSTOP"); // the socket stays open, nobody answers
+  const started = Date.now();
+  const err = await client.publish("room:r1", "e", { x: 1 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(SwitchboardClientError);
+  expect(err).toMatchObject({ code: "TIMEOUT", ch: "room:r1" });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(295);
+
+  server.proc.kill("SIGCONT");
+  // The connection is still usable; the late answer to the timed-out request is ignored.
+  expect((await client.publish("room:r1", "e", { x: 2 })).off).toBeDefined();
+
+  server.proc.kill("SIGSTOP");
+  const inFlight = client.publish("room:r1", "e", { x: 3 }).catch((e: unknown) => e);
+  server.proc.kill("SIGKILL");
+  expect(await inFlight).toMatchObject({ code: "DISCONNECTED" });
+});

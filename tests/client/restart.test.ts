@@ -1,0 +1,58 @@
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compareOffsets, type SubscribeResult } from "../../src/client/index.ts";
+import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { apiPublish, clientPool, Inbox, nextEvent, recordEvents } from "./support.ts";
+
+const pool = clientPool();
+const servers: TestServer[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  pool.closeAll();
+  await Promise.all(servers.splice(0).map((s) => s.stop("SIGKILL")));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+test("after a server crash and restart the client receives every message published while away, once, in order", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "sb-client-restart-"));
+  dirs.push(dataDir);
+  const a = await startServer({ dataDir, keepData: true });
+  servers.push(a);
+  // A reconnect floor of 1 s leaves room to publish on the new node before the client is back.
+  const client = pool.create(a.wsUrl, { token: await token({ sub: "erin" }), minReconnectDelayMs: 1000, maxReconnectDelayMs: 2000 });
+  const events = recordEvents(client);
+  const inbox = new Inbox<{ n: number }>();
+  const results: SubscribeResult[] = [];
+  const failures: unknown[] = [];
+  const sub = client.subscribe("user:erin", inbox.push, { onSubscribed: (r) => results.push(r), onRecoveryFailed: (f) => failures.push(f) });
+  await client.connect();
+  await sub.ready;
+
+  for (let n = 1; n <= 5; n++) await apiPublish(a, "user:erin", "tick", { n });
+  await inbox.waitFor(5);
+
+  const gone = nextEvent(client, "disconnected");
+  await a.stop("SIGKILL");
+  expect((await gone).willReconnect).toBe(true);
+
+  const b = await startServer({ port: a.port, dataDir, keepData: true });
+  servers.push(b);
+  for (let n = 6; n <= 15; n++) await apiPublish(b, "user:erin", "tick", { n });
+  const publishedAt = Date.now();
+  await inbox.waitFor(15);
+  for (let n = 16; n <= 20; n++) await apiPublish(b, "user:erin", "tick", { n });
+  await inbox.waitFor(20);
+
+  expect(inbox.data.map((d) => d.n)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  const offs = inbox.messages.map((m) => m.off!);
+  for (let i = 1; i < offs.length; i++) expect(compareOffsets(offs[i]!, offs[i - 1]!)).toBeGreaterThan(0);
+  expect(failures).toEqual([]);
+  expect(results).toHaveLength(2);
+  expect(results[1]).toMatchObject({ resubscribed: true, recovered: true });
+  const reconnectedAt = events.filter((e) => e.name === "connected")[1]!.at;
+  // Unless the client won the race against the publishes above, all ten came through recovery.
+  if (reconnectedAt > publishedAt) expect(results[1]!.missed).toBe(10);
+  expect(client.hello?.node).toBe(b.node);
+});
