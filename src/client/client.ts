@@ -298,7 +298,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       const ok = await this.request(undefined, (id) => ({ t: "refresh", id, token }));
       this.wsToken = token;
       if (typeof ok.exp === "number") {
-        if (this._hello) this._hello.exp = ok.exp;
+        if (this._hello) this._hello = { ...this._hello, exp: ok.exp }; // never mutate a hello handed out
         this.emit("tokenRefreshed", { exp: ok.exp });
       }
     } catch (cause) {

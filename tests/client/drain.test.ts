@@ -38,4 +38,4 @@ test("a draining node's reconnect frame: the client waits the advised delay, the
   await apiPublish(b, "user:gus", "tick", { n: 1 });
   await inbox.waitFor(1);
   expect(inbox.data).toEqual([{ n: 1 }]);
-});
+}, 20_000);

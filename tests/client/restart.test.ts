@@ -55,4 +55,4 @@ test("after a server crash and restart the client receives every message publish
   // Unless the client won the race against the publishes above, all ten came through recovery.
   if (reconnectedAt > publishedAt) expect(results[1]!.missed).toBe(10);
   expect(client.hello?.node).toBe(b.node);
-});
+}, 20_000);

@@ -35,7 +35,7 @@ test("expiring → getToken → refresh keeps the same connection past the first
   await inbox.waitFor(1);
   expect(events.filter((e) => e.name === "disconnected" || e.name === "error")).toEqual([]);
   expect(calls).toBe(2);
-});
+}, 20_000);
 
 test("a failed refresh ends in close 4003; the client fetches a fresh token, reconnects and resubscribes", async () => {
   let calls = 0;
@@ -61,4 +61,4 @@ test("a failed refresh ends in close 4003; the client fetches a fresh token, rec
   expect(calls).toBe(3);
   await apiPublish(server, "user:iris", "tick", { n: 1 });
   await inbox.waitFor(1);
-});
+}, 20_000);
