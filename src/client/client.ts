@@ -75,6 +75,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private advised: { at: number; afterMs: number; reason: string } | undefined;
   private lastError: SwitchboardClientError | undefined;
   private waiters: { resolve(h: Hello): void; reject(e: SwitchboardClientError): void }[] = [];
+  /** Bumped by every open() and close(): an open() that awaited a token checks it is still the current one. */
+  private generation = 0;
 
   constructor(url: string, options: ClientOptions) {
     super();
@@ -119,6 +121,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
    * missed. Call `unsubscribe()` on those you no longer want.
    */
   close(): void {
+    this.generation++;
     this.clearTimer();
     const ws = this.ws;
     this._state = "closed";
@@ -178,6 +181,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   }
 
   private async open(): Promise<void> {
+    const generation = ++this.generation;
     this.clearTimer();
     this._state = "connecting";
     this.emit("connecting", { attempt: this.attempt });
@@ -185,11 +189,12 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     try {
       token = await this.tokens.forAuth();
     } catch (cause) {
+      if (generation !== this.generation) return;
       this.emit("error", new SwitchboardClientError("AUTHENTICATION_FAILED", "getToken failed", { cause }));
-      if (this._state === "connecting") this.scheduleReconnect("backoff");
+      this.scheduleReconnect("backoff");
       return;
     }
-    if (this._state !== "connecting") return; // close() while fetching the token
+    if (generation !== this.generation) return; // close() (and maybe connect()) while fetching the token
     if (token === undefined) {
       this.stop(this.lastError ?? new SwitchboardClientError("AUTHENTICATION_FAILED", "no fresh token to authenticate with"));
       return;

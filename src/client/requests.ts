@@ -18,6 +18,8 @@ interface Pending {
 export class PendingRequests {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Ids that timed out recently: their late answers are dropped, not mistaken for unsolicited errors. */
+  private readonly expired = new Set<number>();
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -27,16 +29,25 @@ export class PendingRequests {
     return new Promise<Answer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.expired.add(id);
+        if (this.expired.size > 1000) this.expired.delete(this.expired.values().next().value!);
         reject(new SwitchboardClientError("TIMEOUT", `no answer within ${this.timeoutMs} ms`, { ch }));
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer, ch });
-      send(id);
+      try {
+        send(id);
+      } catch (cause) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(new SwitchboardClientError("DISCONNECTED", "the connection closed before the request was sent", { ch, cause }));
+      }
     });
   }
 
   /** Settles the request an `ok`/`err` frame answers; false when no request waits for that id. */
   answer(frame: { t: string; id?: number; code?: unknown; msg?: unknown; retryAfter?: unknown }): boolean {
     if (typeof frame.id !== "number") return false;
+    if (this.expired.delete(frame.id)) return true;
     const p = this.pending.get(frame.id);
     if (!p) return false;
     this.pending.delete(frame.id);

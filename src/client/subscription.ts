@@ -136,6 +136,13 @@ export class Subscription<T = unknown> {
       missed: typeof answer.missed === "number" ? answer.missed : 0,
       resubscribed: this.everSubscribed,
     };
+    if (off !== "" && this.seenOff !== undefined && compareOffsets(off, this.seenOff) < 0) {
+      // The channel's offsets went backwards (its history was wiped): what was seen
+      // says nothing about new messages any more, and continuity is lost.
+      this.seenOff = off;
+      this.baseOff = undefined;
+      result.recovered = false;
+    }
     if (off !== "") this.baseOff = newerOffset(this.baseOff, off);
     this._state = "subscribed";
     const first = !this.everSubscribed;

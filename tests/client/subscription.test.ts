@@ -72,4 +72,19 @@ describe("Subscription", () => {
     expect(got).toEqual([]);
     await expect(sub.ready).rejects.toMatchObject({ code: "CLOSED", ch: "room:a" });
   });
+
+  test("offsets that went backwards (history wiped) reset the threshold and count as a failed recovery", () => {
+    const got: unknown[] = [];
+    const failures: unknown[] = [];
+    const sub = new Subscription("room:a", (m) => got.push(m.data), { onRecoveryFailed: (f) => failures.push(f) }, () => {});
+    sub.subscribed({ off: "0", recovered: true, missed: 0 }, undefined);
+    sub.deliver(msg("41", "before"));
+    sub.connectionLost();
+    sub.subscribed({ off: "2", recovered: false, missed: 0 }, "41");
+    expect(failures).toEqual([{ ch: "room:a", since: "41", off: "2" }]);
+    sub.deliver(msg("2", "stale"));
+    sub.deliver(msg("3", "after"));
+    expect(got).toEqual(["before", "after"]);
+    expect(sub.lastOffset).toBe("3");
+  });
 });
