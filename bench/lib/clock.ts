@@ -1,0 +1,17 @@
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution that agree across
+ * processes on one machine (performance.timeOrigin is taken from the system
+ * clock at process start; Bun's process.hrtime is per-process, so it cannot
+ * be compared between the publisher and the subscribers).
+ */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+export function sleepUntil(atMs: number): Promise<void> {
+  return sleep(atMs - nowMs());
+}

@@ -1,0 +1,118 @@
+/**
+ * Bench entry point: `bun bench/run.ts <scenario|all> [--targets a,b] [--quick] [--workers N]`.
+ * Runs each scenario against each target in turn, writes a JSON result, a
+ * Markdown table and an HTML report into bench/out/, and copies the Markdown
+ * to bench/RESULTS.md. Every process it starts is killed on exit, Ctrl-C or error.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { machineInfo } from "./lib/machine.ts";
+import { ROOT, stopAll } from "./lib/procs.ts";
+import { renderHtml } from "./report/html.ts";
+import { renderMarkdown } from "./report/markdown.ts";
+import { chatScenario } from "./scenarios/chat.ts";
+import { SCENARIOS, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
+import { connectScenario } from "./scenarios/connect.ts";
+import { crossnodeScenario } from "./scenarios/crossnode.ts";
+import { fanoutScenario } from "./scenarios/fanout.ts";
+import { httpPublishScenario } from "./scenarios/http-publish.ts";
+import { TARGETS, targets, type Target, type TargetName } from "./targets.ts";
+
+const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
+  connect: ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  chat: ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  fanout: ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  crossnode: ["switchboard", "socketio-redis", "bun-raw"],
+  "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+};
+
+const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx) => Promise<RunResult>> = {
+  connect: connectScenario,
+  chat: chatScenario,
+  fanout: fanoutScenario,
+  crossnode: crossnodeScenario,
+  "http-publish": httpPublishScenario,
+};
+
+const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--no-save]`;
+
+interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; save: boolean }
+
+export function parseArgs(argv: string[]): Args {
+  const a: Args = { scenarios: [], targets: null, quick: false, workers: 2, save: true };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    if (v === "--quick") a.quick = true;
+    else if (v === "--no-save") a.save = false;
+    else if (v === "--targets") a.targets = (argv[++i] ?? "").split(",").filter(Boolean) as TargetName[];
+    else if (v.startsWith("--targets=")) a.targets = v.slice(10).split(",").filter(Boolean) as TargetName[];
+    else if (v === "--workers") a.workers = Number(argv[++i]);
+    else if (v === "all") a.scenarios.push(...SCENARIOS);
+    else if ((SCENARIOS as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
+    else throw new Error(`unknown argument '${v}'\n${USAGE}`);
+  }
+  if (a.scenarios.length === 0) throw new Error(USAGE);
+  for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'\n${USAGE}`);
+  if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 8) throw new Error("--workers must be 1..8");
+  return a;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const t0 = performance.now();
+  const log = (m: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
+  const ctx: Ctx = { quick: args.quick, workers: args.workers, log };
+  const machine = machineInfo();
+  log(`bench ${args.quick ? "quick" : "full"}: ${args.scenarios.join(", ")} | ${machine.cpuModel} x${machine.cores} | load ${machine.loadavg.join(" ")}`);
+  const runs: RunResult[] = [];
+  for (const s of args.scenarios) {
+    const names = args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s];
+    for (const name of names) {
+      const ts = performance.now();
+      log(`${s} × ${name} …`);
+      const r = await RUNNERS[s](targets[name], ctx);
+      runs.push(r);
+      log(`${s} × ${name}: ${r.ok ? "ok" : "FAILED: " + r.error?.split("\n")[0]} (${((performance.now() - ts) / 1000).toFixed(1)} s) ${JSON.stringify(r.metrics)}`);
+    }
+  }
+  await stopAll();
+  const report: Report = {
+    meta: {
+      started: started.toISOString(),
+      durationSec: Math.round((performance.now() - t0) / 100) / 10,
+      mode: args.quick ? "quick" : "full",
+      argv: process.argv.slice(2),
+      workers: args.workers,
+      machine,
+      machineAfter: { loadavg: machineInfo().loadavg },
+    },
+    runs,
+  };
+  const md = renderMarkdown(report);
+  if (args.save) {
+    const dir = join(ROOT, "bench/out");
+    mkdirSync(dir, { recursive: true });
+    const stamp = started.toISOString().replace(/[:.]/g, "-");
+    const base = join(dir, `bench-${stamp}`);
+    writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
+    writeFileSync(`${base}.md`, md);
+    writeFileSync(`${base}.html`, renderHtml(report));
+    writeFileSync(join(dir, "latest.html"), renderHtml(report));
+    writeFileSync(join(ROOT, "bench/RESULTS.md"), md);
+    log(`wrote ${base}.{json,md,html} and bench/RESULTS.md`);
+  }
+  console.log(md);
+  log(`done in ${report.meta.durationSec} s`);
+}
+
+if (import.meta.main) {
+  main().then(
+    () => process.exit(0),
+    async (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      await stopAll();
+      process.exit(1);
+    },
+  );
+}

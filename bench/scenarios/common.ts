@@ -1,0 +1,101 @@
+/** What every scenario shares: the run context, the result record, and setup/teardown helpers. */
+import { nowMs, sleepUntil } from "../lib/clock.ts";
+import { percentileCurve, summarize, type Histogram, type LatencySummary } from "../lib/latency.ts";
+import type { MachineInfo } from "../lib/machine.ts";
+import { CpuMeter, saturation, type CpuUsage } from "../lib/procs.ts";
+import type { LoadWorker } from "../lib/workers.ts";
+import type { AuthSpec } from "../load/jobs.ts";
+import type { ServerNode, Target, TargetName } from "../targets.ts";
+
+export const SCENARIOS = ["connect", "chat", "fanout", "crossnode", "http-publish"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface Ctx {
+  quick: boolean;
+  /** Load-generator processes per scenario (the publisher, if any, is extra). */
+  workers: number;
+  log(msg: string): void;
+}
+
+export interface LatencyResult extends LatencySummary {
+  curve: [number, number][];
+}
+
+export interface RunResult {
+  scenario: ScenarioName;
+  target: TargetName | string;
+  ok: boolean;
+  error?: string;
+  /** Flat figures; names carry units (`PerSec`, `Bytes`, `Ms`). */
+  metrics: Record<string, number>;
+  /** Latency by phase name. */
+  latency: Record<string, LatencyResult>;
+  /** CPU by phase name (`main` when the scenario has one measured window). */
+  cpu: Record<string, CpuUsage & { saturated: string }>;
+  params: Record<string, unknown>;
+  notes: string[];
+}
+
+export interface Report {
+  meta: {
+    started: string;
+    durationSec: number;
+    mode: "quick" | "full";
+    argv: string[];
+    workers: number;
+    machine: MachineInfo;
+    machineAfter: { loadavg: number[] };
+  };
+  runs: RunResult[];
+}
+
+export function newResult(scenario: ScenarioName, target: string, params: Record<string, unknown>): RunResult {
+  return { scenario, target, ok: false, metrics: {}, latency: {}, cpu: {}, params, notes: [] };
+}
+
+export function latencyOf(h: Histogram): LatencyResult {
+  return { ...summarize(h), curve: percentileCurve(h) };
+}
+
+/** Splits n into k near-equal positive parts. */
+export function spread(n: number, k: number): number[] {
+  const parts = Array.from({ length: Math.min(k, n) }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
+  return parts.filter((p) => p > 0);
+}
+
+/** Auth for one worker: distinct users per worker so user ids never collide. */
+export function authFor(t: Target, tag: string): AuthSpec | undefined {
+  return t.auth ? { ...t.auth, subPrefix: `${tag}-` } : undefined;
+}
+
+export function pidsOf(servers: ServerNode[], workers: LoadWorker[]) {
+  return [...servers.map((s) => ({ pid: s.pid, role: "server" as const })), ...workers.map((w) => ({ pid: w.pid, role: "client" as const }))];
+}
+
+/** Measures CPU between two absolute times (nowMs clock). */
+export async function measureCpu(meter: CpuMeter, fromMs: number, toMs: number, clientProcs: number): Promise<CpuUsage & { saturated: string }> {
+  await sleepUntil(fromMs);
+  meter.start();
+  await sleepUntil(toMs);
+  const u = meter.stop();
+  return { ...u, saturated: saturation(u, clientProcs) };
+}
+
+/** Runs body with started servers and workers, always stopping all of them. */
+export async function guarded(res: RunResult, servers: ServerNode[], workers: LoadWorker[], body: () => Promise<void>): Promise<RunResult> {
+  try {
+    await body();
+    res.ok = true;
+  } catch (e) {
+    res.ok = false;
+    res.error = ((e as Error).message ?? String(e)).slice(0, 2000);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  return res;
+}
+
+export function soon(ms = 300): number {
+  return nowMs() + ms;
+}

@@ -1,0 +1,71 @@
+/**
+ * crossnode: two nodes sharing publications through a redis-server the bench
+ * starts itself. The publisher is on node 0; one subscriber group sits on
+ * node 0 (same-node), another on node 1 (cross-node), so both latencies are
+ * measured under the same load. Then a closed-loop phase measures throughput.
+ * bun-raw runs as a single-node reference (both groups on its one node).
+ */
+import type { LoadWorker } from "../lib/workers.ts";
+import type { Phase } from "../load/jobs.ts";
+import { startRedis, type RedisServer, type ServerNode, type Target } from "../targets.ts";
+import { guarded, latencyOf, newResult, type Ctx, type RunResult } from "./common.ts";
+import { runPubSub } from "./pubsub.ts";
+
+export async function crossnodeScenario(t: Target, ctx: Ctx): Promise<RunResult> {
+  const perGroup = ctx.quick ? 250 : 1_000;
+  const rate = 100;
+  const latencyMs = ctx.quick ? 2_000 : 8_000;
+  const maxMs = ctx.quick ? 1_500 : 4_000;
+  const window = 64;
+  const nodes = t.clustered ? 2 : 1;
+  const res = newResult("crossnode", t.name, { subscribersPerNode: perGroup, rate, latencyMs, throughputMs: maxMs, window, nodes });
+  if (!t.clustered) res.notes.push("single-node reference: both subscriber groups on the one node, no Redis");
+  const servers: ServerNode[] = [];
+  const workers: LoadWorker[] = [];
+  let redis: RedisServer | null = null;
+  const r = await guarded(res, servers, workers, async () => {
+    if (t.clustered) redis = await startRedis();
+    const started = await t.start({ nodes, redisUrl: redis?.url }).catch((e: Error) => {
+      throw new Error(`could not start ${nodes} ${t.name} node(s) with REDIS_URL=${redis?.url}: ${e.message}`);
+    });
+    servers.push(...started);
+    const ep0 = { host: "127.0.0.1", port: servers[0].port };
+    const ep1 = { host: "127.0.0.1", port: servers[nodes - 1].port };
+    const phases: Phase[] = [
+      { name: "warmup", fromMs: 0, toMs: 1000, rate: 20 },
+      { name: `${rate}/s`, fromMs: 1000, toMs: 1000 + latencyMs, rate },
+      { name: "max", fromMs: 1500 + latencyMs, toMs: 1500 + latencyMs + maxMs, window },
+    ];
+    const pids = [...servers.map((s) => s.pid), ...(redis ? [(redis as RedisServer).pid] : [])];
+    const o = await runPubSub(
+      t,
+      "cross",
+      [
+        { name: "same", ep: ep0, subscribers: perGroup, workers: 1 },
+        { name: "cross", ep: ep1, subscribers: perGroup, workers: 1 },
+      ],
+      ep0,
+      phases,
+      workers,
+      pids,
+    );
+    res.cpu = o.cpu;
+    for (const g of ["same", "cross"]) {
+      res.latency[`${g} ${rate}/s`] = latencyOf(o.groups[g][`${rate}/s`].hist);
+      res.latency[`${g} max`] = latencyOf(o.groups[g].max.hist);
+      const exp = o.published[`${rate}/s`].sent * perGroup;
+      const got = o.groups[g][`${rate}/s`].received;
+      res.metrics[`${g}Delivered`] = got;
+      if (got < exp) res.notes.push(`${g}-node at ${rate}/s: ${exp - got} of ${exp} deliveries missing`);
+    }
+    const mx = o.published.max;
+    res.metrics.maxPublishedPerSec = Math.round(mx.acked / mx.seconds);
+    res.metrics.maxCrossDeliveredPerSec = Math.round(o.groups.cross.max.received / mx.seconds);
+    res.metrics.maxSameDeliveredPerSec = Math.round(o.groups.same.max.received / mx.seconds);
+    res.metrics.p99DeltaMs = Math.round((res.latency[`cross ${rate}/s`].p99 - res.latency[`same ${rate}/s`].p99) * 1000) / 1000;
+    if (o.closed > 0) res.notes.push(`${o.closed} subscribers were closed by the server`);
+    if (o.groups.cross[`${rate}/s`].received === 0) throw new Error("no publication crossed from node 0 to node 1");
+  });
+  if (redis) await (redis as RedisServer).stop();
+  return r;
+}

@@ -1,0 +1,205 @@
+/**
+ * The servers under test. Each target starts one or more server processes on
+ * free loopback ports and tells the load workers which client dialect to
+ * speak and how to authenticate.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sleep } from "./lib/clock.ts";
+import { BUN, freePort, rssBytes, spawnTracked, type Tracked } from "./lib/procs.ts";
+import type { DialectKind } from "./load/dialects.ts";
+import type { AuthSpec } from "./load/jobs.ts";
+
+export const TARGETS = ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis"] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
+export const BENCH_API_KEY = "bench-api-key";
+export const BENCH_TENANT = "t1";
+export const ROOM = "room:bench";
+
+export interface ServerNode {
+  name: string;
+  port: number;
+  pid: number;
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  name: TargetName;
+  dialect: DialectKind;
+  /** Runtime + library, for the report. */
+  stack: string;
+  /** How its work differs from Switchboard's, for the report. */
+  note: string;
+  /** Whether N nodes share publications (through Redis). */
+  clustered: boolean;
+  auth?: AuthSpec;
+  apiKey?: string;
+  tenant?: string;
+  start(opts: { nodes: number; redisUrl?: string }): Promise<ServerNode[]>;
+}
+
+async function waitReady(t: Tracked, port: number, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (t.proc.exitCode !== null || t.proc.signalCode !== null) break;
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  await t.stop();
+  throw new Error(`${t.name} did not become ready on port ${port} (exit ${t.proc.exitCode ?? t.proc.signalCode}):\n${t.tail.join("\n")}`);
+}
+
+function node(t: Tracked, port: number, cleanup?: () => void): ServerNode {
+  return {
+    name: t.name,
+    port,
+    pid: t.pid,
+    rss: () => rssBytes(t.pid),
+    async stop() {
+      await t.stop();
+      cleanup?.();
+    },
+  };
+}
+
+async function startMany(n: number, f: (i: number) => Promise<ServerNode>): Promise<ServerNode[]> {
+  const out: ServerNode[] = [];
+  try {
+    for (let i = 0; i < n; i++) out.push(await f(i));
+  } catch (e) {
+    await Promise.all(out.map((s) => s.stop()));
+    throw e;
+  }
+  return out;
+}
+
+function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redisUrl?: string }) => Record<string, string> = () => ({})) {
+  return (opts: { nodes: number; redisUrl?: string }) =>
+    startMany(opts.nodes, async (i) => {
+      const port = await freePort();
+      const t = spawnTracked(`${name}#${i}`, cmd(port), { PORT: String(port), NODE_ENV: "production", ...env(opts) });
+      await waitReady(t, port);
+      return node(t, port);
+    });
+}
+
+const NODE = "node";
+
+export const targets: Record<TargetName, Target> = {
+  switchboard: {
+    name: "switchboard",
+    dialect: "switchboard",
+    stack: "Bun.serve + Hono (src/main.ts)",
+    note: "real protocol: JWT auth on upgrade, frame validation, channel policy, offsets, room history (local engine: bun:sqlite; REDIS_URL: Redis Streams)",
+    clustered: true,
+    auth: { secret: BENCH_SECRET, tenant: BENCH_TENANT, rooms: ["bench", "idle"], subPrefix: "u" },
+    apiKey: BENCH_API_KEY,
+    tenant: BENCH_TENANT,
+    start: (opts) =>
+      startMany(opts.nodes, async (i) => {
+        const port = await freePort();
+        const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
+        const env: Record<string, string> = {
+          NODE_ENV: "production",
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          JWT_SECRET: BENCH_SECRET,
+          API_KEYS: BENCH_API_KEY,
+          DATA_DIR: dataDir,
+          LOG_LEVEL: "warn",
+          WS_RATE_LIMIT_PER_SEC: "0",
+          WS_MAX_CONNECTIONS_PER_USER: "0",
+          NODE_ID: `bench-${i}`,
+        };
+        if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+        const t = spawnTracked(`switchboard#${i}`, [BUN, "src/main.ts"], env);
+        try {
+          await waitReady(t, port);
+        } catch (e) {
+          rmSync(dataDir, { recursive: true, force: true });
+          throw e;
+        }
+        return node(t, port, () => rmSync(dataDir, { recursive: true, force: true }));
+      }),
+  },
+  "bun-raw": {
+    name: "bun-raw",
+    dialect: "peer",
+    stack: `Bun ${Bun.version} Bun.serve, ws.subscribe/server.publish`,
+    note: "floor: no auth, no validation, no offsets/history; JSON.parse per frame, one JSON.stringify per publication, ok acks",
+    clustered: false,
+    start: peer("bun-raw", () => [BUN, "bench/peers/bun-raw.ts"]),
+  },
+  "uws-node": {
+    name: "uws-node",
+    dialect: "peer",
+    stack: "Node 20 + uWebSockets.js (@trufflesuite/uws-js-unofficial 20.30)",
+    note: "same work as bun-raw (app.publish topics)",
+    clustered: false,
+    start: peer("uws-node", () => [NODE, "bench/peers/uws-node.cjs"]),
+  },
+  "ws-node": {
+    name: "ws-node",
+    dialect: "peer",
+    stack: "Node 20 + ws 8",
+    note: "same work as bun-raw; rooms are Sets, one Buffer per publication sent to each member",
+    clustered: false,
+    start: peer("ws-node", () => [NODE, "bench/peers/ws-node.mjs"]),
+  },
+  "socketio-node": {
+    name: "socketio-node",
+    dialect: "socketio",
+    stack: "Node 20 + Socket.IO 4 (in-memory adapter)",
+    note: "Engine.IO/Socket.IO framing, rooms, acks; no auth",
+    clustered: false,
+    start: peer("socketio-node", () => [NODE, "bench/peers/socketio-node.mjs"]),
+  },
+  "socketio-redis": {
+    name: "socketio-redis",
+    dialect: "socketio",
+    stack: "Node 20 + Socket.IO 4 + @socket.io/redis-streams-adapter",
+    note: "Socket.IO rooms shared between nodes through one Redis stream; no auth",
+    clustered: true,
+    start: peer("socketio-redis", () => [NODE, "bench/peers/socketio-node.mjs"], (o) => (o.redisUrl ? { REDIS_URL: o.redisUrl } : {})),
+  },
+};
+
+export interface RedisServer {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A throwaway redis-server on a free loopback port, no persistence. */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const t = spawnTracked("redis-server", ["/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]);
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, "127.0.0.1", () => {
+        s.write("PING\r\n");
+      });
+      s.once("data", (d) => {
+        s.destroy();
+        res(d.toString().startsWith("+PONG"));
+      });
+      s.once("error", () => res(false));
+    });
+    if (ok) return { url: `redis://127.0.0.1:${port}`, pid: t.pid, stop: () => t.stop() };
+    await sleep(50);
+  }
+  await t.stop();
+  throw new Error(`redis-server did not start:\n${t.tail.join("\n")}`);
+}
