@@ -52,7 +52,7 @@ test("more messages than the history keeps while away: onRecoveryFailed fires, d
   expect(failures).toEqual([failure]);
 
   await apiPublish(server, "user:fay", "tick", { n: 131 });
-  await inbox.waitFor(4);
+  await inbox.waitForMessage((m) => m.data.n === 131);
   const tail = inbox.data.slice(3).map((d) => d.n);
   // Whatever the server still had came through in order, then live messages; nothing older than what was seen.
   expect(tail.at(-1)).toBe(131);

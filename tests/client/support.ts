@@ -3,11 +3,11 @@ import { SwitchboardClient, type ClientEvents, type ClientOptions, type Message 
 /** Collects a subscription's messages and lets a test await a count (no sleeps). */
 export class Inbox<T = unknown> {
   readonly messages: Message<T>[] = [];
-  private waiters: { n: number; resolve(): void }[] = [];
+  private waiters: { done(): boolean; resolve(): void }[] = [];
 
   readonly push = (m: Message<T>): void => {
     this.messages.push(m);
-    this.waiters = this.waiters.filter((w) => (this.messages.length >= w.n ? (w.resolve(), false) : true));
+    this.waiters = this.waiters.filter((w) => (w.done() ? (w.resolve(), false) : true));
   };
 
   get data(): T[] {
@@ -16,8 +16,17 @@ export class Inbox<T = unknown> {
 
   /** Resolves once `n` messages arrived in total. */
   waitFor(n: number, timeoutMs = 10_000): Promise<void> {
-    if (this.messages.length >= n) return Promise.resolve();
-    return withTimeout(new Promise<void>((resolve) => this.waiters.push({ n, resolve })), timeoutMs, () => `inbox has ${this.messages.length}/${n} messages`);
+    return this.until(() => this.messages.length >= n, timeoutMs, () => `inbox has ${this.messages.length}/${n} messages`);
+  }
+
+  /** Resolves once a message matching `pred` arrived. */
+  waitForMessage(pred: (m: Message<T>) => boolean, timeoutMs = 10_000): Promise<void> {
+    return this.until(() => this.messages.some(pred), timeoutMs, () => `no matching message among ${this.messages.length}`);
+  }
+
+  private until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return withTimeout(new Promise<void>((resolve) => this.waiters.push({ done, resolve })), timeoutMs, what);
   }
 }
 
