@@ -72,6 +72,7 @@ async function main(): Promise<void> {
 
   const metrics = new Metrics();
   const clock = systemClock;
+  const policy = new ChannelPolicy(config.namespaces);
   const verifier = new TokenVerifier({
     secret: config.jwt.secret,
     publicKey: config.jwt.publicKey,
@@ -80,8 +81,8 @@ async function main(): Promise<void> {
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     requireExp: config.env === "production",
+    claimNames: policy.claimNames(),
   });
-  const policy = new ChannelPolicy(config.namespaces);
 
   let engine = await createEngine(config, logger);
   const hubHolder: { hub?: Hub } = {};

@@ -30,17 +30,25 @@ export class PresenceTracker {
     const user = conn.data.principal!.sub;
     const id = this.connId(conn);
     await this.engine.presenceAdd(key, { user, conn: id });
-    (conn.data.present ??= []).push(key);
+    const d = conn.data;
+    d.present = d.present === null ? key : typeof d.present === "string" ? [d.present, key] : (d.present.push(key), d.present);
     if (c.policy.joinLeave) await this.engine.signal(key, encodePresenceEvent("join", c.ch, user, id));
   }
 
   /** Removes the connection from `key`; emits `leave` once, when the engine says it was present. */
   async leave(conn: Conn, key: string): Promise<void> {
-    const present = conn.data.present;
-    const i = present ? present.indexOf(key) : -1;
-    if (i < 0) return;
-    present!.splice(i, 1);
-    if (present!.length === 0) conn.data.present = null;
+    const d = conn.data;
+    const present = d.present;
+    if (present === null) return;
+    if (typeof present === "string") {
+      if (present !== key) return;
+      d.present = null;
+    } else {
+      const i = present.indexOf(key);
+      if (i < 0) return;
+      present.splice(i, 1);
+      if (present.length === 0) d.present = null;
+    }
     await this.removeAndSignal(conn, key);
   }
 
@@ -49,7 +57,8 @@ export class PresenceTracker {
     const present = conn.data.present;
     if (!present) return;
     conn.data.present = null;
-    await Promise.all(present.map((key) => this.removeAndSignal(conn, key)));
+    if (typeof present === "string") await this.removeAndSignal(conn, present);
+    else await Promise.all(present.map((key) => this.removeAndSignal(conn, key)));
   }
 
   private async removeAndSignal(conn: Conn, key: string): Promise<void> {

@@ -19,6 +19,15 @@ const NO_HISTORY: ChannelOptions = { historySize: 0, historyTtlSec: 3600 };
 export class ChannelPolicy {
   private readonly options = new Map<string, ChannelOptions>();
 
+  /** Names of the token claims that some rule reads. */
+  claimNames(): string[] {
+    const names = new Set<string>();
+    for (const p of Object.values(this.namespaces)) {
+      for (const rule of [...p.subscribe, ...p.publish]) if (rule.startsWith("claim:")) names.add(rule.slice(6));
+    }
+    return [...names];
+  }
+
   constructor(readonly namespaces: Namespaces) {
     for (const [ns, p] of Object.entries(namespaces)) {
       this.options.set(ns, p.history ? { historySize: p.history.size, historyTtlSec: p.history.ttlSec } : NO_HISTORY);
@@ -67,7 +76,7 @@ function matches(rule: string, p: Principal, rest: string): boolean {
   if (rule.startsWith("role:")) return p.roles.includes(rule.slice(5));
   if (rule.startsWith("claim:")) {
     const claim = p.claims[rule.slice(6)];
-    return Array.isArray(claim) ? claim.some((x) => String(x) === rest) : typeof claim === "string" && claim === rest;
+    return typeof claim === "string" ? claim === rest : claim !== undefined && claim.includes(rest);
   }
   return false;
 }

@@ -36,7 +36,8 @@ export class Hub implements EngineSink {
   readonly buffers = new SubscriptionBuffers();
   readonly bucket: TokenBucket;
   readonly conns = new Set<Conn>();
-  private readonly byUser = new Map<string, Set<Conn>>();
+  /** Local connections per `<tenant>/<sub>`: the connection itself when it is the only one (the common case). */
+  private readonly byUser = new Map<string, Conn | Conn[]>();
   private readonly handlers: RequestHandlers;
   private fanout: Fanout | undefined;
   private nextConnId = 1;
@@ -81,6 +82,7 @@ export class Hub implements EngineSink {
       errorsAt: now,
       subs: 0,
       present: null,
+      userKey: "",
       warned: false,
       leased: false,
       preauth,
@@ -134,9 +136,14 @@ export class Hub implements EngineSink {
     }
     const p = d.principal;
     if (!p) return;
-    const userKey = p.tenant + "/" + p.sub;
-    const set = this.byUser.get(userKey);
-    if (set?.delete(conn) && set.size === 0) this.byUser.delete(userKey);
+    const userKey = d.userKey;
+    const mine = this.byUser.get(userKey);
+    if (mine === conn) this.byUser.delete(userKey);
+    else if (Array.isArray(mine)) {
+      const i = mine.indexOf(conn);
+      if (i >= 0) mine.splice(i, 1);
+      if (mine.length === 1) this.byUser.set(userKey, mine[0]!);
+    }
     void this.presence.leaveAll(conn);
     if (d.leased) {
       d.leased = false;
@@ -175,10 +182,12 @@ export class Hub implements EngineSink {
     }
     d.leased = true;
     d.principal = p;
+    d.userKey = userKey;
     this.bucket.init(d);
-    let set = this.byUser.get(userKey);
-    if (!set) this.byUser.set(userKey, (set = new Set()));
-    set.add(conn);
+    const mine = this.byUser.get(userKey);
+    if (mine === undefined) this.byUser.set(userKey, conn);
+    else if (Array.isArray(mine)) mine.push(conn);
+    else this.byUser.set(userKey, [mine, conn]);
     const hello: Record<string, unknown> = {
       t: "hello",
       conn: this.connId(conn),
@@ -267,9 +276,9 @@ export class Hub implements EngineSink {
 
   control(msg: ControlMessage): void {
     if (msg.type === "disconnect") {
-      const set = this.byUser.get(msg.tenant + "/" + msg.user);
-      if (!set) return;
-      for (const conn of [...set]) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
+      const mine = this.byUser.get(msg.tenant + "/" + msg.user);
+      if (!mine) return;
+      for (const conn of Array.isArray(mine) ? [...mine] : [mine]) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
     }
   }
 
@@ -282,7 +291,8 @@ export class Hub implements EngineSink {
 
   /** Local connections of a user (for the HTTP disconnect answer). */
   localConnections(tenant: string, user: string): number {
-    return this.byUser.get(tenant + "/" + user)?.size ?? 0;
+    const mine = this.byUser.get(tenant + "/" + user);
+    return mine === undefined ? 0 : Array.isArray(mine) ? mine.length : 1;
   }
 
   // --- timers: auth timeout, token expiry ---

@@ -9,8 +9,8 @@ export interface Principal {
   /** "" when the token has no tenant claim (single-tenant deployments). */
   tenant: string;
   roles: readonly string[];
-  /** All claims, for `claim:<name>` rules. */
-  claims: Readonly<Record<string, unknown>>;
+  /** The claims that `claim:<name>` rules read (only those are kept). */
+  claims: Readonly<Record<string, readonly string[] | string>>;
   /** Token expiry, ms since epoch; undefined when the token has none (not allowed in production). */
   expMs: number | undefined;
 }
@@ -30,8 +30,10 @@ export interface ConnData {
   errors: number;
   errorsAt: number;
   subs: number;
-  /** Channel keys this connection is present on (null when none: the common case). */
-  present: string[] | null;
+  /** Channel keys this connection is present on: null (most connections), one key, or several. */
+  present: string | string[] | null;
+  /** `<tenant>/<sub>` once authenticated ("" before); the one copy shared with the hub's maps and the lease. */
+  userKey: string;
   /** Set once the `expiring` warning went out for the current token. */
   warned: boolean;
   /** 1 while the connection holds a per-user lease; released on close. */

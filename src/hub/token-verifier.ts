@@ -11,7 +11,12 @@ export interface TokenVerifierOptions {
   audience?: string;
   /** Production requires `exp`. */
   requireExp: boolean;
+  /** Claims that channel rules read (`claim:<name>`); only these are kept per connection. */
+  claimNames: readonly string[];
 }
+
+const NO_ROLES: readonly string[] = Object.freeze([]);
+const INTERN_MAX = 100_000;
 
 const TENANT = /^[A-Za-z0-9_.:@=\-]{1,128}$/;
 const SUB = /^[^\u0000-\u001f/]{1,256}$/;
@@ -20,6 +25,8 @@ const SUB = /^[^\u0000-\u001f/]{1,256}$/;
 export class TokenVerifier {
   private readonly key: Promise<Uint8Array | JoseKey | JWTVerifyGetKey>;
   private readonly algorithms: string[];
+  /** Tenant ids, roles and claim values repeat across connections; one copy each keeps ws state small. */
+  private readonly interned = new Map<string, string>();
 
   constructor(private readonly opts: TokenVerifierOptions) {
     if (opts.jwksUrl) {
@@ -61,13 +68,26 @@ export class TokenVerifier {
     if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === "string"))) {
       throw new SwitchboardError("AUTHENTICATION_FAILED", "token roles claim must be an array of strings");
     }
+    const claims: Record<string, readonly string[] | string> = {};
+    for (const name of this.opts.claimNames) {
+      const value = payload[name];
+      if (typeof value === "string") claims[name] = this.intern(value);
+      else if (Array.isArray(value)) claims[name] = value.filter((x) => typeof x === "string" || typeof x === "number").map((x) => this.intern(String(x)));
+    }
     return {
       sub,
-      tenant: (tenant as string | undefined) ?? "",
-      roles: (roles as string[] | undefined) ?? [],
-      claims: payload,
+      tenant: tenant === undefined ? "" : this.intern(tenant as string),
+      roles: roles === undefined || (roles as string[]).length === 0 ? NO_ROLES : (roles as string[]).map((r) => this.intern(r)),
+      claims,
       expMs: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
+  }
+
+  private intern(s: string): string {
+    const hit = this.interned.get(s);
+    if (hit !== undefined) return hit;
+    if (this.interned.size < INTERN_MAX) this.interned.set(s, s);
+    return s;
   }
 }
 

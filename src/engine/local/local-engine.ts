@@ -160,12 +160,12 @@ export class LocalEngine implements Engine {
     return this.presenceStore.list(key);
   }
 
-  async acquireUserConn(userKey: string, conn: string, max: number): Promise<boolean> {
-    return this.presenceStore.acquire(userKey, conn, max);
+  async acquireUserConn(userKey: string, _conn: string, max: number): Promise<boolean> {
+    return this.presenceStore.acquire(userKey, max);
   }
 
-  async releaseUserConn(userKey: string, conn: string): Promise<void> {
-    this.presenceStore.release(userKey, conn);
+  async releaseUserConn(userKey: string, _conn: string): Promise<void> {
+    this.presenceStore.release(userKey);
   }
 
   async userConnCount(userKey: string): Promise<number> {

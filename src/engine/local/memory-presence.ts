@@ -1,14 +1,18 @@
 import type { PresenceEntry, PresenceMember } from "../engine.ts";
 
-/** Presence and per-user connection counts of a single node, in memory. */
+/**
+ * Presence and per-user connection counts of a single node, in memory. A
+ * member is stored as its user id alone unless it carries `info`, and a user's
+ * connections as a count: this runs once per connection, so it stays small.
+ */
 export class MemoryPresence {
-  private readonly channels = new Map<string, Map<string, PresenceMember>>();
-  private readonly userConns = new Map<string, Set<string>>();
+  private readonly channels = new Map<string, Map<string, string | PresenceMember>>();
+  private readonly userConns = new Map<string, number>();
 
   add(key: string, member: PresenceMember): void {
     let members = this.channels.get(key);
     if (!members) this.channels.set(key, (members = new Map()));
-    members.set(member.conn, member);
+    members.set(member.conn, member.info === undefined ? member.user : member);
   }
 
   remove(key: string, conn: string): boolean {
@@ -23,28 +27,30 @@ export class MemoryPresence {
     if (!members) return [];
     const byUser = new Map<string, PresenceEntry>();
     for (const m of members.values()) {
-      const e = byUser.get(m.user);
+      const user = typeof m === "string" ? m : m.user;
+      const e = byUser.get(user);
       if (e) e.conns++;
-      else byUser.set(m.user, m.info === undefined ? { user: m.user, conns: 1 } : { user: m.user, conns: 1, info: m.info });
+      else byUser.set(user, typeof m === "string" ? { user, conns: 1 } : { user, conns: 1, info: m.info });
     }
     return [...byUser.values()];
   }
 
-  acquire(userKey: string, conn: string, max: number): boolean {
-    let conns = this.userConns.get(userKey);
-    if (conns?.has(conn)) return true;
-    if (max > 0 && (conns?.size ?? 0) >= max) return false;
-    if (!conns) this.userConns.set(userKey, (conns = new Set()));
-    conns.add(conn);
+  /** Counts one more connection of `userKey` unless `max` (> 0) is reached. */
+  acquire(userKey: string, max: number): boolean {
+    const n = this.userConns.get(userKey) ?? 0;
+    if (max > 0 && n >= max) return false;
+    this.userConns.set(userKey, n + 1);
     return true;
   }
 
-  release(userKey: string, conn: string): void {
-    const conns = this.userConns.get(userKey);
-    if (conns?.delete(conn) && conns.size === 0) this.userConns.delete(userKey);
+  release(userKey: string): void {
+    const n = this.userConns.get(userKey);
+    if (n === undefined) return;
+    if (n <= 1) this.userConns.delete(userKey);
+    else this.userConns.set(userKey, n - 1);
   }
 
   count(userKey: string): number {
-    return this.userConns.get(userKey)?.size ?? 0;
+    return this.userConns.get(userKey) ?? 0;
   }
 }
