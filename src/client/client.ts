@@ -2,51 +2,12 @@ import { backoffDelayMs } from "./backoff.ts";
 import { Emitter } from "./emitter.ts";
 import { SwitchboardClientError } from "./errors.ts";
 import { parseServerFrame, type ClientFrame, type Hello, type Message, type PresenceMember, type ServerFrame } from "./frames.ts";
+import type { ClientEvents, ConnectionState } from "./events.ts";
+import type { ClientOptions } from "./options.ts";
+import { reconnectDecision, type ReconnectCause } from "./reconnect-policy.ts";
 import { errorFromFrame, PendingRequests } from "./requests.ts";
-import { Subscription, type RecoveryFailure, type SubscribeOptions } from "./subscription.ts";
+import { Subscription, type SubscribeOptions } from "./subscription.ts";
 import { TokenSource } from "./token.ts";
-
-export interface ClientOptions {
-  /** A fixed JWT. Give `getToken` instead to let the client renew it. */
-  token?: string;
-  /** Returns a fresh JWT; called for the first connection, on `expiring`, and after close 4001/4003. */
-  getToken?: () => string | Promise<string>;
-  /** Floor of the reconnect delay (default 500). */
-  minReconnectDelayMs?: number;
-  /** Cap of the reconnect delay (default 20 000). */
-  maxReconnectDelayMs?: number;
-  /** How long a request waits for its answer before rejecting with TIMEOUT (default 10 000). */
-  requestTimeoutMs?: number;
-  /** How long opening the socket plus authenticating may take before the attempt is abandoned (default 10 000). */
-  connectTimeoutMs?: number;
-  /** WebSocket constructor for runtimes without a global one (e.g. `ws` on Node 20). */
-  WebSocket?: typeof WebSocket;
-}
-
-export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
-
-export type ReconnectCause = "backoff" | "server" | "token";
-
-export interface ClientEvents {
-  /** A socket is being opened (`attempt` counts consecutive failures, 0 on the first try). */
-  connecting: { attempt: number };
-  /** Authenticated; subscriptions are being restored. */
-  connected: Hello;
-  /** The socket closed. `willReconnect` is false after `close()` or a terminal failure (see `error`). */
-  disconnected: { code: number; reason: string; willReconnect: boolean };
-  /**
-   * A reconnect is scheduled in `delayMs`. `cause`: `backoff` (jittered
-   * exponential), `server` (the delay a draining node advised; `reason` is
-   * its reason) or `token` (the token was refused or expired; a fresh one is fetched).
-   */
-  reconnecting: { attempt: number; delayMs: number; cause: ReconnectCause; reason?: string };
-  /** Unsolicited server errors, refused resubscribes, failed token refreshes, terminal failures. */
-  error: SwitchboardClientError;
-  /** A resubscribe could not recover every missed message (also given to the subscription's onRecoveryFailed). */
-  recoveryFailed: RecoveryFailure;
-  /** The token was renewed on the open connection; `exp` in seconds since the epoch. */
-  tokenRefreshed: { exp: number };
-}
 
 const OPEN = 1;
 
@@ -324,25 +285,18 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       this.emit("disconnected", { code, reason, willReconnect: false });
       return;
     }
-    if (code === 4001 || code === 4003) {
-      this.tokens.reject(this.wsToken);
-      if (!this.tokens.renewable) {
-        const err =
-          code === 4001
-            ? (this.lastError ?? new SwitchboardClientError("AUTHENTICATION_FAILED", "token rejected"))
-            : new SwitchboardClientError("AUTHENTICATION_FAILED", "token expired");
-        this._state = "closed";
-        this.emit("disconnected", { code, reason, willReconnect: false });
-        this.stop(err);
-        return;
-      }
+    if (code === 4001 || code === 4003) this.tokens.reject(this.wsToken);
+    const next = reconnectDecision(code, { renewableToken: this.tokens.renewable, advised: this.advised, now: Date.now() });
+    if (next.stop) {
+      const err = code === 4001 && this.lastError ? this.lastError : new SwitchboardClientError("AUTHENTICATION_FAILED", next.why);
+      this._state = "closed";
+      this.emit("disconnected", { code, reason, willReconnect: false });
+      this.stop(err);
+      return;
     }
     this._state = "reconnecting";
     this.emit("disconnected", { code, reason, willReconnect: true });
-    if (code === 4003) this.scheduleReconnect("token", 0);
-    else if (code === 4001) this.scheduleReconnect("token");
-    else if (this.advised) this.scheduleReconnect("server", Math.max(0, this.advised.at + this.advised.afterMs - Date.now()), this.advised.reason);
-    else this.scheduleReconnect("backoff");
+    this.scheduleReconnect(next.cause, next.delayMs, next.reason);
   }
 
   private scheduleReconnect(cause: ReconnectCause, delayMs?: number, reason?: string): void {

@@ -1,0 +1,32 @@
+/** Why the next connection attempt waits as long as it does. */
+export type ReconnectCause = "backoff" | "server" | "token";
+
+export type ReconnectDecision =
+  | { stop: true; why: "token refused" | "token expired" }
+  /** `delayMs` undefined: the next backoff delay. */
+  | { stop: false; cause: ReconnectCause; delayMs?: number; reason?: string };
+
+export interface CloseContext {
+  /** A new token can be fetched (getToken given). */
+  renewableToken: boolean;
+  /** The `reconnect` frame of a draining node, if one came on this connection. */
+  advised?: { at: number; afterMs: number; reason: string };
+  now: number;
+}
+
+/**
+ * What to do after the server closed the connection with `code` (PROTOCOL.md §5):
+ * 4001 token refused / 4003 token expired end the client unless a new token can
+ * be fetched (4003 then reconnects at once); a draining node's advice wins over
+ * backoff; everything else (1001, 1006, 1008, 1012 without advice, 4008 …) backs off.
+ */
+export function reconnectDecision(code: number, ctx: CloseContext): ReconnectDecision {
+  if (code === 4001 || code === 4003) {
+    if (!ctx.renewableToken) return { stop: true, why: code === 4001 ? "token refused" : "token expired" };
+    return code === 4003 ? { stop: false, cause: "token", delayMs: 0 } : { stop: false, cause: "token" };
+  }
+  if (ctx.advised) {
+    return { stop: false, cause: "server", delayMs: Math.max(0, ctx.advised.at + ctx.advised.afterMs - ctx.now), reason: ctx.advised.reason };
+  }
+  return { stop: false, cause: "backoff" };
+}
