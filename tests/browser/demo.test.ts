@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -65,6 +66,33 @@ test("the demo page connects, shows API publications and presence, and publishes
   console.log(`demo screenshot: ${shot}`);
   expect(alice.errors).toEqual([]);
   expect(bob.errors).toEqual([]);
+}, 30_000);
+
+test("the page rides out a server restart: it shows the reconnect, then what was published meanwhile", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "sb-browser-restart-"));
+  const env = { NODE_ENV: "development" };
+  const a = await startServer({ env, dataDir, keepData: true });
+  let b: TestServer | undefined;
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${a.url}/demo?sub=zoe&room=ward`);
+    await page.locator("#log", { hasText: "subscribed to room:ward" }).waitFor();
+    await apiPublish(a, "room:ward", "chat", { text: "before the restart" });
+    await page.locator("#messages li", { hasText: "before the restart" }).waitFor();
+
+    await a.stop("SIGKILL");
+    await page.locator('#status[data-state="reconnecting"]').waitFor();
+    expect(await page.locator("#send").isDisabled()).toBe(true);
+    b = await startServer({ env, dataDir, keepData: true, port: a.port });
+    await apiPublish(b, "room:ward", "chat", { text: "while you were away" });
+    await page.locator("#messages li", { hasText: "while you were away" }).waitFor({ timeout: 15_000 });
+    await page.locator('#status[data-state="connected"]').waitFor();
+    expect(await page.locator("#messages li .text").allTextContents()).toEqual(["before the restart", "while you were away"]);
+  } finally {
+    await page.close();
+    await b?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }, 30_000);
 
 test("the demo routes exist only outside production", async () => {

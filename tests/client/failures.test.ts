@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { SwitchboardClientError } from "../../src/client/index.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
-import { clientPool, nextEvent } from "./support.ts";
+import { clientPool, nextEvent, recordEvents } from "./support.ts";
 
 const pool = clientPool();
 const servers: TestServer[] = [];
@@ -51,4 +51,41 @@ test("an unanswered request rejects with TIMEOUT; a request cut off by the conne
   const inFlight = client.publish("room:r1", "e", { x: 3 }).catch((e: unknown) => e);
   server.proc.kill("SIGKILL");
   expect(await inFlight).toMatchObject({ code: "DISCONNECTED" });
+});
+
+test("connect() keeps retrying with backoff while no server listens, and resolves once one does", async () => {
+  const first = await startServer();
+  const port = first.port;
+  await first.stop();
+  const client = pool.create(first.wsUrl, { token: await token({ sub: "lena" }), minReconnectDelayMs: 50, maxReconnectDelayMs: 200 });
+  const events = recordEvents(client);
+  const connected = client.connect();
+  await nextEvent(client, "reconnecting", (r) => r.attempt >= 2);
+  const server = await startServer({ port });
+  servers.push(server);
+  const hello = await connected;
+  expect(hello.node).toBe(server.node);
+  const retries = events.filter((e) => e.name === "reconnecting").map((e) => e.payload as { cause: string; delayMs: number });
+  expect(retries.length).toBeGreaterThanOrEqual(2);
+  for (const r of retries) {
+    expect(r.cause).toBe("backoff");
+    expect(r.delayMs).toBeGreaterThanOrEqual(50);
+    expect(r.delayMs).toBeLessThanOrEqual(200);
+  }
+});
+
+test("a rate-limited publish rejects with RATE_LIMIT_EXCEEDED and retryAfter", async () => {
+  const server = await startServer({ env: { WS_RATE_LIMIT_PER_SEC: "1", WS_RATE_LIMIT_BURST: "3" } });
+  servers.push(server);
+  const client = pool.create(server.wsUrl, { token: await token({ sub: "mo", rooms: ["r1"] }) });
+  await client.connect();
+  const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => client.publish("room:r1", "e", { n })));
+  const limited = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason as SwitchboardClientError);
+  expect(limited.length).toBeGreaterThan(0);
+  for (const err of limited) {
+    expect(err).toBeInstanceOf(SwitchboardClientError);
+    expect(err.code).toBe("RATE_LIMIT_EXCEEDED");
+    expect(err.retryAfter).toBeGreaterThan(0);
+  }
+  expect(client.state).toBe("connected");
 });
