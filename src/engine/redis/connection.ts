@@ -1,0 +1,70 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+
+/** What the engine uses of a client; both a single Redis and a Cluster fit. */
+export type RedisClient = Redis | Cluster;
+
+export interface ConnectionTarget {
+  url?: string;
+  clusterNodes?: string[];
+}
+
+/** Reconnect backoff: 50 ms doubling to 2 s, with jitter so nodes do not reconnect in lockstep. */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 10), 2000) + Math.floor(Math.random() * 100);
+}
+
+/**
+ * Commands fail fast instead of queueing while Redis is away: no offline
+ * queue, no retry of in-flight commands after a reconnect (the caller was
+ * already told it failed), a per-command timeout. `blockingMs` switches to a
+ * reader connection: no command timeout, a client-side guard on XREAD BLOCK
+ * instead, so a frozen Redis cannot stall the read loop forever.
+ */
+export function createClient(target: ConnectionTarget, name: string, timeoutMs: number, blockingMs?: number): RedisClient {
+  const common: RedisOptions = {
+    lazyConnect: true,
+    protocol: 2,
+    connectionName: name,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Math.max(timeoutMs * 3, 2000),
+    ...(blockingMs === undefined
+      ? { commandTimeout: timeoutMs }
+      : { blockingTimeout: blockingMs + timeoutMs, blockingTimeoutGrace: timeoutMs }),
+  };
+  if (target.clusterNodes && target.clusterNodes.length > 0) {
+    const nodes = target.clusterNodes.map((hp) => {
+      const i = hp.lastIndexOf(":");
+      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+    });
+    const opts: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableAutoPipelining: blockingMs === undefined,
+      clusterRetryStrategy: (times) => reconnectDelayMs(times),
+      maxRedirections: 8,
+      redisOptions: common,
+    };
+    return new Cluster(nodes, opts);
+  }
+  if (!target.url) throw new TypeError("RedisEngine needs url or clusterNodes");
+  return new Redis(target.url, {
+    ...common,
+    enableOfflineQueue: false,
+    enableAutoPipelining: blockingMs === undefined,
+    retryStrategy: (times) => reconnectDelayMs(times),
+  });
+}
+
+/** Resolves when the client is ready; rejects after `timeoutMs` or on the first connection error. */
+export async function connectWithin(client: RedisClient, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
