@@ -18,6 +18,8 @@ const NO_HISTORY: ChannelOptions = { historySize: 0, historyTtlSec: 3600 };
 /** The single place that decides who may subscribe to or publish on a channel. */
 export class ChannelPolicy {
   private readonly options = new Map<string, ChannelOptions>();
+  /** Resolved names of recently used channels (the hot path resolves the same few names over and over). */
+  private readonly cache = new Map<string, ResolvedChannel>();
 
   /** Names of the token claims that some rule reads. */
   claimNames(): string[] {
@@ -36,6 +38,15 @@ export class ChannelPolicy {
 
   /** Splits and looks up a syntactically valid channel name; RESOURCE_NOT_FOUND for an unknown namespace. */
   resolve(ch: string): ResolvedChannel {
+    const hit = this.cache.get(ch);
+    if (hit) return hit;
+    const r = this.lookup(ch);
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(ch, r);
+    return r;
+  }
+
+  private lookup(ch: string): ResolvedChannel {
     const i = ch.indexOf(":");
     const ns = ch.slice(0, i);
     const policy = this.namespaces[ns];

@@ -149,7 +149,7 @@ export class Hub implements EngineSink {
       d.leased = false;
       this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
-    this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
+    if (this.deps.logger.auditing) this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
   }
 
   // --- authentication ---
@@ -204,7 +204,7 @@ export class Hub implements EngineSink {
       },
     };
     this.send(conn, JSON.stringify(hello));
-    this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
+    if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
   }
 
   authFailed(conn: Conn, id: number | undefined, err: SwitchboardError): void {

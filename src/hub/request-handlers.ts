@@ -90,12 +90,12 @@ export class RequestHandlers {
     try {
       const off = await hub.deps.engine.publish(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options);
       hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
-      hub.deps.metrics.publishes.inc({ source: "ws" });
+      hub.deps.metrics.publishesWs.value++;
       if (!conn.data.closing) hub.send(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
     } finally {
       hub.inflight--;
     }
-    hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
   }
 
   private async sub(conn: Conn, p: Principal, f: Frame<"sub">): Promise<void> {
@@ -140,7 +140,7 @@ export class RequestHandlers {
     }
     conn.subscribe(key);
     if (f.presence) conn.subscribe(presenceTopic(key));
-    hub.deps.logger.audit("subscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("subscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
     await hub.presence.join(conn, key, c);
   }
 

@@ -30,7 +30,7 @@ export class ServerApi {
     try {
       const off = await hub.deps.engine.publish(key, { ch, ev, data, ts: hub.deps.clock.now() }, c.options);
       hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
-      hub.deps.metrics.publishes.inc({ source: "api" });
+      hub.deps.metrics.publishesApi.value++;
       return off;
     } finally {
       hub.inflight--;

@@ -9,8 +9,10 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
-  /** Audit trail line (always written at info level, tagged `audit: true`). */
+  /** Audit trail line (written at info level, tagged `audit: true`). */
   audit(event: string, fields: LogFields): void;
+  /** True when audit lines are written; hot paths check it before building fields. */
+  readonly auditing: boolean;
   child(fields: LogFields): Logger;
 }
 
@@ -52,6 +54,7 @@ export function createLogger(level: LogLevel, base: LogFields = {}, write: (line
       if (RANK.info < min) return;
       emit("info", event, { audit: true, ...f });
     },
+    auditing: RANK.info >= min,
     child: (f) => createLogger(level, { ...base, ...f }, write),
   };
 }

@@ -88,6 +88,8 @@ export class Metrics {
   readonly messagesIn = new Counter("switchboard_messages_in_total", "Client frames received, by type");
   readonly messagesOut = new Counter("switchboard_messages_out_total", "Frames sent to clients, by type");
   readonly publishes = new Counter("switchboard_publishes_total", "Publications accepted by the engine, by source");
+  readonly publishesWs = this.publishes.cell({ source: "ws" });
+  readonly publishesApi = this.publishes.cell({ source: "api" });
   readonly publishLatency = new Histogram("switchboard_publish_duration_seconds", "Time from publish request to engine acknowledgement", [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
   ]);

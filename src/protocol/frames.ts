@@ -40,8 +40,29 @@ export const FRAME_TYPES: readonly FrameType[] = ["auth", "sub", "unsub", "pub",
 
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; id: number | undefined; message: string };
 
+const EVENT_NAME = /^[^\u0000-\u001f]{1,128}$/;
+
+/**
+ * The hot frame, checked by hand with exactly PubFrame's rules; anything it
+ * does not accept goes through valibot, which also words the error.
+ */
+function fastPub(o: Record<string, unknown>): ClientFrame | undefined {
+  let n = 0;
+  for (const _ in o) n++;
+  if (n !== 5 || !("data" in o)) return undefined;
+  const { id, ch, ev } = o;
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return undefined;
+  if (typeof ch !== "string" || ch.length > 255 || !CHANNEL.test(ch) || Buffer.byteLength(ch) > 255) return undefined;
+  if (typeof ev !== "string" || !EVENT_NAME.test(ev)) return undefined;
+  return o as ClientFrame;
+}
+
 /** Validates a decoded JSON value; on failure returns a message naming the field, never its value. */
 export function parseClientFrame(json: unknown): ParsedFrame {
+  if (typeof json === "object" && json !== null && (json as { t?: unknown }).t === "pub") {
+    const fast = fastPub(json as Record<string, unknown>);
+    if (fast) return { ok: true, frame: fast };
+  }
   const r = v.safeParse(ClientFrame, json);
   if (r.success) {
     if (r.output.t === "pub" && !("data" in (json as object))) return { ok: false, id: r.output.id, message: "data: is required" };

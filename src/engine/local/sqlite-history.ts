@@ -37,7 +37,9 @@ export class SqliteHistory {
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS messages (ch TEXT NOT NULL, seq INTEGER NOT NULL, exp INTEGER NOT NULL, frame TEXT NOT NULL, PRIMARY KEY (ch, seq)) WITHOUT ROWID",
     );
-    this.db.exec("CREATE INDEX IF NOT EXISTS messages_exp ON messages (exp)");
+    // No index on exp: it would double the B-tree work of every write; the
+    // once-a-minute TTL sweep scans a table that size-trimming keeps bounded.
+    this.db.exec("DROP INDEX IF EXISTS messages_exp");
     this.db.exec("CREATE TABLE IF NOT EXISTS channels (ch TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID");
     this.insertMsg = this.db.prepare("INSERT OR REPLACE INTO messages (ch, seq, exp, frame) VALUES (?, ?, ?, ?)");
     this.upsertChannel = this.db.prepare(
