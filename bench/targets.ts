@@ -171,7 +171,7 @@ export const targets: Record<TargetName, Target> = {
     stack: "Node 20 + Socket.IO 4 + @socket.io/redis-streams-adapter",
     note: "Socket.IO rooms shared between nodes through one Redis stream; no auth",
     clustered: true,
-    start: peer("socketio-redis", () => [NODE, "bench/peers/socketio-node.mjs"], (o) => (o.redisUrl ? { REDIS_URL: o.redisUrl } : {})),
+    start: peer("socketio-redis", () => [NODE, "bench/peers/socketio-node.mjs"], (o): Record<string, string> => (o.redisUrl ? { REDIS_URL: o.redisUrl } : {})),
   },
 };
 

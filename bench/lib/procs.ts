@@ -97,7 +97,7 @@ export function spawnTracked(name: string, cmd: string[], env: Record<string, st
 async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
   const dec = new TextDecoder();
   let buf = "";
-  for await (const chunk of stream) {
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     buf += dec.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {

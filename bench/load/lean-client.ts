@@ -41,6 +41,7 @@ export class LeanConn {
   private head = "";
   private outq: Uint8Array[] = [];
   private waiter: Waiter | null = null;
+  private inbox: string[] = [];
   private readonly upgrade = Promise.withResolvers<void>();
   private readonly mask = crypto.getRandomValues(new Uint8Array(4));
 
@@ -109,7 +110,12 @@ export class LeanConn {
         this.sendText("3");
         return;
       }
-      if (this.waiter !== null) {
+      if (this.waiter === null) {
+        // Nobody waits yet (e.g. `hello` arrived with the 101): keep it for the next expect().
+        if (this.inbox.length < 16) this.inbox.push(decoder.decode(buf.subarray(s, e)));
+        return;
+      }
+      {
         const text = decoder.decode(buf.subarray(s, e));
         const w = this.waiter;
         if (w.pred(text)) {
@@ -137,6 +143,11 @@ export class LeanConn {
   expect(pred: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
     if (this.waiter !== null) throw new TypeError("one waiter at a time");
     if (this.closed) return Promise.reject(new Error(`connection closed ${this.closeInfo}`));
+    while (this.inbox.length > 0) {
+      const text = this.inbox.shift()!;
+      if (pred(text)) return Promise.resolve(text);
+      if (text.startsWith('{"t":"err"') || text.startsWith("44")) return Promise.reject(new Error(`server error: ${text.slice(0, 300)}`));
+    }
     const p = Promise.withResolvers<string>();
     const timer = setTimeout(() => {
       this.waiter = null;

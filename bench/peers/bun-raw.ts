@@ -14,7 +14,7 @@ const server = Bun.serve({
   async fetch(req, srv) {
     const url = new URL(req.url);
     if (url.pathname === "/v1/ws") {
-      if (srv.upgrade(req, { data: null })) return;
+      if (srv.upgrade(req)) return;
       return new Response("upgrade failed", { status: 400 });
     }
     if (url.pathname === "/v1/publish" && req.method === "POST") {
@@ -28,7 +28,7 @@ const server = Bun.serve({
   websocket: {
     idleTimeout: 120,
     maxPayloadLength: 1 << 20,
-    message(ws: ServerWebSocket<null>, raw) {
+    message(ws: ServerWebSocket<undefined>, raw) {
       const f = JSON.parse(raw as string) as Frame;
       if (f.t === "pub") {
         server.publish(f.ch!, JSON.stringify({ t: "msg", ch: f.ch, ev: f.ev, data: f.data, ts: Date.now() }));

@@ -1,2 +1,122 @@
-import type { Report } from "../scenarios/common.ts";
-export function renderMarkdown(r: Report): string { return "```json\n" + JSON.stringify(r.runs.map((x) => ({ s: x.scenario, t: x.target, ok: x.ok, e: x.error, m: x.metrics, l: Object.fromEntries(Object.entries(x.latency).map(([k, v]) => [k, [v.p50, v.p99, v.p999, v.max, v.count]])), cpu: x.cpu, n: x.notes }))) + "\n```\n"; }
+/** The Markdown summary (bench/out/*.md and bench/RESULTS.md). */
+import type { Report, RunResult, ScenarioName } from "../scenarios/common.ts";
+import { BASELINE, FIGURES, fmtRatio, fmtValue, ratiosAgainstBaseline } from "./figures.ts";
+
+export const SCENARIO_TEXT: Record<ScenarioName, string> = {
+  connect: "Authenticated WebSocket connections opened per second (upgrade + `hello`), then 2 subscriptions each (`room:idle`, `user:<sub>`); resident memory is the server's VmRSS delta / connections, read 1 s after the last subscription.",
+  chat: "One room, 32 clients, each sends batches of 10 short messages that every member (sender included) receives; delivered messages per second.",
+  fanout: "1 publisher, N subscribers on one room, publications at 10/s and 100/s carrying their scheduled send time (open loop, no coordinated omission); delivery latency over all subscribers.",
+  crossnode: "2 nodes + redis-server; publisher on node 0, one subscriber group on node 0 (same) and one on node 1 (cross), 100 publications/s, then a closed-loop phase (64 in flight) for throughput. bun-raw is a single-node reference.",
+  "http-publish": "Closed-loop keep-alive POST /v1/publish clients (request latency = service time) with 8 WebSocket subscribers on the channel.",
+};
+
+function cpuCell(r: RunResult): string {
+  const c = Object.values(r.cpu);
+  if (c.length === 0) return "–";
+  const worst = c.reduce((a, b) => (a.machine >= b.machine ? a : b));
+  return `${worst.server.toFixed(2)} / ${worst.client.toFixed(2)} / ${worst.machine.toFixed(2)}`;
+}
+
+function satCell(r: RunResult): string {
+  const s = new Set(Object.values(r.cpu).map((c) => c.saturated).filter((x) => x !== "none"));
+  return s.size ? [...s].join(", ") : "none";
+}
+
+function table(scenario: ScenarioName, runs: RunResult[], all: RunResult[]): string {
+  const figs = FIGURES[scenario];
+  const head = ["target", ...figs.map((f) => `${f.label} (${f.better === "higher" ? "↑" : "↓"})`), "CPU srv / cli / machine (cores)", "saturated"];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+  for (const r of runs) {
+    if (!r.ok) {
+      lines.push(`| ${r.target} | **failed**: ${(r.error ?? "").split("\n")[0].replace(/\|/g, "\\|").slice(0, 200)} |${figs.map(() => "").join(" |")} | |`);
+      continue;
+    }
+    const ratios = ratiosAgainstBaseline(r, all);
+    const cells = figs.map((f) => {
+      const v = fmtValue(f.get(r), f.unit);
+      const unit = f.unit === "ms" ? " ms" : "";
+      return r.target === BASELINE || ratios[f.key] === null ? `${v}${unit}` : `${v}${unit} (${fmtRatio(ratios[f.key])})`;
+    });
+    lines.push(`| ${r.target} | ${cells.join(" | ")} | ${cpuCell(r)} | ${satCell(r)} |`);
+  }
+  return lines.join("\n");
+}
+
+interface Goal { text: string; verdict: string }
+
+/** The issue's targets, reported (never asserted) from this run's figures. */
+export function goals(runs: RunResult[]): Goal[] {
+  const get = (s: ScenarioName, t: string) => runs.find((r) => r.scenario === s && r.target === t && r.ok);
+  const out: Goal[] = [];
+  const yes = (b: boolean) => (b ? "met" : "**not met**");
+  const sbChat = get("chat", "switchboard");
+  const rawChat = get("chat", BASELINE);
+  if (sbChat && rawChat) {
+    const x = sbChat.metrics.deliveredPerSec / rawChat.metrics.deliveredPerSec;
+    out.push({ text: "chat ≥ 0.85× bun-raw", verdict: `${x.toFixed(2)}× — ${yes(x >= 0.85)}` });
+  } else out.push({ text: "chat ≥ 0.85× bun-raw", verdict: "not measured (a run failed or was not selected)" });
+  const sbConn = get("connect", "switchboard");
+  if (sbConn) {
+    const b = sbConn.metrics.rssPerConnBytes;
+    out.push({ text: "≤ 3.5 KiB resident per idle connection (2 subscriptions)", verdict: `${(b / 1024).toFixed(2)} KiB at ${sbConn.metrics.connections} connections — ${yes(b <= 3.5 * 1024)}` });
+    const c = sbConn.metrics.connectsPerSec;
+    out.push({ text: "≥ 10,000 authenticated connects/s", verdict: `${c.toLocaleString("en-US")}/s — ${yes(c >= 10_000)}` });
+  } else out.push({ text: "connect goals", verdict: "not measured" });
+  const sbFan = get("fanout", "switchboard");
+  const rawFan = get("fanout", BASELINE);
+  if (sbFan && rawFan) {
+    const parts: string[] = [];
+    let ok = true;
+    for (const ph of ["10/s", "100/s"]) {
+      for (const p of ["p50", "p99"] as const) {
+        const x = sbFan.latency[ph][p] / rawFan.latency[ph][p];
+        ok &&= x <= 1.2;
+        parts.push(`${ph} ${p} ${x.toFixed(2)}×`);
+      }
+    }
+    out.push({ text: "fanout p50/p99 within 1.2× of bun-raw", verdict: `${parts.join(", ")} — ${yes(ok)}` });
+  } else out.push({ text: "fanout p50/p99 within 1.2× of bun-raw", verdict: "not measured" });
+  const sbCross = get("crossnode", "switchboard");
+  if (sbCross) {
+    const d = sbCross.metrics.p99DeltaMs;
+    out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: `cross ${sbCross.latency["cross 100/s"].p99} ms vs same-node ${sbCross.latency["same 100/s"].p99} ms (Δ ${d} ms) — ${yes(d <= 2)}` });
+  } else out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: `not measured${runs.find((r) => r.scenario === "crossnode" && r.target === "switchboard")?.error ? " (the switchboard run failed, see below)" : ""}` });
+  return out;
+}
+
+export function renderMarkdown(rep: Report): string {
+  const m = rep.meta;
+  const mc = m.machine;
+  const out: string[] = [];
+  out.push(`# Switchboard bench results`);
+  out.push("");
+  out.push(`Latest run: **${m.mode}** (\`npm run bench -- ${m.argv.join(" ")}\`), started ${m.started}, took ${m.durationSec} s. Generated by \`bench/run.ts\`; see [bench/README.md](README.md) for what each figure means.`);
+  out.push("");
+  out.push(`Machine: ${mc.cpuModel}, ${mc.cores} cores, ${mc.memGiB} GiB, ${mc.os}, Linux ${mc.kernel}, open files ${mc.openFilesLimit}. Load average before/after: ${mc.loadavg.join(" ")} / ${m.machineAfter.loadavg.join(" ")}. Commit ${mc.gitCommit}.`);
+  out.push(`Versions: ${Object.entries(mc.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`);
+  out.push("");
+  out.push("Ratios in parentheses are against **bun-raw from this same run** (value ÷ bun-raw): above 1× is better for ↑ figures, worse for ↓ figures. CPU is in cores (1.00 = one core busy) for the server process(es), all load-generator processes and the whole machine during the measured window; `saturated` names the side that was at its limit (a server process ≥ 0.9 core, the clients, or the machine ≥ 90 % of all cores). Machine CPU not accounted to server or clients is loopback TCP work in softirq and other engineers' processes sharing the machine.");
+  out.push("");
+  out.push("## Goals from the issue (reported, not asserted)");
+  out.push("");
+  for (const g of goals(rep.runs)) out.push(`- ${g.text}: ${g.verdict}`);
+  for (const s of Object.keys(FIGURES) as ScenarioName[]) {
+    const runs = rep.runs.filter((r) => r.scenario === s);
+    if (runs.length === 0) continue;
+    out.push("");
+    out.push(`## ${s}`);
+    out.push("");
+    out.push(SCENARIO_TEXT[s]);
+    const p = runs[0].params;
+    out.push(`Parameters: ${Object.entries(p).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("/") : v}`).join(", ")}.`);
+    out.push("");
+    out.push(table(s, runs, rep.runs));
+    const notes = runs.flatMap((r) => r.notes.map((n) => `- ${r.target}: ${n}`));
+    if (notes.length) {
+      out.push("");
+      out.push(...notes);
+    }
+  }
+  out.push("");
+  return out.join("\n");
+}
