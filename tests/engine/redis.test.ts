@@ -6,7 +6,7 @@ import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { engineContract, pub, type EngineNode } from "./contract.ts";
 import { RecordingSink } from "./recording-sink.ts";
 
-const logger = createLogger("error", {}, (line) => process.stderr.write(line));
+const logger = createLogger(process.env.TEST_LOG_LEVEL === "warn" ? "warn" : "error", {}, (line) => process.stderr.write(line));
 let redis: RedisServer;
 let seq = 0;
 

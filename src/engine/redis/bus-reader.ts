@@ -43,7 +43,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * its streams with XREAD BLOCK … COUNT n from the last ids it handled. After
  * an error it backs off, reconnects (ioredis) and resumes from those ids, so
  * local subscribers see no duplicates; entries trimmed away meanwhile are
- * detected (XINFO max-deleted-entry-id) and logged as a gap.
+ * detected (XINFO first entry past our last id) and logged as a gap.
  */
 export class BusReader {
   private readonly ids: string[];
@@ -123,15 +123,16 @@ export class BusReader {
         throw err;
       }
       const field = (f: string) => String(info[info.indexOf(f) + 1] ?? "0-0");
-      const maxDeleted = field("max-deleted-entry-id");
+      // Trimming does not record deleted ids; if the entry we read last is gone, the ones after it may be too.
+      const firstEntry = field("recorded-first-entry-id");
       const lastGenerated = field("last-generated-id");
-      if (compareIds(maxDeleted, last) > 0 || compareIds(lastGenerated, last) < 0) {
+      if (compareIds(firstEntry, last) > 0 || compareIds(lastGenerated, last) < 0) {
         this.gaps++;
-        logger.error("bus gap: entries were trimmed or lost before this node read them; channels repair from history on their next message", {
+        logger.error("bus gap: entries may have been trimmed or lost before this node read them; channels repair from history on their next message", {
           reader: name,
           stream: streams[i],
           lastId: last,
-          maxDeleted,
+          firstEntry,
           lastGenerated,
         });
       }

@@ -446,7 +446,11 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** The bus lost entries of `key` between `last` and `off` (trimmed while we were away): deliver them from history, in order. */
+  /**
+   * The bus lost entries of `key` between `last` and `off` (trimmed while we
+   * were away): deliver them from history, in order. Throws when Redis fails,
+   * so the read loop retries the batch instead of skipping the gap.
+   */
   private async repair(key: string, last: number, off: number): Promise<void> {
     const missing = off - last - 1;
     let next = last;
@@ -467,7 +471,9 @@ export class RedisEngine implements Engine {
       const delivered = next - last;
       (delivered === missing ? this.log.warn : this.log.error)("bus gap on a channel repaired from history", { missing, delivered });
     } catch (err) {
-      this.log.error("bus gap on a channel could not be repaired", { err, missing, delivered: next - last });
+      // Re-read this batch later rather than skip the gap; delivered offsets are not delivered twice.
+      this.delivered.set(key, next);
+      throw err;
     }
   }
 
