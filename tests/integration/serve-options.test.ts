@@ -1,0 +1,88 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startServer, token } from "../helpers/server.ts";
+import { TestClient } from "../helpers/ws-client.ts";
+
+test("TLS: https and wss with TLS_CERT_FILE/TLS_KEY_FILE", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sb-tls-"));
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const gen = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert]);
+  expect(gen.exitCode).toBe(0);
+  const s = await startServer({ env: { TLS_CERT_FILE: cert, TLS_KEY_FILE: key } });
+  try {
+    const res = await fetch(`https://127.0.0.1:${s.port}/health/ready`, { tls: { rejectUnauthorized: false } } as RequestInit);
+    expect(res.status).toBe(200);
+    const plain = await fetch(`http://127.0.0.1:${s.port}/health/ready`).then((r) => r.status, () => "refused");
+    expect(plain).not.toBe(200);
+    const ws = new WebSocket(`wss://127.0.0.1:${s.port}/v1/ws`, { tls: { rejectUnauthorized: false } } as any);
+    const hello = Promise.withResolvers<any>();
+    ws.onopen = async () => ws.send(JSON.stringify({ t: "auth", token: await token({ sub: "tls-user" }) }));
+    ws.onmessage = (e) => hello.resolve(JSON.parse(String(e.data)));
+    ws.onerror = () => hello.reject(new Error("wss failed"));
+    expect(await hello.promise).toMatchObject({ t: "hello", user: "tls-user" });
+    ws.close();
+  } finally {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("CORS_ORIGINS: upgrades and HTTP from other origins are refused, allowed origins and non-browser clients work", async () => {
+  const s = await startServer({ env: { CORS_ORIGINS: "https://app.example" } });
+  try {
+    const upgrade = (origin: string) =>
+      fetch(`http://127.0.0.1:${s.port}/v1/ws`, {
+        headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", origin },
+      });
+    const bad = await upgrade("https://evil.example");
+    expect(bad.status).toBe(403);
+    expect((await bad.json()).error.code).toBe("AUTHORIZATION_FAILED");
+    expect((await upgrade("https://app.example")).status).toBe(101);
+    const c = await TestClient.connect(s.wsUrl, { headers: { origin: "https://app.example" } });
+    c.send({ t: "auth", token: await token({ sub: "o" }) });
+    await c.next((f) => f.t === "hello");
+    c.close();
+    const api = await s.api("/v1/publish", { method: "POST", headers: { origin: "https://evil.example" }, json: { ch: "room:x", ev: "e", data: 1 } });
+    expect(api.status).toBe(403);
+    const pre = await fetch(`${s.url}/v1/publish`, { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "POST" } });
+    expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("npm start runs a node on the embedded engine that is ready within seconds", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "sb-npm-start-"));
+  const proc = Bun.spawn(["npm", "start", "--silent"], {
+    cwd: resolve(import.meta.dir, "../.."),
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const listening = Promise.withResolvers<number>();
+    // Keep reading stdout for the whole test: closing the pipe would kill the server on its next log line.
+    (async () => {
+      let out = "";
+      const dec = new TextDecoder();
+      for await (const chunk of proc.stdout) {
+        out += dec.decode(chunk);
+        const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
+        if (m) listening.resolve(Number(m[1]));
+      }
+      listening.reject(new Error(`npm start ended without listening:\n${out}`));
+    })();
+    const port = await listening.promise;
+    expect(port).toBeGreaterThan(0);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready" });
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
