@@ -1,6 +1,7 @@
 /**
  * Mints a development token: npm run token -- --sub alice --tenant acme --roles nurse --rooms lobby,ward --exp 12h
- * Signs with JWT_SECRET (env or SWITCHBOARD_CONFIG file), so the server must use the same secret.
+ * Signs with JWT_SECRET (env or SWITCHBOARD_CONFIG file), or in development without one with the
+ * dev secret that `npm start` keeps in DATA_DIR — the same secret the server verifies with.
  */
 import { SignJWT } from "jose";
 import { parseArgs } from "node:util";
@@ -27,7 +28,7 @@ if (values.help || !values.sub) {
 let secret: string | undefined;
 try {
   const cfg = loadConfig();
-  secret = cfg.jwt.generated ? undefined : cfg.jwt.secret;
+  secret = cfg.jwt.generated && cfg.env === "production" ? undefined : cfg.jwt.secret;
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(err.message + "\n");

@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import { SignJWT } from "jose";
+import { devSecret } from "./config/dev-secrets.ts";
 import { ConfigError, loadConfig, type Config } from "./config/load.ts";
 import type { Engine } from "./engine/engine.ts";
 import { LocalEngine } from "./engine/local/local-engine.ts";
@@ -63,11 +64,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
   if (config.apiKeys.length === 0) {
-    const key = `dev-${crypto.randomUUID()}`;
-    config.apiKeys = [key];
-    logger.warn("no API_KEYS set; generated a development API key", { apiKey: key });
+    config.apiKeys = [devSecret(config.dataDir, "api-key")];
+    logger.warn("no API_KEYS set; using a development API key kept in DATA_DIR/dev-api-key");
   }
-  if (config.jwt.generated) logger.warn("no JWT key configured; generated a development secret (tokens die with this process)");
+  if (config.jwt.generated) logger.warn("no JWT key configured; using a development secret kept in DATA_DIR/dev-jwt-secret (never in production)");
   if (config.env === "production" && !config.corsOrigins) logger.warn("CORS_ORIGINS is not set: browsers from any origin may connect");
 
   const metrics = new Metrics();

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
 
@@ -20,7 +21,7 @@ export interface Config {
     issuer: string | undefined;
     audience: string | undefined;
     expiryWarningSec: number;
-    /** True when no key was configured and a random dev secret was generated. */
+    /** True when no key was configured and a dev secret (kept in DATA_DIR) is used. */
     generated: boolean;
   };
   apiKeys: string[];
@@ -144,7 +145,7 @@ export function loadConfig(env: Source = process.env): Config {
     logLevel: st.LOG_LEVEL!,
     tls: st.TLS_CERT_FILE && st.TLS_KEY_FILE ? { certFile: st.TLS_CERT_FILE, keyFile: st.TLS_KEY_FILE } : undefined,
     jwt: {
-      secret: generated ? crypto.randomUUID() + crypto.randomUUID() : st.JWT_SECRET,
+      secret: generated ? devSecret(st.DATA_DIR!, "jwt-secret") : st.JWT_SECRET,
       publicKey,
       algorithm: st.JWT_ALGORITHM!,
       jwksUrl: st.JWT_JWKS_URL,

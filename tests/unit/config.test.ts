@@ -17,16 +17,21 @@ function problems(env: Record<string, string>): string[] {
 }
 
 test("defaults: development on 8080 with the documented default policy and limits", () => {
-  const c = loadConfig({});
-  expect(c).toMatchObject({ env: "development", port: 8080, host: "0.0.0.0", dataDir: "./data" });
+  const dataDir = mkdtempSync(join(tmpdir(), "sb-cfg-"));
+  const c = loadConfig({ DATA_DIR: dataDir });
+  expect(SETTINGS.DATA_DIR.default).toBe("./data");
+  expect(c).toMatchObject({ env: "development", port: 8080, host: "0.0.0.0", dataDir });
   expect(c.ws).toMatchObject({ maxConnectionsPerUser: 5, maxSubscriptions: 50, rateLimitPerSec: 50, rateLimitBurst: 100, maxMessageSize: 1048576 });
   expect(c.jwt.generated).toBe(true);
+  // The development secret is kept in DATA_DIR, so restarts (and npm run token) use the same one.
+  expect(loadConfig({ DATA_DIR: dataDir }).jwt.secret).toBe(c.jwt.secret!);
+  expect(c.jwt.secret!.length).toBeGreaterThanOrEqual(32);
   expect(c.namespaces).toEqual(DEFAULT_NAMESPACES);
   expect(c.redis).toBeUndefined();
 });
 
 test("every error names the offending key, and all of them are reported at once", () => {
-  const p = problems({ PORT: "eighty", WS_RATE_LIMIT_PER_SEC: "-3", LOG_LEVEL: "loud", JWT_SECRET: "short" });
+  const p = problems({ PORT: "eighty", WS_RATE_LIMIT_PER_SEC: "-3", LOG_LEVEL: "loud", JWT_SECRET: "short", DATA_DIR: mkdtempSync(join(tmpdir(), "sb-cfg-")) });
   expect(p.some((x) => x.startsWith("PORT: must be an integer"))).toBe(true);
   expect(p.some((x) => x.startsWith("WS_RATE_LIMIT_PER_SEC:"))).toBe(true);
   expect(p.some((x) => x.startsWith("LOG_LEVEL:"))).toBe(true);
@@ -44,7 +49,7 @@ test("a config file supplies values and namespaces; env wins; bad rules are name
   const dir = mkdtempSync(join(tmpdir(), "sb-cfg-"));
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ PORT: 9000, WS_MAX_ROOMS_PER_USER: 7, namespaces: { chat: { subscribe: ["tenant"], publish: ["tenant"] } } }));
-  const c = loadConfig({ SWITCHBOARD_CONFIG: file, PORT: "9001" });
+  const c = loadConfig({ SWITCHBOARD_CONFIG: file, PORT: "9001", DATA_DIR: dir });
   expect(c.port).toBe(9001);
   expect(c.ws.maxSubscriptions).toBe(7);
   expect(Object.keys(c.namespaces)).toEqual(["chat"]);
