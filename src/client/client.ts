@@ -105,9 +105,9 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   }
 
   /** Publishes to `ch`; resolves with the message's offset once the server accepted it. */
-  async publish(ch: string, ev: string, data: unknown): Promise<{ off?: string }> {
+  async publish(ch: string, ev: string, data: unknown): Promise<{ off: string }> {
     const ok = await this.request(ch, (id) => ({ t: "pub", id, ch, ev, data }));
-    return typeof ok.off === "string" ? { off: ok.off } : {};
+    return { off: String(ok.off ?? "") };
   }
 
   /** Who is on `ch` now. */
