@@ -178,8 +178,8 @@ async function listen(job: ListenJob, emit: Emit, next: () => Promise<Record<str
   const phases = go.phases ?? [];
   const hists: Histogram[] = phases.map(() => newHistogram());
   const counts = phases.map(() => 0);
-  const fromUs = phases.map((p) => p.fromMs * 1000);
-  const toUs = phases.map((p) => p.toMs * 1000);
+  const fromUs = phases.map((p) => Math.round(p.fromMs * 1000));
+  const toUs = phases.map((p) => Math.round(p.toMs * 1000));
   let unparsed = 0;
   const onMsg = (buf: Uint8Array, s: number, e: number) => {
     const now = nowMs() * 1000;

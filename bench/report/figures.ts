@@ -13,6 +13,8 @@ export interface Figure {
   label: string;
   unit: string;
   better: "higher" | "lower";
+  /** A difference, not a level: a ratio against bun-raw would mean nothing. */
+  noRatio?: boolean;
   get(r: RunResult): number | undefined;
 }
 
@@ -39,7 +41,7 @@ export const FIGURES: Record<ScenarioName, Figure[]> = {
     { key: "crossP50", label: "cross-node p50", unit: "ms", better: "lower", get: lat("cross 100/s", "p50") },
     { key: "crossP99", label: "cross-node p99", unit: "ms", better: "lower", get: lat("cross 100/s", "p99") },
     { key: "crossP999", label: "cross-node p99.9", unit: "ms", better: "lower", get: lat("cross 100/s", "p999") },
-    { key: "delta", label: "p99 cross − same", unit: "ms", better: "lower", get: met("p99DeltaMs") },
+    { key: "delta", label: "p99 cross − same", unit: "ms", better: "lower", noRatio: true, get: met("p99DeltaMs") },
     { key: "maxPub", label: "max pubs/s", unit: "/s", better: "higher", get: met("maxPublishedPerSec") },
     { key: "maxCross", label: "cross deliveries/s", unit: "/s", better: "higher", get: met("maxCrossDeliveredPerSec") },
   ],
@@ -73,6 +75,6 @@ export function fmtValue(v: number | undefined, unit: string): string {
 export function ratiosAgainstBaseline(r: RunResult, runs: RunResult[]): Record<string, number | null> {
   const base = runs.find((x) => x.scenario === r.scenario && x.target === BASELINE && x.ok);
   const out: Record<string, number | null> = {};
-  for (const f of FIGURES[r.scenario]) out[f.key] = base && r.ok ? ratio(f.get(r), f.get(base)) : null;
+  for (const f of FIGURES[r.scenario]) out[f.key] = base && r.ok && !f.noRatio ? ratio(f.get(r), f.get(base)) : null;
   return out;
 }

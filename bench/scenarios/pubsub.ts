@@ -44,7 +44,8 @@ export async function runPubSub(t: Target, tag: string, groups: Group[], pubEp: 
   // Subscriptions are acknowledged before `ready`, but a clustered target may
   // need a moment before the other node forwards the channel.
   await sleep(200);
-  const t0 = nowMs() + 300;
+  // Whole milliseconds: publication times are then exact integers of µs at both ends.
+  const t0 = Math.round(nowMs() + 300);
   const timeline = phases.map((p) => ({ ...p, fromMs: p.fromMs + t0, toMs: p.toMs + t0 }));
   const measured = timeline.filter((p) => p.name !== "warmup");
   listeners.forEach((w) => w.send({ cmd: "go", startAt: t0, phases: measured }));
@@ -58,7 +59,7 @@ export async function runPubSub(t: Target, tag: string, groups: Group[], pubEp: 
     const u = meter.stop();
     cpu[p.name] = { ...u, saturated: saturation(u, workers.length) };
   }
-  await sleep(1000); // let the tail of the last phase arrive
+  await sleep(1500); // let the tail of the last phase arrive
   [...listeners, pub].forEach((w) => w.send({ cmd: "stop" }));
   const pr = await pub.waitFor("result", 30_000);
   const out: PubSubOutcome = { groups: {}, published: {}, publisherLag: mergeHistograms([pr.lag]), cpu, subscribers: {}, closed: 0 };
