@@ -10,6 +10,7 @@ import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
+import { ReportRenderer } from "./reports/report-renderer.ts";
 import { HealthCheck } from "./observability/health.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { LoopLagMonitor } from "./observability/loop-lag.ts";
@@ -115,8 +116,10 @@ async function main(): Promise<void> {
   const health = new HealthCheck(hub, engine, scheduler, lag);
   const api = new ServerApi(hub);
 
+  const reports = new ReportRenderer();
   const app = createHttpApp({
     api,
+    reports,
     health,
     metrics,
     logger,
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
     hard.unref();
     await hub.drain(Math.max(50, deadline - 500));
     scheduler.stop();
+    reports.stop();
     lag.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
     server.stop(true);

@@ -5,6 +5,7 @@ import type { ServerApi } from "../../hub/server-api.ts";
 import type { HealthCheck } from "../../observability/health.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
+import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
@@ -13,6 +14,7 @@ import { healthRoutes } from "./health-routes.ts";
 
 export interface HttpAppDeps {
   api: ServerApi;
+  reports: ReportRenderer;
   health: HealthCheck;
   metrics: Metrics;
   logger: Logger;
@@ -46,7 +48,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   const v1 = new Hono<{ Variables: { apiKey: number } }>();
   v1.use("*", requireApiKey(d.apiKeys));
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
-  v1.route("/", apiRoutes(d.api, d.logger));
+  v1.route("/", apiRoutes(d.api, d.reports, d.logger));
   app.route("/v1", v1);
   d.extend?.(app);
   app.notFound(() => errorResponse(new SwitchboardError("RESOURCE_NOT_FOUND", "no such route")));
