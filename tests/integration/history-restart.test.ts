@@ -81,3 +81,27 @@ test("a subscriber never misses or duplicates messages published while its sub w
     await s.stop();
   }
 });
+
+test("offsets of a channel without history keep increasing across a restart", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "sb-nohist-"));
+  const jwt = await token({ sub: "doc", tenant: "t", calls: ["c1"] });
+  let s = await startServer({ dataDir });
+  try {
+    const a = (await TestClient.auth(s.wsUrl, jwt)).client;
+    const offs: bigint[] = [];
+    for (let i = 0; i < 3; i++) offs.push(BigInt((await a.request({ t: "pub", ch: "call:c1", ev: "offer", data: i })).off));
+    a.close();
+    await s.stop();
+    s = await startServer({ dataDir });
+    const b = (await TestClient.auth(s.wsUrl, jwt)).client;
+    const sub = await b.request({ t: "sub", ch: "call:c1", since: String(offs[2]) });
+    // Nothing is kept, so nothing can be recovered, and the server says so.
+    expect(sub).toMatchObject({ t: "ok", recovered: false, missed: 0 });
+    const next = BigInt((await b.request({ t: "pub", ch: "call:c1", ev: "offer", data: 3 })).off);
+    expect(next > offs[2]!).toBe(true);
+    b.close();
+  } finally {
+    await s.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -67,10 +67,17 @@ export class LocalEngine implements Engine {
     sink.availability(true, "embedded engine ready");
   }
 
-  private state(key: string): ChannelState {
+  /**
+   * Offsets of a history channel continue from the last one stored. A channel
+   * without history stores nothing, so after a restart its counter starts at
+   * the current time in microseconds: above anything the previous process
+   * could have issued (that would take over 10^6 messages a second on one
+   * channel), so offsets never go backwards.
+   */
+  private state(key: string, opts: ChannelOptions): ChannelState {
     let s = this.states.get(key);
     if (!s) {
-      const last = this.store ? this.store.lastSeq(key) : 0;
+      const last = opts.historySize > 0 && this.store ? this.store.lastSeq(key) : Date.now() * 1000;
       s = { seq: last, committed: last };
       this.states.set(key, s);
     }
@@ -81,7 +88,7 @@ export class LocalEngine implements Engine {
     if (this.stopped || !this.store || !this.sink) {
       return Promise.reject(new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running"));
     }
-    const s = this.state(key);
+    const s = this.state(key, opts);
     const seq = ++s.seq;
     const off = String(seq);
     const frame = encodeMsg(pub, off);
@@ -118,7 +125,7 @@ export class LocalEngine implements Engine {
       return;
     }
     for (const p of batch) {
-      const s = this.state(p.row.key);
+      const s = this.states.get(p.row.key)!;
       if (p.row.seq > s.committed) s.committed = p.row.seq;
       this.sink!.deliver(p.row.key, p.row.frame);
       p.resolve(String(p.row.seq));
@@ -131,7 +138,7 @@ export class LocalEngine implements Engine {
 
   async history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult> {
     if (!this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
-    const s = this.state(key);
+    const s = this.state(key, opts);
     const top = s.committed;
     const off = String(top);
     const now = Date.now();
