@@ -50,6 +50,9 @@ export class Hub implements EngineSink {
   private readonly outMsg: Cell;
   private readonly outPresence: Cell;
   private readonly inByType = new Map<string, Cell>();
+  /** Answers produced outside a socket callback, sent corked once per loop turn (one syscall per socket, not per frame). */
+  private readonly outbox = new Map<Conn, string | string[]>();
+  private outboxScheduled = false;
 
   constructor(deps: HubDeps) {
     this.deps = deps;
@@ -226,6 +229,34 @@ export class Hub implements EngineSink {
       conn.close(CLOSE.POLICY, "backpressure limit exceeded");
     }
   }
+
+  /**
+   * Queues a frame for `conn` and sends everything queued for it in one
+   * corked write at the end of this loop turn. For answers that arrive after
+   * an await (the socket's own callback, which Bun corks, is over by then).
+   */
+  sendSoon(conn: Conn, frame: string): void {
+    const q = this.outbox.get(conn);
+    if (q === undefined) this.outbox.set(conn, frame);
+    else if (typeof q === "string") this.outbox.set(conn, [q, frame]);
+    else q.push(frame);
+    if (!this.outboxScheduled) {
+      this.outboxScheduled = true;
+      setImmediate(this.flushOutbox);
+    }
+  }
+
+  private readonly flushOutbox = (): void => {
+    this.outboxScheduled = false;
+    for (const [conn, q] of this.outbox) {
+      if (conn.data.closing) continue;
+      if (typeof q === "string") this.send(conn, q);
+      else conn.cork(() => {
+        for (const f of q) this.send(conn, f);
+      });
+    }
+    this.outbox.clear();
+  };
 
   /** Answers a failed request with `err`; counts protocol errors and closes at `maxErrors` per minute. */
   fail(conn: Conn, id: number | undefined, error: unknown): void {

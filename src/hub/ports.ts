@@ -55,6 +55,8 @@ export interface Conn {
   isSubscribed(topic: string): boolean;
   close(code?: number, reason?: string): void;
   getBufferedAmount(): number;
+  /** Runs `cb` with this socket's writes batched into one syscall. */
+  cork(cb: () => unknown): unknown;
 }
 
 /** Native topic fan-out of the transport (Bun's server.publish). */

@@ -91,7 +91,7 @@ export class RequestHandlers {
       const off = await hub.deps.engine.publish(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options);
       hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
       hub.deps.metrics.publishesWs.value++;
-      if (!conn.data.closing) hub.send(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
+      if (!conn.data.closing) hub.sendSoon(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
     } finally {
       hub.inflight--;
     }
