@@ -130,13 +130,7 @@ async function main(): Promise<void> {
   });
   const server = serve({ config, hub, verifier, app, logger });
   hub.attach(server);
-  const scheme = config.tls ? "https" : "http";
-  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
-
-  if (config.env === "development" && config.jwt.secret && !config.jwt.publicKey && !config.jwt.jwksUrl) {
-    await printDevTour(config, server.port ?? config.port);
-  }
-
+  // Signal handlers go in before "listening" is announced: a SIGTERM right after it must drain, not kill.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -159,6 +153,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  const scheme = config.tls ? "https" : "http";
+  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
+
+  if (config.env === "development" && config.jwt.secret && !config.jwt.publicKey && !config.jwt.jwksUrl) {
+    await printDevTour(config, server.port ?? config.port);
+  }
 }
 
 async function demoExtension(config: Config): Promise<((app: import("hono").Hono) => void) | undefined> {
