@@ -79,7 +79,7 @@ function table(s: ScenarioName, runs: RunResult[], all: RunResult[]): string {
       const x = r.target === BASELINE ? "" : ` <small>${fmtRatio(ratios[f.key])}</small>`;
       return `<td>${esc(v)}${x}</td>`;
     });
-    const cpu = Object.entries(r.cpu).map(([k, c]) => `${esc(k)}: ${c.server.toFixed(2)} / ${c.client.toFixed(2)} / ${c.machine.toFixed(2)}`).join("<br>");
+    const cpu = Object.entries(r.cpu).map(([k, c]) => `${esc(k)}: ${c.server.toFixed(2)} / ${c.client.toFixed(2)} / ${c.machine.toFixed(2)} <small>(other ${c.other.toFixed(2)})</small>`).join("<br>");
     const sat = Object.entries(r.cpu).map(([k, c]) => `${esc(k)}: ${esc(c.saturated)}`).join("<br>");
     h += `<tr><td style="color:${color(r.target)}"><b>${esc(r.target)}</b></td>${cells.join("")}<td>${cpu}</td><td>${sat}</td></tr>`;
   }

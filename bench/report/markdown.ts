@@ -14,7 +14,7 @@ function cpuCell(r: RunResult): string {
   const c = Object.values(r.cpu);
   if (c.length === 0) return "–";
   const worst = c.reduce((a, b) => (a.machine >= b.machine ? a : b));
-  return `${worst.server.toFixed(2)} / ${worst.client.toFixed(2)} / ${worst.machine.toFixed(2)}`;
+  return `${worst.server.toFixed(2)} / ${worst.client.toFixed(2)} / ${worst.machine.toFixed(2)} (other ${worst.other.toFixed(2)})`;
 }
 
 function satCell(r: RunResult): string {
