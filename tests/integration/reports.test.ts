@@ -15,12 +15,17 @@ afterAll(async () => {
 function pdfText(pdf: Uint8Array): string {
   const raw = Buffer.from(pdf).toString("latin1");
   let out = "";
-  for (const m of raw.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)) {
-    let content: string;
-    try {
-      content = inflateSync(Buffer.from(m[1]!, "latin1")).toString("latin1");
-    } catch {
-      content = m[1]!; // small streams are stored uncompressed
+  for (const m of raw.matchAll(/stream\r?\n([\s\S]*?)endstream/g)) {
+    // The stream may end in CR LF, LF or nothing before `endstream`; try the plausible cuts.
+    const body = m[1]!;
+    let content = body;
+    for (const cut of [body, body.replace(/\r?\n$/, ""), body.replace(/\n$/, "")]) {
+      try {
+        content = inflateSync(Buffer.from(cut, "latin1")).toString("latin1");
+        break;
+      } catch {
+        // not this cut, or not deflated (small streams are stored as they are)
+      }
     }
     for (const h of content.matchAll(/<([0-9A-Fa-f]+)>\s*Tj/g)) out += Buffer.from(h[1]!, "hex").toString("latin1") + "\n";
   }
