@@ -368,6 +368,8 @@ export class Hub implements EngineSink {
     }
     const until = this.deps.clock.now() + deadlineMs;
     while (this.inflight > 0 && this.deps.clock.now() < until) await new Promise((r) => setTimeout(r, 10));
+    // Acks of publishes that just finished may still sit in the outbox: send them before the close.
+    this.flushOutbox();
     for (const conn of [...this.conns]) conn.close(CLOSE.RESTART, "server restart");
     clearInterval(this.sweeper);
   }
