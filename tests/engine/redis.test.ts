@@ -163,8 +163,8 @@ describe("RedisEngine specifics", () => {
   test("entries trimmed off the bus while a node was away are delivered from history, in order", async () => {
     const own = await startRedis();
     const prefix = uniquePrefix();
-    const a = await startNode(prefix, "a", { url: own.url, shards: 1, streamMaxLen: 100 });
-    const b = await startNode(prefix, "b", { url: own.url, shards: 1, streamMaxLen: 100 });
+    const a = await startNode(prefix, "a", { url: own.url, shards: 1, streamMaxLen: 100, commandTimeoutMs: 3000 });
+    const b = await startNode(prefix, "b", { url: own.url, shards: 1, streamMaxLen: 100, commandTimeoutMs: 3000 });
     const opts = { historySize: 5000, historyTtlSec: 60 };
     try {
       await a.engine.publish("/room:g", pub("room:g", 0), opts);

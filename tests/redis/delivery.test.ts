@@ -12,7 +12,7 @@ for (const kind of (process.env.SB_KINDS ?? "standalone,cluster").split(",") as 
 
     beforeAll(async () => {
       backend = await startBackend(kind);
-      nodes = await startNodes(3, nodeEnv(backend, policy.path));
+      nodes = await startNodes(3, nodeEnv(backend, policy.path, { REDIS_COMMAND_TIMEOUT_MS: "2000" }));
     }, 30_000);
     afterAll(async () => {
       for (const c of clients) c.close();
