@@ -27,6 +27,8 @@ export class TokenVerifier {
   private readonly algorithms: string[];
   /** Tenant ids, roles and claim values repeat across connections; one copy each keeps ws state small. */
   private readonly interned = new Map<string, string>();
+  /** Identical claim sets (a class sharing its rooms) share one frozen object. */
+  private readonly claimSets = new Map<string, Readonly<Record<string, readonly string[] | string>>>();
 
   constructor(private readonly opts: TokenVerifierOptions) {
     if (opts.jwksUrl) {
@@ -76,11 +78,29 @@ export class TokenVerifier {
     }
     return {
       sub,
+      claims: this.shareClaims(claims),
       tenant: tenant === undefined ? "" : this.intern(tenant as string),
-      roles: roles === undefined || (roles as string[]).length === 0 ? NO_ROLES : (roles as string[]).map((r) => this.intern(r)),
-      claims,
+      roles: roles === undefined || (roles as string[]).length === 0 ? NO_ROLES : this.shareList((roles as string[]).map((r) => this.intern(r))),
       expMs: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
+  }
+
+  private shareClaims(claims: Record<string, readonly string[] | string>): Readonly<Record<string, readonly string[] | string>> {
+    const key = JSON.stringify(claims);
+    const hit = this.claimSets.get(key);
+    if (hit) return hit;
+    const frozen = Object.freeze(claims);
+    if (this.claimSets.size < INTERN_MAX) this.claimSets.set(key, frozen);
+    return frozen;
+  }
+
+  private shareList(list: string[]): readonly string[] {
+    const key = "\u0000" + list.join("\u0000");
+    const hit = this.claimSets.get(key) as unknown as readonly string[] | undefined;
+    if (hit) return hit;
+    const frozen = Object.freeze(list);
+    if (this.claimSets.size < INTERN_MAX) this.claimSets.set(key, frozen as unknown as Record<string, string>);
+    return frozen;
   }
 
   private intern(s: string): string {

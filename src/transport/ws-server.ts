@@ -18,10 +18,45 @@ export interface ServeDeps {
 
 const WS_PATH = "/v1/ws";
 
+/**
+ * A burst of connects (a deploy, a network blip: thousands of clients
+ * reconnecting) leaves handshake and token-verification garbage that the
+ * collector may keep for a long time. Once a burst of at least
+ * GC_AFTER_OPENS connects has been quiet for a check period, collect it.
+ */
+const GC_AFTER_OPENS = 1000;
+
+class ConnectBurstCollector {
+  private opens = 0;
+  private opensAtLastCheck = 0;
+  private readonly timer: Timer;
+
+  constructor(logger: Logger) {
+    this.timer = setInterval(() => {
+      if (this.opens >= GC_AFTER_OPENS && this.opens === this.opensAtLastCheck) {
+        const t0 = performance.now();
+        const opens = this.opens;
+        this.opens = 0;
+        Bun.gc(true);
+        logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(performance.now() - t0) });
+      }
+      this.opensAtLastCheck = this.opens;
+    }, 250);
+    this.timer.unref();
+  }
+
+  opened(): void {
+    this.opens++;
+  }
+}
+
 /** Raw Bun handlers: no closure per connection, everything per-socket lives in the small `ws.data`. */
-function handlers(hub: Hub, config: Config): WebSocketHandler<ConnData> {
+function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebSocketHandler<ConnData> {
   return {
-    open: (ws) => hub.open(ws),
+    open: (ws) => {
+      bursts.opened();
+      hub.open(ws);
+    },
     message: (ws, msg) => hub.message(ws, msg),
     close: (ws, code) => hub.close(ws, code),
     maxPayloadLength: config.ws.maxMessageSize,
@@ -90,7 +125,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
       if (url.pathname === WS_PATH) return upgrade(req, server, url);
       return app.fetch(req, { server });
     },
-    websocket: handlers(hub, config),
+    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger)),
     error(err) {
       d.logger.error("unhandled server error", { err });
       return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));
