@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "./lib/clock.ts";
-import { BUN, freePort, rssBytes, spawnTracked, type Tracked } from "./lib/procs.ts";
+import { BUN, freePort, onExit, rssBytes, spawnTracked, type Tracked } from "./lib/procs.ts";
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
@@ -123,14 +123,16 @@ export const targets: Record<TargetName, Target> = {
           NODE_ID: `bench-${i}`,
         };
         if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
-        const t = spawnTracked(`switchboard#${i}`, [BUN, "src/main.ts"], env);
+        const t = spawnTracked(`switchboard#${i}`, [BUN, "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
         try {
           await waitReady(t, port);
         } catch (e) {
           rmSync(dataDir, { recursive: true, force: true });
           throw e;
         }
-        return node(t, port, () => rmSync(dataDir, { recursive: true, force: true }));
+        const rm = () => rmSync(dataDir, { recursive: true, force: true });
+        onExit(rm);
+        return node(t, port, rm);
       }),
   },
   "bun-raw": {

@@ -14,6 +14,12 @@ const TICKS = 100; // USER_HZ; Linux reports utime/stime in 1/100 s on every com
 
 const live = new Map<number, Subprocess>();
 let hooked = false;
+const exitHooks: (() => void)[] = [];
+
+/** Synchronous clean-up (temp dirs) that must also run on Ctrl-C and errors. */
+export function onExit(f: () => void): void {
+  exitHooks.push(f);
+}
 
 function killAll(signal: NodeJS.Signals): void {
   for (const [pid, p] of live) {
@@ -28,7 +34,16 @@ function killAll(signal: NodeJS.Signals): void {
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  process.on("exit", () => killAll("SIGKILL"));
+  process.on("exit", () => {
+    killAll("SIGKILL");
+    for (const f of exitHooks) {
+      try {
+        f();
+      } catch {
+        // best effort on the way out
+      }
+    }
+  });
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
       console.error(`\nbench: ${sig}, stopping ${live.size} process(es)`);
