@@ -63,7 +63,7 @@ export class RawWs {
     const u = new URL(url);
     const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
     const answer = Promise.withResolvers<HandshakeResult>();
-    let head = new Uint8Array(0);
+    let head: Uint8Array = new Uint8Array(0);
     let ws: RawWs | undefined;
     let handshakeDone = false;
     let failed: { status: number; headers: string; body: Uint8Array } | undefined;
