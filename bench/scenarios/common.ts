@@ -34,6 +34,8 @@ export interface RunResult {
   cpu: Record<string, CpuUsage & { saturated: string }>;
   params: Record<string, unknown>;
   notes: string[];
+  /** With --rounds > 1: every round's figures (this record is the median round). */
+  rounds?: { ok: boolean; error?: string; metrics: Record<string, number> }[];
 }
 
 export interface Report {
@@ -43,6 +45,7 @@ export interface Report {
     mode: "quick" | "full";
     argv: string[];
     workers: number;
+    rounds: number;
     machine: MachineInfo;
     machineAfter: { loadavg: number[] };
   };

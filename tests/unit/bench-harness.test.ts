@@ -7,7 +7,7 @@ import { encodeHistogram, mergeHistograms, newHistogram, recordMicros, summarize
 import { FrameParser, OP_BINARY, OP_CONT, OP_PING, OP_TEXT, encodeClientFrame, encodeServerFrame, readIntAfter, startsWith } from "../../bench/lib/ws-frames.ts";
 import { fmtRatio, ratio, ratiosAgainstBaseline } from "../../bench/report/figures.ts";
 import { spread, type RunResult } from "../../bench/scenarios/common.ts";
-import { parseArgs } from "../../bench/run.ts";
+import { parseArgs, pickMedian } from "../../bench/run.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -182,6 +182,19 @@ describe("lean client frame parser", () => {
   });
 });
 
+describe("rounds", () => {
+  test("the reported round is the median by the scenario's first figure; failed rounds are ignored", () => {
+    const run = (delivered: number, ok = true): RunResult => ({
+      scenario: "chat", target: "switchboard", ok, metrics: { deliveredPerSec: delivered }, latency: {}, cpu: {}, params: {}, notes: [],
+    });
+    const m = pickMedian([run(3), run(1), run(0, false), run(2)]);
+    expect(m.metrics.deliveredPerSec).toBe(2);
+    expect(m.rounds).toHaveLength(4);
+    expect(m.notes[0]).toContain("median of 3");
+    expect(pickMedian([run(0, false)]).ok).toBe(false);
+  });
+});
+
 describe("command line", () => {
   test("scenarios, targets, quick", () => {
     const a = parseArgs(["chat", "--targets", "bun-raw,switchboard", "--quick"]);
@@ -191,6 +204,8 @@ describe("command line", () => {
     expect(parseArgs(["all"]).scenarios).toHaveLength(5);
     expect(() => parseArgs(["nope"])).toThrow();
     expect(() => parseArgs(["chat", "--targets", "bogus"])).toThrow();
+    expect(parseArgs(["chat", "--rounds", "3"]).rounds).toBe(3);
+    expect(() => parseArgs(["chat", "--rounds", "0"])).toThrow();
   });
 });
 
