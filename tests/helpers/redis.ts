@@ -82,8 +82,11 @@ async function spawnRedis(port: number, dir: string, opts: RedisOptions): Promis
   let out = "";
   (async () => {
     const dec = new TextDecoder();
-    for await (const chunk of proc.stdout) {
-      out += dec.decode(chunk, { stream: true });
+    const reader = proc.stdout.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      out += dec.decode(value, { stream: true });
       if (out.includes("Ready to accept connections")) ready.resolve();
       if (out.length > 100_000) out = out.slice(-10_000);
     }
