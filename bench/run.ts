@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { machineInfo } from "./lib/machine.ts";
-import { ROOT, stopAll } from "./lib/procs.ts";
+import { machineBusyCores, ROOT, stopAll } from "./lib/procs.ts";
 import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
@@ -67,7 +67,8 @@ async function main(): Promise<void> {
   const log = (m: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
   const ctx: Ctx = { quick: args.quick, workers: args.workers, log };
   const machine = machineInfo();
-  log(`bench ${args.quick ? "quick" : "full"}: ${args.scenarios.join(", ")} | ${machine.cpuModel} x${machine.cores} | load ${machine.loadavg.join(" ")}`);
+  const busyBeforeCores = await machineBusyCores(1000);
+  log(`bench ${args.quick ? "quick" : "full"}: ${args.scenarios.join(", ")} | ${machine.cpuModel} x${machine.cores} | load ${machine.loadavg.join(" ")} | busy before start: ${busyBeforeCores} cores`);
   const runs: RunResult[] = [];
   for (const s of args.scenarios) {
     const names = args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s];
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       workers: args.workers,
       rounds: args.rounds,
       machine,
+      busyBeforeCores,
       machineAfter: { loadavg: machineInfo().loadavg },
     },
     runs,

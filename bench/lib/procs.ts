@@ -240,3 +240,11 @@ export function saturation(cpu: CpuUsage, clientProcs: number): string {
   if (cpu.machine >= 0.9 * cpu.cores) notes.push("machine");
   return notes.length ? notes.join("+") : "none";
 }
+
+/** Cores busy on the machine over `ms`, before the bench starts anything: other people's load. */
+export async function machineBusyCores(ms: number): Promise<number> {
+  const a = machineTicks();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = machineTicks();
+  return b.total > a.total ? Math.round(((b.busy - a.busy) / (b.total - a.total)) * navigatorCores() * 100) / 100 : NaN;
+}

@@ -80,16 +80,18 @@ async function pool(n: number, conc: number, fn: (i: number) => Promise<void>): 
   return { failed, firstError };
 }
 
-async function openAndSub(job: Base & { ch: string }, n: number): Promise<{ conns: LeanConn[]; failed: number; firstError?: string }> {
+async function openAndSub(job: Base & { ch: string }, n: number): Promise<{ conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }> {
   const ss = await specs(job, n);
   const conns: LeanConn[] = [];
+  const used: ClientSpec[] = [];
   const r = await pool(n, job.concurrency ?? 64, async (i) => {
     const c = await openClient(job.ep, ss[i]);
-    conns.push(c);
     await subscribe(c, ss[i], job.ch, 1);
+    conns.push(c);
+    used.push(ss[i]);
   });
   if (r.failed === n) throw new Error(`all ${n} connections failed: ${r.firstError}`);
-  return { conns, ...r };
+  return { conns, specs: used, ...r };
 }
 
 export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
@@ -115,8 +117,7 @@ export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<st
  * and keeps at most two rounds in flight.
  */
 async function chat(job: ChatJob, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
-  const ss = await specs(job, job.n);
-  const { conns, failed, firstError } = await openAndSub(job, job.n);
+  const { conns, specs: ss, failed, firstError } = await openAndSub(job, job.n);
   const perRound = job.batch * job.totalClients;
   let running = false;
   const sent = new Array<number>(conns.length).fill(0);

@@ -144,7 +144,7 @@ svg text{font:11px system-ui,sans-serif;fill:#343a40}svg .t{font-weight:600;font
 <h1>Switchboard bench — ${esc(m.mode)} run</h1>
 <p>Started ${esc(m.started)}, took ${m.durationSec} s, <code>npm run bench -- ${esc(m.argv.join(" "))}</code>. Ratios (small print) are value ÷ bun-raw from this run: above 1× is better for ↑ figures, worse for ↓ figures. CPU in cores (1.00 = one core) for server / load generators / whole machine during each measured window.</p>
 <table><tr><th>machine</th><td>${esc(mc.cpuModel)}, ${mc.cores} cores, ${mc.memGiB} GiB</td></tr><tr><th>OS</th><td>${esc(mc.os)}, Linux ${esc(mc.kernel)}</td></tr>
-<tr><th>load average</th><td>before ${mc.loadavg.join(" ")}, after ${m.machineAfter.loadavg.join(" ")}</td></tr><tr><th>open files</th><td>${esc(mc.openFilesLimit)}</td></tr><tr><th>commit</th><td>${esc(mc.gitCommit)}</td></tr><tr><th>load workers</th><td>${m.workers}</td></tr>${versions}</table>
+<tr><th>busy before start</th><td>${m.busyBeforeCores} cores</td></tr><tr><th>load average</th><td>before ${mc.loadavg.join(" ")}, after ${m.machineAfter.loadavg.join(" ")}</td></tr><tr><th>open files</th><td>${esc(mc.openFilesLimit)}</td></tr><tr><th>commit</th><td>${esc(mc.gitCommit)}</td></tr><tr><th>load workers</th><td>${m.workers}</td></tr>${versions}</table>
 <h2>Goals from the issue (reported, not asserted)</h2><ul>${goalList}</ul>
 ${sections}
 <script type="application/json" id="raw">${JSON.stringify(rep).replace(/</g, "\\u003c")}</script>

@@ -46,6 +46,8 @@ export interface Report {
     argv: string[];
     workers: number;
     rounds: number;
+    /** Cores busy during 1 s before the bench started anything. */
+    busyBeforeCores: number;
     machine: MachineInfo;
     machineAfter: { loadavg: number[] };
   };
