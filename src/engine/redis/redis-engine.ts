@@ -13,7 +13,9 @@ import type {
   PresenceMember,
   PublicationInput,
 } from "../engine.ts";
+import { BusDelivery } from "./bus-delivery.ts";
 import { BusReader, type StreamEntry } from "./bus-reader.ts";
+import { historyOffset } from "./bus-delivery.ts";
 import { connectWithin, createClient, type RedisClient } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
@@ -83,9 +85,7 @@ export class RedisEngine implements Engine {
   private readersDown = new Set<string>();
   private up = false;
   private reason = "not started";
-  /** Last offset delivered per channel key with local subscribers, to notice bus gaps per channel. */
-  private readonly delivered = new Map<string, number>();
-  private repairs = 0;
+  private delivery: BusDelivery | undefined;
 
   constructor(opts: RedisEngineOptions) {
     if (!opts.url && !(opts.clusterNodes && opts.clusterNodes.length > 0)) throw new TypeError("RedisEngine needs url or clusterNodes");
@@ -114,6 +114,13 @@ export class RedisEngine implements Engine {
 
   async start(sink: EngineSink): Promise<void> {
     this.sink = sink;
+    const delivery = new BusDelivery({
+      controlStream: this.keys.control(),
+      sink,
+      logger: this.log,
+      readHistory: (key, since, limit) => this.readHistory(key, since, limit),
+    });
+    this.delivery = delivery;
     const target = { url: this.opts.url, clusterNodes: this.opts.clusterNodes };
     const connectMs = Math.max(this.opts.commandTimeoutMs * 3, 3000);
     const client = createClient(target, `sb:${this.opts.nodeId}:cmd`, this.opts.commandTimeoutMs);
@@ -146,7 +153,7 @@ export class RedisEngine implements Engine {
             blockMs: this.opts.readBlockMs,
             count: this.opts.readCount,
             logger: this.log,
-            onEntries: (stream, entries) => this.onEntries(stream, entries),
+            onEntries: (stream, entries) => delivery.handle(stream, entries),
             onState: (up, reason) => {
               if (up) this.readersDown.delete(name);
               else this.readersDown.add(name);
@@ -215,7 +222,7 @@ export class RedisEngine implements Engine {
     if (from > top) return { frames: [], off, recovered: false };
     if (from === top) return { frames: [], off, recovered: true };
     if (opts.historySize <= 0) return { frames: [], off, recovered: false };
-    const recovered = kept.length > 0 && idOffset(kept[0]![0]) === from + 1;
+    const recovered = kept.length > 0 && historyOffset(kept[0]![0]) === from + 1;
     return { frames, off, recovered };
   }
 
@@ -322,7 +329,7 @@ export class RedisEngine implements Engine {
       readers: this.readers.length,
       readersDown: [...this.readersDown],
       busGaps: gaps,
-      gapRepairs: this.repairs,
+      gapRepairs: this.delivery?.repairs ?? 0,
       lastBusReadMsAgo: lastReadAt ? Date.now() - lastReadAt : null,
       ...this.leases.size,
     };
@@ -406,74 +413,12 @@ export class RedisEngine implements Engine {
   private async tick(): Promise<void> {
     const client = this.client;
     if (!client || this.abort.signal.aborted || !this.commandUp) return;
-    for (const key of this.delivered.keys()) if (!this.sink?.hasSubscribers(key)) this.delivered.delete(key);
+    this.delivery?.forgetUnsubscribed();
     try {
       await this.leases.heartbeat(client);
       await this.leases.sweep(client);
     } catch (err) {
       this.log.warn("presence heartbeat failed", { err });
-    }
-  }
-
-  private async onEntries(stream: string, entries: StreamEntry[]): Promise<void> {
-    const sink = this.sink!;
-    if (stream === this.keys.control()) {
-      for (const [, f] of entries) {
-        try {
-          sink.control(JSON.parse(f[1]!) as ControlMessage);
-        } catch (err) {
-          this.log.error("bad control message on the bus", { err });
-        }
-      }
-      return;
-    }
-    for (const [, f] of entries) {
-      const key = f[1]!;
-      if (!sink.hasSubscribers(key)) {
-        this.delivered.delete(key);
-        continue;
-      }
-      if (f[2] !== "o") {
-        sink.deliver(key, f[3]!);
-        continue;
-      }
-      const off = Number(f[3]);
-      const last = this.delivered.get(key);
-      if (last !== undefined && off <= last) continue;
-      if (last !== undefined && off > last + 1) await this.repair(key, last, off);
-      this.delivered.set(key, off);
-      sink.deliver(key, f[5]!);
-    }
-  }
-
-  /**
-   * The bus lost entries of `key` between `last` and `off` (trimmed while we
-   * were away): deliver them from history, in order. Throws when Redis fails,
-   * so the read loop retries the batch instead of skipping the gap.
-   */
-  private async repair(key: string, last: number, off: number): Promise<void> {
-    const missing = off - last - 1;
-    let next = last;
-    try {
-      while (next < off - 1) {
-        const [, base, entries] = await this.readHistory(key, String(next), Math.min(off - next - 1, 1000));
-        if (Number(base) >= last) return; // a new epoch of the channel, not a gap
-        const before = next;
-        for (const [id, f] of entries) {
-          const o = idOffset(id);
-          if (o >= off) break;
-          this.sink!.deliver(key, f[1]!);
-          next = o;
-        }
-        if (next === before) break;
-      }
-      this.repairs++;
-      const delivered = next - last;
-      (delivered === missing ? this.log.warn : this.log.error)("bus gap on a channel repaired from history", { missing, delivered });
-    } catch (err) {
-      // Re-read this batch later rather than skip the gap; delivered offsets are not delivered twice.
-      this.delivered.set(key, next);
-      throw err;
     }
   }
 
@@ -495,8 +440,4 @@ export class RedisEngine implements Engine {
 
 function channelOf(key: string): string {
   return key.slice(key.indexOf("/") + 1);
-}
-
-function idOffset(id: string): number {
-  return Number(id.slice(0, id.indexOf("-")));
 }
