@@ -200,6 +200,8 @@ test("while an in-flight publish holds the drain: readiness 503 (draining), upgr
   let s2: TestServer | undefined;
   try {
     const s = await startServer({ env });
+    // Not the embedded fallback: the publish below must really wait on Redis.
+    expect(((await (await fetch(s.url + "/health")).json()) as any).components.engine.kind).toBe("redis");
     const jwt = await token({ sub: "holder", tenant: "drain", rooms: ["hold"] });
     const { client: c } = await TestClient.auth(s.wsUrl, jwt);
     expect(await c.request({ t: "pub", ch: "room:hold", ev: "before", data: 0 })).toMatchObject({ t: "ok" });
