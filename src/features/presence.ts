@@ -12,17 +12,13 @@ import type { Conn } from "../hub/ports.ts";
 export class PresenceTracker {
   constructor(
     private engine: Engine,
-    private readonly nodeId: string,
+    readonly connId: (conn: Conn) => string,
     private readonly logger: Logger,
   ) {}
 
   /** Swaps the engine (start-up fallback from Redis to the embedded engine). */
   useEngine(engine: Engine): void {
     this.engine = engine;
-  }
-
-  connId(conn: Conn): string {
-    return this.nodeId + "." + conn.data.id;
   }
 
   async join(conn: Conn, key: string, c: ResolvedChannel): Promise<void> {

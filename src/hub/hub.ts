@@ -41,6 +41,7 @@ export class Hub implements EngineSink {
   private readonly handlers: RequestHandlers;
   private fanout: Fanout | undefined;
   private nextConnId = 1;
+  private readonly connPrefix: string;
   private sweeper: Timer | undefined;
   /** Publishes accepted from clients or the API and not yet answered (drain waits for them). */
   inflight = 0;
@@ -56,7 +57,8 @@ export class Hub implements EngineSink {
 
   constructor(deps: HubDeps) {
     this.deps = deps;
-    this.presence = new PresenceTracker(deps.engine, deps.config.nodeId, deps.logger);
+    this.connPrefix = deps.config.nodeId + "." + Date.now().toString(36) + "-";
+    this.presence = new PresenceTracker(deps.engine, (conn) => this.connId(conn), deps.logger);
     this.presence.joinLeaveOf = (key) => {
       const ch = key.slice(key.indexOf("/") + 1);
       const ns = ch.slice(0, ch.indexOf(":"));
@@ -94,8 +96,13 @@ export class Hub implements EngineSink {
     };
   }
 
+  /**
+   * Cluster-wide connection id: node, this process's start time, counter. The
+   * start time keeps a restarted node (same NODE_ID) from reusing ids that
+   * still hold presence entries or leases in Redis.
+   */
   connId(conn: Conn): string {
-    return this.deps.config.nodeId + "." + conn.data.id;
+    return this.connPrefix + conn.data.id;
   }
 
   // --- transport callbacks ---
