@@ -119,10 +119,16 @@ export function serve(d: ServeDeps): Server<ConnData> {
     hostname: config.host,
     port: config.port,
     ...(tls ? { tls } : {}),
-    maxRequestBodySize: Math.max(config.ws.maxMessageSize, 1024 * 1024) + 64 * 1024,
+    // Bun's own limit answers a bare 413; keep it well above ours so that oversize
+    // bodies get the JSON error below (by Content-Length) or from Hono's bodyLimit.
+    maxRequestBodySize: Math.max(64 * 1024 * 1024, 4 * config.ws.maxMessageSize),
     fetch(req, server) {
       const url = new URL(req.url);
       if (url.pathname === WS_PATH) return upgrade(req, server, url);
+      const length = Number(req.headers.get("content-length") ?? 0);
+      if (length > config.ws.maxMessageSize) {
+        return errorResponse(new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${config.ws.maxMessageSize} bytes`));
+      }
       return app.fetch(req, { server });
     },
     websocket: handlers(hub, config, new ConnectBurstCollector(d.logger)),
