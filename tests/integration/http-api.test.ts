@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, token, TEST_API_KEY, type TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 
 /** The server HTTP API of PROTOCOL.md §6, health and metrics, against a real server process. */
 
@@ -29,16 +30,6 @@ async function expectError(res: Response, status: number, code: string): Promise
   return body.error;
 }
 
-/** Polls until `check` returns a value (not undefined) or the deadline passes. */
-async function until<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 async function metricsText(): Promise<string> {
   const res = await fetch(s.url + "/metrics");

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { RawWs } from "../helpers/raw-ws.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 
 /** Per-connection, per-user and per-node limits of PROTOCOL.md §1, §5 and DESIGN.md guarantee 6. */
 
@@ -14,16 +15,6 @@ async function metric(s: TestServer, series: string): Promise<number> {
   return 0;
 }
 
-/** Polls until `check` returns a value (not undefined) or the deadline passes. */
-async function until<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 /** Connects, sends `auth`, and resolves with the first hello/err frame and the client (which may then close). */
 async function tryAuth(s: TestServer, sub: string): Promise<{ client: TestClient; first: Frame }> {
@@ -143,7 +134,7 @@ describe("connections per user (WS_MAX_CONNECTIONS_PER_USER=2)", () => {
       if (r.first.t === "hello") return r.client;
       await r.client.closed;
       return undefined;
-    }, "a new connection after one closed");
+    }, "a new connection after one closed", 15_000);
     expect(await again.request({ t: "sub", ch: "room:r2" })).toMatchObject({ t: "ok" });
     // And the limit still holds with two open again.
     const { client: d, first: dFirst } = await tryAuth(s, "busy");
@@ -182,7 +173,7 @@ describe("connections per node (WS_MAX_GLOBAL_CONNECTIONS=2)", () => {
       } catch {
         return undefined;
       }
-    }, "an upgrade after a connection closed");
+    }, "an upgrade after a connection closed", 15_000);
     c.send({ t: "auth", token: await jwtFor("g3") });
     expect(await c.next((f) => f.t === "hello" || f.t === "err")).toMatchObject({ t: "hello" });
     a.close();
