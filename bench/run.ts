@@ -27,7 +27,7 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
 };
 
-const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx) => Promise<RunResult>> = {
+const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
   connect: connectScenario,
   chat: chatScenario,
   fanout: fanoutScenario,
@@ -74,17 +74,20 @@ async function main(): Promise<void> {
     const names = args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s];
     // Rounds interleave the targets (A B C, A B C, …) so that a burst of
     // foreign load on a shared machine hits every target, not just one.
-    const byTarget = new Map<string, RunResult[]>();
+    // crossnode also runs each clustered target as one node without Redis: its single-node reference.
+    const plan = names.flatMap((name) => (s === "crossnode" && targets[name].clustered ? [{ name, single: false }, { name, single: true }] : [{ name, single: false }]));
+    const byRun = new Map<string, RunResult[]>();
     for (let round = 1; round <= args.rounds; round++) {
-      for (const name of names) {
+      for (const { name, single } of plan) {
+        const key = single ? `${name} (1 node)` : name;
         const ts = performance.now();
-        log(`${s} × ${name}${args.rounds > 1 ? ` (round ${round}/${args.rounds})` : ""} …`);
-        const r = await RUNNERS[s](targets[name], ctx);
-        byTarget.set(name, [...(byTarget.get(name) ?? []), r]);
-        log(`${s} × ${name}: ${r.ok ? "ok" : "FAILED: " + r.error?.split("\n")[0]} (${((performance.now() - ts) / 1000).toFixed(1)} s) ${JSON.stringify(r.metrics)}`);
+        log(`${s} × ${key}${args.rounds > 1 ? ` (round ${round}/${args.rounds})` : ""} …`);
+        const r = await RUNNERS[s](targets[name], ctx, single);
+        byRun.set(key, [...(byRun.get(key) ?? []), r]);
+        log(`${s} × ${key}: ${r.ok ? "ok" : "FAILED: " + r.error?.split("\n")[0]} (${((performance.now() - ts) / 1000).toFixed(1)} s) ${JSON.stringify(r.metrics)}`);
       }
     }
-    for (const name of names) runs.push(pickMedian(byTarget.get(name) ?? []));
+    for (const rs of byRun.values()) runs.push(pickMedian(rs));
   }
   await stopAll();
   const report: Report = {

@@ -15,7 +15,7 @@ const COLORS: Record<string, string> = {
   "socketio-node": "#f59f00",
   "socketio-redis": "#868e96",
 };
-const color = (t: string) => COLORS[t] ?? "#495057";
+const color = (t: string) => (t.includes("(1 node)") ? "#e599f7" : COLORS[t.split(" ")[0]] ?? "#495057");
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
@@ -59,7 +59,7 @@ function percentiles(title: string, series: { label: string; curve: [number, num
   const lines = series
     .map((s, k) => {
       const pts = s.curve.filter((c) => c[0] <= 99.99).map((c) => `${px(c[0]).toFixed(1)},${py(c[1]).toFixed(1)}`);
-      return `<polyline fill="none" stroke="${color(s.label.split(" ")[0])}" stroke-width="2" points="${pts.join(" ")}"/><text x="${w - R + 8}" y="${T + 12 + k * 16}" fill="${color(s.label.split(" ")[0])}">${esc(s.label)}</text>`;
+      return `<polyline fill="none" stroke="${color(s.label)}" stroke-width="2" points="${pts.join(" ")}"/><text x="${w - R + 8}" y="${T + 12 + k * 16}" fill="${color(s.label)}">${esc(s.label)}</text>`;
     })
     .join("");
   return `<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img"><text x="4" y="14" class="t">${esc(title)} (ms, log scale, by percentile)</text>${g}${lines}<text x="${(L + w - R) / 2}" y="${h - 4}" text-anchor="middle">percentile</text></svg>`;

@@ -11,21 +11,23 @@ import { startRedis, type RedisServer, type ServerNode, type Target } from "../t
 import { guarded, latencyOf, newResult, type Ctx, type RunResult } from "./common.ts";
 import { runPubSub } from "./pubsub.ts";
 
-export async function crossnodeScenario(t: Target, ctx: Ctx): Promise<RunResult> {
+/** `single`: run a clustered target as one node without Redis (its local engine), as the single-node reference. */
+export async function crossnodeScenario(t: Target, ctx: Ctx, single = false): Promise<RunResult> {
   // Small enough that 2 nodes + redis + 3 workers do not saturate 2 cores: the p99 delta is only meaningful unsaturated.
   const perGroup = ctx.quick ? 100 : 250;
   const rate = 100;
   const latencyMs = ctx.quick ? 2_000 : 8_000;
   const maxMs = ctx.quick ? 1_500 : 4_000;
   const window = 64;
-  const nodes = t.clustered ? 2 : 1;
-  const res = newResult("crossnode", t.name, { subscribersPerNode: perGroup, rate, latencyMs, throughputMs: maxMs, window, nodes });
-  if (!t.clustered) res.notes.push("single-node reference: both subscriber groups on the one node, no Redis");
+  const clustered = t.clustered && !single;
+  const nodes = clustered ? 2 : 1;
+  const res = newResult("crossnode", t.clustered && single ? `${t.name} (1 node)` : t.name, { subscribersPerNode: perGroup, rate, latencyMs, throughputMs: maxMs, window, nodes });
+  if (!clustered) res.notes.push("single-node reference: both subscriber groups on the one node, no Redis");
   const servers: ServerNode[] = [];
   const workers: LoadWorker[] = [];
   let redis: RedisServer | null = null;
   const r = await guarded(res, servers, workers, async () => {
-    if (t.clustered) redis = await startRedis();
+    if (clustered) redis = await startRedis();
     const started = await t.start({ nodes, redisUrl: redis?.url }).catch((e: Error) => {
       throw new Error(`could not start ${nodes} ${t.name} node(s) with REDIS_URL=${redis?.url}: ${e.message}`);
     });
