@@ -262,7 +262,7 @@ async function publish(job: PublishJob, emit: Emit, next: () => Promise<Record<s
     out.push({ name: ph.name, sent, acked: c.acks - acks0, seconds: (ph.toMs - ph.fromMs) / 1000 });
   }
   await next();
-  emit({ ev: "result", phases: out, lag: encodeHistogram(lag), closed: c.closed, closeInfo: c.closeInfo });
+  emit({ ev: "result", phases: out, lag: encodeHistogram(lag), framesReceived: c.parser.frames, closed: c.closed, closeInfo: c.closeInfo });
   c.close();
 }
 

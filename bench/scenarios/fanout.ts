@@ -37,6 +37,7 @@ export async function fanoutScenario(t: Target, ctx: Ctx): Promise<RunResult> {
       if (g.received < expected) res.notes.push(`${name}: ${expected - g.received} of ${expected} deliveries missing`);
     }
     res.latency["publisher lag"] = latencyOf(o.publisherLag);
+    res.metrics.publisherFramesReceived = o.publisherFrames ?? NaN;
     const lag = res.latency["publisher lag"];
     res.notes.push(`publisher send lag behind schedule (already inside the latencies above): p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms`);
     if (o.closed > 0) res.notes.push(`${o.closed} subscribers were closed by the server`);

@@ -23,6 +23,8 @@ export interface PubSubOutcome {
   cpu: Record<string, CpuUsage & { saturated: string }>;
   subscribers: Record<string, number>;
   closed: number;
+  /** Frames the publisher received (acks; more would mean it was also busy reading). */
+  publisherFrames?: number;
 }
 
 export async function runPubSub(t: Target, tag: string, groups: Group[], pubEp: Endpoint, phases: Phase[], workers: LoadWorker[], serverPids: number[]): Promise<PubSubOutcome> {
@@ -64,6 +66,7 @@ export async function runPubSub(t: Target, tag: string, groups: Group[], pubEp: 
   const pr = await pub.waitFor("result", 30_000);
   const out: PubSubOutcome = { groups: {}, published: {}, publisherLag: mergeHistograms([pr.lag]), cpu, subscribers: {}, closed: 0 };
   for (const p of pr.phases) out.published[p.name] = { sent: p.sent, acked: p.acked, seconds: p.seconds };
+  out.publisherFrames = pr.framesReceived;
   if (pr.closed) throw new Error(`the publisher's connection was closed: ${pr.closeInfo}`);
   for (const { g, ws } of byGroup) {
     const rs = await Promise.all(ws.map((w) => w.waitFor("result", 30_000)));
