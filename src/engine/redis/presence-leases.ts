@@ -1,5 +1,5 @@
 import type { Logger } from "../../observability/logger.ts";
-import type { PresenceMember } from "../engine.ts";
+import type { PresenceEntry, PresenceMember } from "../engine.ts";
 import type { RedisClient } from "./connection.ts";
 import type { RedisKeys } from "./keys.ts";
 import { LuaScript, PRESENCE_HEARTBEAT, PRESENCE_SWEEP, USER_HEARTBEAT } from "./scripts.ts";
@@ -37,6 +37,18 @@ export class PresenceLeases {
 
   static memberJson(member: PresenceMember): string {
     return JSON.stringify(member.info === undefined ? { user: member.user } : { user: member.user, info: member.info });
+  }
+
+  /** Stored member JSONs (see memberJson) grouped by user. */
+  static entries(jsons: string[]): PresenceEntry[] {
+    const byUser = new Map<string, PresenceEntry>();
+    for (const j of jsons) {
+      const m = JSON.parse(j) as { user: string; info?: unknown };
+      const e = byUser.get(m.user);
+      if (e) e.conns++;
+      else byUser.set(m.user, m.info === undefined ? { user: m.user, conns: 1 } : { user: m.user, conns: 1, info: m.info });
+    }
+    return [...byUser.values()];
   }
 
   holdMember(key: string, conn: string, json: string): void {
