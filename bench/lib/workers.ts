@@ -83,7 +83,3 @@ export class LoadWorker {
     clearTimeout(timer);
   }
 }
-
-export function all<T>(ws: LoadWorker[], f: (w: LoadWorker) => Promise<T>): Promise<T[]> {
-  return Promise.all(ws.map(f));
-}
