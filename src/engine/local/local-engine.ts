@@ -138,8 +138,9 @@ export class LocalEngine implements Engine {
 
   async history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult> {
     if (!this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
-    const s = this.state(key, opts);
-    const top = s.committed;
+    // Reads do not cache a channel's state: a subscription to a quiet channel
+    // (every user's personal channel) should cost no memory here.
+    const top = this.states.get(key)?.committed ?? (opts.historySize > 0 ? this.store.lastSeq(key) : 0);
     const off = String(top);
     const now = Date.now();
     if (query.since === undefined) {
