@@ -38,7 +38,8 @@ export class TokenVerifier {
       this.key = importSPKI(opts.publicKey, opts.algorithm);
       this.algorithms = [opts.algorithm];
     } else if (opts.secret) {
-      this.key = Promise.resolve(new TextEncoder().encode(opts.secret));
+      // Imported once: handing jose the raw bytes would re-import the key on every verify.
+      this.key = crypto.subtle.importKey("raw", new TextEncoder().encode(opts.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]) as Promise<JoseKey>;
       this.algorithms = ["HS256"];
     } else {
       throw new TypeError("TokenVerifier needs a secret, a public key or a JWKS URL");
