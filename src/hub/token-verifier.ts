@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type CryptoKey as JoseKey } from "jose";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { verifyHs256 } from "./hs256.ts";
 import type { Principal } from "./ports.ts";
 
 export interface TokenVerifierOptions {
@@ -21,9 +22,11 @@ const INTERN_MAX = 100_000;
 const TENANT = /^[A-Za-z0-9_.:@=\-]{1,128}$/;
 const SUB = /^[^\u0000-\u001f/]{1,256}$/;
 
-/** Verifies user JWTs (HS256, RS256, ES256 or a JWKS) with jose and turns them into principals. */
+/** Verifies user JWTs (HS256 on a synchronous path, RS256, ES256 and JWKS with jose) and turns them into principals. */
 export class TokenVerifier {
-  private readonly key: Promise<Uint8Array | JoseKey | JWTVerifyGetKey>;
+  private readonly key: Promise<Uint8Array | JoseKey | JWTVerifyGetKey> | undefined;
+  /** HS256 secret for the synchronous fast path (hs256.ts). */
+  private readonly hsKey: Buffer | undefined;
   private readonly algorithms: string[];
   /** Tenant ids, roles and claim values repeat across connections; one copy each keeps ws state small. */
   private readonly interned = new Map<string, string>();
@@ -38,8 +41,7 @@ export class TokenVerifier {
       this.key = importSPKI(opts.publicKey, opts.algorithm);
       this.algorithms = [opts.algorithm];
     } else if (opts.secret) {
-      // Imported once: handing jose the raw bytes would re-import the key on every verify.
-      this.key = crypto.subtle.importKey("raw", new TextEncoder().encode(opts.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]) as Promise<JoseKey>;
+      this.hsKey = Buffer.from(opts.secret);
       this.algorithms = ["HS256"];
     } else {
       throw new TypeError("TokenVerifier needs a secret, a public key or a JWKS URL");
@@ -49,8 +51,12 @@ export class TokenVerifier {
   /** Resolves the principal or throws AUTHENTICATION_FAILED with a reason that never quotes the token. */
   async verify(token: string): Promise<Principal> {
     let payload: JWTPayload;
+    if (this.hsKey) {
+      payload = verifyHs256(token, this.hsKey, { issuer: this.opts.issuer, audience: this.opts.audience, requireExp: this.opts.requireExp });
+      return this.principal(payload);
+    }
     try {
-      const key = await this.key;
+      const key = await this.key!;
       const r = await jwtVerify(token, key as Uint8Array, {
         algorithms: this.algorithms,
         issuer: this.opts.issuer,
@@ -61,6 +67,10 @@ export class TokenVerifier {
     } catch (err) {
       throw new SwitchboardError("AUTHENTICATION_FAILED", reason(err), { cause: err });
     }
+    return this.principal(payload);
+  }
+
+  private principal(payload: JWTPayload): Principal {
     const sub = payload.sub;
     if (typeof sub !== "string" || !SUB.test(sub)) throw new SwitchboardError("AUTHENTICATION_FAILED", "token sub claim is invalid");
     const tenant = payload.tenant;
