@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.ws.maxMessageSize,
-    extend: config.env === "production" ? undefined : await demoExtension(config),
+    extend: await demoExtension(config),
   });
   const server = serve({ config, hub, verifier, app, logger });
   hub.attach(server);
@@ -156,13 +156,18 @@ async function main(): Promise<void> {
   const scheme = config.tls ? "https" : "http";
   logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
 
-  if (config.env === "development" && config.jwt.secret && !config.jwt.publicKey && !config.jwt.jwksUrl) {
+  if (config.env === "development" && config.jwt.generated) {
     await printDevTour(config, server.port ?? config.port);
   }
 }
 
+/**
+ * The demo page hands out tokens to anyone, so it exists only on a development
+ * node running on its generated dev secret: never once a real key is set,
+ * whatever NODE_ENV says.
+ */
 async function demoExtension(config: Config): Promise<((app: import("hono").Hono) => void) | undefined> {
-  if (!config.jwt.secret) return undefined;
+  if (config.env === "production" || !config.jwt.generated) return undefined;
   const demo = await import("./transport/http/demo.ts").catch(() => undefined);
   if (!demo) return undefined;
   return (app) => demo.mountDemo(app, { mintDevToken: (claims) => devToken(config, claims) });

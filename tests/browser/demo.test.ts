@@ -13,7 +13,7 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "
 let server: TestServer;
 let browser: Browser;
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer({ env: { NODE_ENV: "development" } }), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
+  [server, browser] = await Promise.all([startServer({ env: { NODE_ENV: "development", JWT_SECRET: "" } }), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -70,7 +70,7 @@ test("the demo page connects, shows API publications and presence, and publishes
 
 test("the page rides out a server restart: it shows the reconnect, then what was published meanwhile", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "sb-browser-restart-"));
-  const env = { NODE_ENV: "development" };
+  const env = { NODE_ENV: "development", JWT_SECRET: "" };
   const a = await startServer({ env, dataDir, keepData: true });
   let b: TestServer | undefined;
   const page = await browser.newPage();
@@ -95,7 +95,7 @@ test("the page rides out a server restart: it shows the reconnect, then what was
   }
 }, 30_000);
 
-test("the demo routes exist only outside production", async () => {
+test("the demo routes exist only on a development node running on its generated dev secret", async () => {
   const bundle = await fetch(`${server.url}/demo/client.js`);
   expect(bundle.status).toBe(200);
   expect(bundle.headers.get("content-type")).toContain("javascript");
@@ -105,9 +105,14 @@ test("the demo routes exist only outside production", async () => {
   expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_ERROR");
 
   const prod = await startServer({ env: { NODE_ENV: "production" } });
+  // A development node with a real secret must not hand out tokens signed with it either.
+  const devWithSecret = await startServer({ env: { NODE_ENV: "development" } });
   try {
-    for (const path of ["/demo", "/demo/client.js", "/demo/token?sub=x"]) expect((await fetch(prod.url + path)).status).toBe(404);
+    for (const srv of [prod, devWithSecret]) {
+      for (const path of ["/demo", "/demo/client.js", "/demo/token?sub=x"]) expect((await fetch(srv.url + path)).status).toBe(404);
+    }
   } finally {
     await prod.stop();
+    await devWithSecret.stop();
   }
 }, 30_000);
