@@ -93,6 +93,8 @@ export interface EngineHealth {
   up: boolean;
   /** Human-readable detail for /health, never secrets. */
   detail: string;
+  /** Channels this node's engine currently keeps state for (the `switchboard_channels` gauge). */
+  channels: number;
   [extra: string]: unknown;
 }
 

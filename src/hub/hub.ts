@@ -360,7 +360,6 @@ export class Hub implements EngineSink {
         this.send(conn, '{"t":"expiring","in":' + Math.max(1, Math.ceil((p.expMs - now) / 1000)) + "}");
       }
     }
-    this.deps.metrics.channels.set(this.buffers.size);
   }
 
   // --- drain ---

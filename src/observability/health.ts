@@ -23,6 +23,10 @@ export class HealthCheck {
     private readonly lag: LoopLagMonitor,
   ) {}
 
+  engineChannels(): number {
+    return this.engine.health().channels;
+  }
+
   /** Null when ready; otherwise why not. */
   notReadyReason(): string | null {
     if (this.hub.draining) return "draining";

@@ -94,7 +94,7 @@ export class Metrics {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
   ]);
   readonly subscriptions = new Counter("switchboard_subscriptions", "Active channel subscriptions on this node", "gauge");
-  readonly channels = new Counter("switchboard_channels", "Channels with local subscribers", "gauge");
+  readonly channels = new Counter("switchboard_channels", "Channels the engine keeps state for on this node (published to, or delivered to local subscribers)", "gauge");
   readonly rateLimited = new Counter("switchboard_rate_limit_rejections_total", "Frames rejected by the per-connection rate limit");
   readonly errors = new Counter("switchboard_errors_total", "Errors sent to clients and HTTP callers, by code");
   readonly backpressureCloses = new Counter("switchboard_backpressure_closes_total", "Connections closed because they could not keep up");

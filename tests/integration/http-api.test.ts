@@ -292,6 +292,7 @@ describe("health and metrics", () => {
     const api0 = sample(before, 'switchboard_publishes_total{source="api"}');
     const ws0 = sample(before, 'switchboard_publishes_total{source="ws"}');
     const val0 = sample(before, 'switchboard_errors_total{code="VALIDATION_ERROR"}');
+    const chans0 = sample(before, "switchboard_channels");
 
     const c = await login("metrics-user");
     const c2 = await login("metrics-user-2");
@@ -305,6 +306,9 @@ describe("health and metrics", () => {
     expect(sample(during, 'switchboard_publishes_total{source="ws"}')).toBe(ws0 + 3);
     expect(sample(during, 'switchboard_publishes_total{source="api"}')).toBe(api0 + 1);
     expect(sample(during, 'switchboard_errors_total{code="VALIDATION_ERROR"}')).toBe(val0 + 1);
+    // A channel nobody had published to before now has engine state.
+    expect((await post("/v1/publish", { tenant: "t1", ch: `room:metrics-${crypto.randomUUID()}`, ev: "m", data: 1 })).status).toBe(200);
+    expect(sample(await metricsText(), "switchboard_channels")).toBe(chans0 + 1);
     c.close();
     c2.close();
     await Promise.all([c.closed, c2.closed]);

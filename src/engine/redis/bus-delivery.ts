@@ -28,6 +28,11 @@ export class BusDelivery {
   /** Channel gaps filled from history since start. */
   repairs = 0;
 
+  /** Channels with local subscribers this node has delivered to (forgotten when nobody listens). */
+  get channels(): number {
+    return this.delivered.size;
+  }
+
   constructor(private readonly opts: BusDeliveryOptions) {}
 
   async handle(stream: string, entries: StreamEntry[]): Promise<void> {

@@ -263,6 +263,7 @@ export class RedisEngine implements Engine {
       readersDown,
       busGaps: bus.gaps,
       gapRepairs: this.delivery?.repairs ?? 0,
+      channels: this.delivery?.channels ?? 0,
       lastBusReadMsAgo: lastReadAt ? Date.now() - lastReadAt : null,
       ...this.leases.size,
     };

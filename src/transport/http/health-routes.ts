@@ -14,6 +14,9 @@ export function healthRoutes(health: HealthCheck, metrics: Metrics): Hono {
     const report = health.report();
     return c.json(report, report.status === "down" ? 503 : 200);
   });
-  r.get("/metrics", (c) => c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  r.get("/metrics", (c) => {
+    metrics.channels.set(health.engineChannels());
+    return c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
   return r;
 }
