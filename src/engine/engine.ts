@@ -119,8 +119,12 @@ export interface Engine {
    */
   signal(key: string, frame: string): Promise<void>;
 
-  /** Messages after `since`, see HistoryResult for `recovered`. */
-  history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult>;
+  /**
+   * Messages after `since`, see HistoryResult for `recovered`. May answer
+   * synchronously (the embedded engine does), so that a `sub` is answered
+   * inside the socket's message callback, in one write with its neighbours.
+   */
+  history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult | Promise<HistoryResult>;
 
   /** Adds a presence member; idempotent per `member.conn`. */
   presenceAdd(key: string, member: PresenceMember): Promise<void>;
@@ -130,10 +134,12 @@ export interface Engine {
   presence(key: string): Promise<PresenceEntry[]>;
 
   /**
-   * Counts a connection of `userKey` ("<tenant>/<user>") against `max` across
-   * the cluster. Resolves false (and records nothing) when `max` is reached.
+   * Counts a connection of `userKey` ("<tenant>/<user>") against `max` (0 =
+   * unlimited) across the cluster. False (and nothing recorded) when `max` is
+   * reached. An engine that knows at once answers synchronously, which lets
+   * the hub greet a socket inside its open callback.
    */
-  acquireUserConn(userKey: string, conn: string, max: number): Promise<boolean>;
+  acquireUserConn(userKey: string, conn: string, max: number): boolean | Promise<boolean>;
   releaseUserConn(userKey: string, conn: string): Promise<void>;
   /** Connections currently held by `userKey` across the cluster. */
   userConnCount(userKey: string): Promise<number>;

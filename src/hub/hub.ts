@@ -114,7 +114,7 @@ export class Hub implements EngineSink {
     const pre = conn.data.preauth;
     if (pre) {
       conn.data.preauth = undefined;
-      void this.authenticate(conn, pre, undefined);
+      this.authenticate(conn, pre, undefined);
     }
   }
 
@@ -164,21 +164,38 @@ export class Hub implements EngineSink {
 
   // --- authentication ---
 
-  /** Completes authentication: per-user limit, then `hello`. `id` echoes an auth frame's id. */
-  async authenticate(conn: Conn, p: Principal, id: number | undefined): Promise<void> {
+  /**
+   * Completes authentication: per-user limit, then `hello`. `id` echoes an auth
+   * frame's id. When the engine answers the lease at once (the embedded engine
+   * does), `hello` goes out inside the socket's open callback, in the same
+   * write as the upgrade response.
+   */
+  authenticate(conn: Conn, p: Principal, id: number | undefined): void {
     const d = conn.data;
     if (d.principal || d.closing) return;
-    const cfg = this.deps.config;
     const userKey = p.tenant + "/" + p.sub;
-    let allowed: boolean;
+    let lease: boolean | Promise<boolean>;
     try {
-      allowed = await this.deps.engine.acquireUserConn(userKey, this.connId(conn), cfg.ws.maxConnectionsPerUser);
+      lease = this.deps.engine.acquireUserConn(userKey, this.connId(conn), this.deps.config.ws.maxConnectionsPerUser);
     } catch (err) {
-      this.send(conn, encodeErr(id, "SERVICE_UNAVAILABLE", "cannot check the connection limit now; retry later"));
-      conn.close(CLOSE.GOING_AWAY, "engine unavailable");
-      this.deps.logger.warn("lease acquire failed", { err });
-      return;
+      return this.leaseFailed(conn, id, err);
     }
+    if (typeof lease === "boolean") return this.admit(conn, p, id, userKey, lease);
+    lease.then(
+      (allowed) => this.admit(conn, p, id, userKey, allowed),
+      (err) => this.leaseFailed(conn, id, err),
+    );
+  }
+
+  private leaseFailed(conn: Conn, id: number | undefined, err: unknown): void {
+    this.send(conn, encodeErr(id, "SERVICE_UNAVAILABLE", "cannot check the connection limit now; retry later"));
+    conn.close(CLOSE.GOING_AWAY, "engine unavailable");
+    this.deps.logger.warn("lease acquire failed", { err });
+  }
+
+  private admit(conn: Conn, p: Principal, id: number | undefined, userKey: string, allowed: boolean): void {
+    const d = conn.data;
+    const cfg = this.deps.config;
     if (d.closing) {
       if (allowed) void this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch(() => {});
       return;

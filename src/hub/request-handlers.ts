@@ -113,7 +113,9 @@ export class RequestHandlers {
     let res;
     try {
       const limit = f.since === undefined ? 0 : Math.min(MAX_RECOVERY, c.options.historySize);
-      res = await hub.deps.engine.history(key, { since: f.since, limit }, c.options);
+      const pending = hub.deps.engine.history(key, { since: f.since, limit }, c.options);
+      // No await for a synchronous answer: the rest then runs inside this socket's (corked) callback.
+      res = pending instanceof Promise ? await pending : pending;
     } catch (err) {
       if (hub.buffers.finish(conn, key)) {
         conn.data.subs--;

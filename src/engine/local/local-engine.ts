@@ -136,7 +136,7 @@ export class LocalEngine implements Engine {
     this.sink?.deliver(key, frame);
   }
 
-  async history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult> {
+  history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult {
     if (!this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
     // Reads do not cache a channel's state: a subscription to a quiet channel
     // (every user's personal channel) should cost no memory here.
@@ -144,7 +144,8 @@ export class LocalEngine implements Engine {
     const off = String(top);
     const now = Date.now();
     if (query.since === undefined) {
-      const rows = opts.historySize > 0 ? this.store.newest(key, now, query.limit) : [];
+      // limit 0 (a plain `sub` asking only for the current offset) needs no query.
+      const rows = opts.historySize > 0 && query.limit > 0 ? this.store.newest(key, now, query.limit) : [];
       return { frames: rows.map((r) => r.frame), off, recovered: true };
     }
     const since = Number(query.since);
@@ -168,7 +169,7 @@ export class LocalEngine implements Engine {
     return this.presenceStore.list(key);
   }
 
-  async acquireUserConn(userKey: string, _conn: string, max: number): Promise<boolean> {
+  acquireUserConn(userKey: string, _conn: string, max: number): boolean {
     return this.presenceStore.acquire(userKey, max);
   }
 
