@@ -8,6 +8,7 @@ import { encodeErr } from "../protocol/encode.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
 import type { Clock, Conn, ConnData, Fanout, Principal } from "./ports.ts";
+import { Outbox } from "./outbox.ts";
 import { RequestHandlers } from "./request-handlers.ts";
 import { SubscriptionBuffers } from "./subscription-buffers.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -51,9 +52,7 @@ export class Hub implements EngineSink {
   private readonly outMsg: Cell;
   private readonly outPresence: Cell;
   private readonly inByType = new Map<string, Cell>();
-  /** Answers produced outside a socket callback, sent corked once per loop turn (one syscall per socket, not per frame). */
-  private readonly outbox = new Map<Conn, string | string[]>();
-  private outboxScheduled = false;
+  private readonly outbox = new Outbox((conn, frame) => this.send(conn, frame));
 
   constructor(deps: HubDeps) {
     this.deps = deps;
@@ -254,33 +253,10 @@ export class Hub implements EngineSink {
     }
   }
 
-  /**
-   * Queues a frame for `conn` and sends everything queued for it in one
-   * corked write at the end of this loop turn. For answers that arrive after
-   * an await (the socket's own callback, which Bun corks, is over by then).
-   */
+  /** Queues a frame for `conn`; see Outbox. */
   sendSoon(conn: Conn, frame: string): void {
-    const q = this.outbox.get(conn);
-    if (q === undefined) this.outbox.set(conn, frame);
-    else if (typeof q === "string") this.outbox.set(conn, [q, frame]);
-    else q.push(frame);
-    if (!this.outboxScheduled) {
-      this.outboxScheduled = true;
-      setImmediate(this.flushOutbox);
-    }
+    this.outbox.push(conn, frame);
   }
-
-  private readonly flushOutbox = (): void => {
-    this.outboxScheduled = false;
-    for (const [conn, q] of this.outbox) {
-      if (conn.data.closing) continue;
-      if (typeof q === "string") this.send(conn, q);
-      else conn.cork(() => {
-        for (const f of q) this.send(conn, f);
-      });
-    }
-    this.outbox.clear();
-  };
 
   /** Answers a failed request with `err`; counts protocol errors and closes at `maxErrors` per minute. */
   fail(conn: Conn, id: number | undefined, error: unknown): void {
@@ -392,7 +368,7 @@ export class Hub implements EngineSink {
     const until = this.deps.clock.now() + deadlineMs;
     while (this.inflight > 0 && this.deps.clock.now() < until) await new Promise((r) => setTimeout(r, 10));
     // Acks of publishes that just finished may still sit in the outbox: send them before the close.
-    this.flushOutbox();
+    this.outbox.flush();
     for (const conn of [...this.conns]) conn.close(CLOSE.RESTART, "server restart");
     clearInterval(this.sweeper);
   }
