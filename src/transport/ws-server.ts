@@ -38,6 +38,10 @@ class ConnectBurstCollector {
         const opens = this.opens;
         this.opens = 0;
         Bun.gc(true);
+        // Hand the freed pages back too (-0.25 KB resident per connection measured
+        // at 15,000). Deprecated in bun-types, hence the guard.
+        const shrink = (Bun as { shrink?: () => void }).shrink;
+        if (typeof shrink === "function") shrink();
         logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(performance.now() - t0) });
       }
       this.opensAtLastCheck = this.opens;
