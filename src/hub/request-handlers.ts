@@ -43,8 +43,7 @@ export class RequestHandlers {
     try {
       switch (f.t) {
         case "pub":
-          pending = this.pub(conn, p, f);
-          break;
+          return this.pub(conn, p, f);
         case "sub":
           pending = this.sub(conn, p, f);
           break;
@@ -74,7 +73,8 @@ export class RequestHandlers {
     return { c, key: channelKey(p.tenant, ch) };
   }
 
-  private async pub(conn: Conn, p: Principal, f: Frame<"pub">): Promise<void> {
+  /** Not an async function: one promise per publication (the engine's), answered in its callbacks. */
+  private pub(conn: Conn, p: Principal, f: Frame<"pub">): void {
     const hub = this.hub;
     hub.assertAccepting();
     const { c, key } = this.resolve(p, f.ch);
@@ -87,15 +87,19 @@ export class RequestHandlers {
     }
     const t0 = performance.now();
     hub.inflight++;
-    try {
-      const off = await hub.deps.engine.publish(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options);
-      hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
-      hub.deps.metrics.publishesWs.value++;
-      if (!conn.data.closing) hub.sendSoon(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
-    } finally {
-      hub.inflight--;
-    }
-    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
+    hub.deps.engine.publish(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options).then(
+      (off) => {
+        hub.inflight--;
+        hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
+        hub.deps.metrics.publishesWs.value++;
+        if (!conn.data.closing) hub.sendSoon(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
+        if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
+      },
+      (err) => {
+        hub.inflight--;
+        if (!conn.data.closing) hub.fail(conn, f.id, err);
+      },
+    );
   }
 
   private async sub(conn: Conn, p: Principal, f: Frame<"sub">): Promise<void> {
