@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { startServer, token } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
@@ -54,35 +55,46 @@ test("CORS_ORIGINS: upgrades and HTTP from other origins are refused, allowed or
   }
 });
 
-test("npm start runs a node on the embedded engine that is ready within seconds", async () => {
+test("npm start runs a node on the embedded engine that is ready within seconds, and stops with its process group", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "sb-npm-start-"));
-  const proc = Bun.spawn(["npm", "start", "--silent"], {
+  // Its own process group: npm does not pass SIGTERM on to the server it started, so the test ends the group.
+  const proc = spawn("npm", ["start", "--silent"], {
     cwd: resolve(import.meta.dir, "../.."),
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir },
-    stdout: "pipe",
-    stderr: "pipe",
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  let port = 0;
   try {
     const listening = Promise.withResolvers<number>();
     // Keep reading stdout for the whole test: closing the pipe would kill the server on its next log line.
-    (async () => {
-      let out = "";
-      const dec = new TextDecoder();
-      for await (const chunk of proc.stdout) {
-        out += dec.decode(chunk);
-        const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
-        if (m) listening.resolve(Number(m[1]));
-      }
-      listening.reject(new Error(`npm start ended without listening:\n${out}`));
-    })();
-    const port = await listening.promise;
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
+      if (m) listening.resolve(Number(m[1]));
+    });
+    proc.once("exit", () => listening.reject(new Error(`npm start ended without listening:\n${out}`)));
+    port = await listening.promise;
     expect(port).toBeGreaterThan(0);
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ready" });
   } finally {
-    proc.kill("SIGTERM");
-    await proc.exited;
+    process.kill(-proc.pid!, "SIGTERM");
+    await exited;
+    // The server itself is gone too, not orphaned behind npm.
+    if (port > 0) {
+      const deadline = Date.now() + 10_000;
+      let up = true;
+      while (up && Date.now() < deadline) {
+        up = await fetch(`http://127.0.0.1:${port}/health/live`).then(() => true, () => false);
+        if (up) await Bun.sleep(50);
+      }
+      expect(up).toBe(false);
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
