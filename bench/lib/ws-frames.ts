@@ -112,63 +112,53 @@ export class FrameParser {
 
 const encoder = new TextEncoder();
 
+/** Writes FIN/opcode and the 7/16/64-bit payload length; returns the header size. */
+function writeHeader(out: Uint8Array, opcode: number, fin: boolean, masked: boolean, len: number): number {
+  const m = masked ? 0x80 : 0;
+  out[0] = (fin ? 0x80 : 0) | opcode;
+  if (len < 126) {
+    out[1] = m | len;
+    return 2;
+  }
+  if (len < 65536) {
+    out[1] = m | 126;
+    out[2] = len >>> 8;
+    out[3] = len & 0xff;
+    return 4;
+  }
+  out[1] = m | 127;
+  const hi = Math.floor(len / 0x1_0000_0000);
+  out[2] = hi >>> 24;
+  out[3] = (hi >>> 16) & 0xff;
+  out[4] = (hi >>> 8) & 0xff;
+  out[5] = hi & 0xff;
+  out[6] = len >>> 24;
+  out[7] = (len >>> 16) & 0xff;
+  out[8] = (len >>> 8) & 0xff;
+  out[9] = len & 0xff;
+  return 10;
+}
+
+const headerSize = (len: number) => (len < 126 ? 2 : len < 65536 ? 4 : 10);
+
 /** Encodes one masked client→server frame (FIN set). */
 export function encodeClientFrame(opcode: number, payload: Uint8Array | string, mask?: Uint8Array): Uint8Array {
   const data = typeof payload === "string" ? encoder.encode(payload) : payload;
   const len = data.length;
-  const hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(hdr + 4 + len);
-  out[0] = 0x80 | opcode;
-  if (len < 126) {
-    out[1] = 0x80 | len;
-  } else if (len < 65536) {
-    out[1] = 0x80 | 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    const hi = Math.floor(len / 0x1_0000_0000);
-    out[2] = hi >>> 24;
-    out[3] = (hi >>> 16) & 0xff;
-    out[4] = (hi >>> 8) & 0xff;
-    out[5] = hi & 0xff;
-    out[6] = len >>> 24;
-    out[7] = (len >>> 16) & 0xff;
-    out[8] = (len >>> 8) & 0xff;
-    out[9] = len & 0xff;
-  }
+  const out = new Uint8Array(headerSize(len) + 4 + len);
+  const hdr = writeHeader(out, opcode, true, true, len);
   const m = mask ?? crypto.getRandomValues(new Uint8Array(4));
   out.set(m.subarray(0, 4), hdr);
   const p = hdr + 4;
-  for (let k = 0; k < len; k++) out[p + k] = data[k] ^ m[k & 3];
+  for (let k = 0; k < len; k++) out[p + k] = data[k]! ^ m[k & 3]!;
   return out;
 }
 
 /** Encodes an unmasked server→client frame (tests and fixtures only). */
 export function encodeServerFrame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
   const data = typeof payload === "string" ? encoder.encode(payload) : payload;
-  const len = data.length;
-  const hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(hdr + len);
-  out[0] = (fin ? 0x80 : 0) | opcode;
-  if (len < 126) out[1] = len;
-  else if (len < 65536) {
-    out[1] = 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 127;
-    const hi = Math.floor(len / 0x1_0000_0000);
-    out[2] = hi >>> 24;
-    out[3] = (hi >>> 16) & 0xff;
-    out[4] = (hi >>> 8) & 0xff;
-    out[5] = hi & 0xff;
-    out[6] = len >>> 24;
-    out[7] = (len >>> 16) & 0xff;
-    out[8] = (len >>> 8) & 0xff;
-    out[9] = len & 0xff;
-  }
-  out.set(data, hdr);
+  const out = new Uint8Array(headerSize(data.length) + data.length);
+  out.set(data, writeHeader(out, opcode, fin, false, data.length));
   return out;
 }
 

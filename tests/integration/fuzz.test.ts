@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { OP, RawWs } from "../helpers/raw-ws.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
+import { ERROR_CODES as PROTOCOL_CODES } from "../../src/protocol/codes.ts";
 
 /**
  * DESIGN.md guarantee 4 under a seeded frame fuzzer: random and mutated frames
@@ -18,19 +19,7 @@ const BATCH = 25;
 const MAX_FRAME = 65_536;
 /** Put into payloads and tokens only: an error message that contains it echoed a payload. */
 const MARK = "Z#Q~X";
-const ERROR_CODES = new Set([
-  "AUTHENTICATION_FAILED",
-  "AUTHORIZATION_FAILED",
-  "VALIDATION_ERROR",
-  "BAD_REQUEST",
-  "RATE_LIMIT_EXCEEDED",
-  "MESSAGE_TOO_LARGE",
-  "LIMIT_EXCEEDED",
-  "RESOURCE_NOT_FOUND",
-  "CONFLICT",
-  "SERVICE_UNAVAILABLE",
-  "INTERNAL_ERROR",
-]);
+const ERROR_CODES: ReadonlySet<string> = new Set(PROTOCOL_CODES);
 const SERVER_TYPES = new Set(["hello", "ok", "err", "msg", "join", "leave", "expiring", "reconnect"]);
 /** Closes a fuzzed connection may legitimately get: protocol error, bad UTF-8, policy, too big, auth. */
 const EXPECTED_CLOSES = new Set([1002, 1007, 1008, 1009, 4001]);

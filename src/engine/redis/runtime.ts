@@ -1,21 +1,11 @@
-import type { Logger } from "../../observability/logger.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { RedisAvailability } from "./availability.ts";
 import type { StreamEntry } from "./bus-reader.ts";
-import { BusReaders } from "./bus-readers.ts";
-import { connectWithin, createClient, type ConnectionTarget, type RedisClient } from "./connection.ts";
-import type { RedisKeys } from "./keys.ts";
+import { BusReaders, type BusReadersOptions } from "./bus-readers.ts";
+import { connectWithin, createClient, type RedisClient } from "./connection.ts";
 
-export interface RedisRuntimeOptions {
-  target: ConnectionTarget;
-  keys: RedisKeys;
-  nodeId: string;
-  cluster: boolean;
-  commandTimeoutMs: number;
-  readBlockMs: number;
-  readCount: number;
+export interface RedisRuntimeOptions extends Omit<BusReadersOptions, "onState"> {
   heartbeatMs: number;
-  logger: Logger;
   /** Availability changed (forwarded to the engine sink). */
   onAvailability(up: boolean, reason: string): void;
 }
