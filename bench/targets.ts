@@ -96,6 +96,11 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 
 const NODE = "node";
 
+/** Extra Bun flags for the Bun servers (switchboard, bun-raw), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */
+function serverFlags(): string[] {
+  return (process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter(Boolean);
+}
+
 export const targets: Record<TargetName, Target> = {
   switchboard: {
     name: "switchboard",
@@ -123,7 +128,7 @@ export const targets: Record<TargetName, Target> = {
           NODE_ID: `bench-${i}`,
         };
         if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
-        const t = spawnTracked(`switchboard#${i}`, [BUN, "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
+        const t = spawnTracked(`switchboard#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
         try {
           await waitReady(t, port);
         } catch (e) {
@@ -141,7 +146,7 @@ export const targets: Record<TargetName, Target> = {
     stack: `Bun ${Bun.version} Bun.serve, ws.subscribe/server.publish`,
     note: "floor: no auth, no validation, no offsets/history; JSON.parse per frame, one JSON.stringify per publication, ok acks",
     clustered: false,
-    start: peer("bun-raw", () => [BUN, "bench/peers/bun-raw.ts"]),
+    start: peer("bun-raw", () => [BUN, ...serverFlags(), "bench/peers/bun-raw.ts"]),
   },
   "uws-node": {
     name: "uws-node",

@@ -45,3 +45,5 @@ console.log(JSON.stringify({ level: "info", msg: "listening", port: server.port,
 const ppid = Number(process.env.BENCH_PARENT_PID ?? 0);
 // Exit with the bench even when it was killed without a chance to clean up.
 if (ppid > 0) setInterval(() => { try { process.kill(ppid, 0); } catch { process.exit(0); } }, 1000).unref();
+// A clean exit on SIGTERM lets `--cpu-prof` (BENCH_SERVER_FLAGS) write its profile.
+process.on("SIGTERM", () => process.exit(0));

@@ -151,6 +151,40 @@ export function engineContract(name: string, makeHarness: () => Promise<EngineHa
         expect(ok.frames.length).toBe(3);
       });
 
+      test("publications sent together on interleaved channels: exact size window and order per channel", async () => {
+        const { engine } = await h.node();
+        const small = { historySize: 5, historyTtlSec: 300 };
+        // No await between publishes: they share one write batch where the engine batches.
+        const offs = await Promise.all(
+          Array.from({ length: 24 }, (_, i) => engine.publish(i % 2 ? "/room:odd" : "/room:even", pub(i % 2 ? "room:odd" : "room:even", i), small)),
+        );
+        const even = offs.filter((_, i) => i % 2 === 0);
+        const newest = await engine.history("/room:even", { limit: 50 }, small);
+        expect(newest.off).toBe(even[11]!);
+        expect(newest.frames.map((f) => JSON.parse(f).data.n)).toEqual([14, 16, 18, 20, 22]);
+        const edge = await engine.history("/room:even", { since: even[6], limit: 50 }, small);
+        expect(edge.recovered).toBe(true);
+        expect(edge.frames.map((f) => JSON.parse(f).off)).toEqual(even.slice(7));
+        const past = await engine.history("/room:even", { since: even[5], limit: 50 }, small);
+        expect(past.recovered).toBe(false);
+        expect(past.frames.length).toBe(5);
+        const odd = await engine.history("/room:odd", { limit: 2 }, small);
+        expect(odd.frames.map((f) => JSON.parse(f).data.n)).toEqual([21, 23]);
+      });
+
+      test("an expired and a fresh publication sent together: only the fresh one is history", async () => {
+        const { engine } = await h.node();
+        const ttl = { historySize: 100, historyTtlSec: 2 };
+        const [old, fresh] = await Promise.all([
+          engine.publish("/room:ttl2", pub("room:ttl2", 0, { ts: Date.now() - 10_000 }), ttl),
+          engine.publish("/room:ttl2", pub("room:ttl2", 1), ttl),
+        ]);
+        expect((await engine.history("/room:ttl2", { limit: 10 }, ttl)).frames.map((f) => JSON.parse(f).data.n)).toEqual([1]);
+        const s = await engine.history("/room:ttl2", { since: String(BigInt(old!) - 1n), limit: 10 }, ttl);
+        expect(s.recovered).toBe(false);
+        expect(s.frames.map((f) => JSON.parse(f).off)).toEqual([fresh]);
+      });
+
       test("since ahead of the channel's offset, or not an offset: recovered false", async () => {
         const { engine } = await h.node();
         const off = await engine.publish("/room:h", pub("room:h", 0), HIST);

@@ -98,7 +98,7 @@ export class LocalEngine implements Engine {
       return Promise.resolve(off);
     }
     const { promise, resolve, reject } = Promise.withResolvers<string>();
-    this.pending.push({ row: { key, seq, expMs: pub.ts + opts.historyTtlSec * 1000, frame }, historySize: opts.historySize, resolve, reject });
+    this.pending.push({ row: { key, seq, ts: pub.ts, ttlMs: opts.historyTtlSec * 1000, frame }, historySize: opts.historySize, resolve, reject });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -142,17 +142,17 @@ export class LocalEngine implements Engine {
     // (every user's personal channel) should cost no memory here.
     const top = this.states.get(key)?.committed ?? (opts.historySize > 0 ? this.store.lastSeq(key) : 0);
     const off = String(top);
-    const now = Date.now();
+    const window = { nowMs: Date.now(), floor: top - opts.historySize };
     if (query.since === undefined) {
       // limit 0 (a plain `sub` asking only for the current offset) needs no query.
-      const rows = opts.historySize > 0 && query.limit > 0 ? this.store.newest(key, now, query.limit) : [];
+      const rows = opts.historySize > 0 && query.limit > 0 ? this.store.newest(key, window, query.limit) : [];
       return { frames: rows.map((r) => r.frame), off, recovered: true };
     }
     const since = Number(query.since);
     if (!Number.isSafeInteger(since) || since < 0 || since > top) return { frames: [], off, recovered: false };
     if (since === top) return { frames: [], off, recovered: true };
     if (opts.historySize <= 0) return { frames: [], off, recovered: false };
-    const rows = this.store.since(key, since, now, query.limit).filter((r) => r.seq <= top);
+    const rows = this.store.since(key, since, window, query.limit).filter((r) => r.seq <= top);
     const recovered = rows.length > 0 && rows[0]!.seq === since + 1;
     return { frames: rows.map((r) => r.frame), off, recovered };
   }
