@@ -33,6 +33,12 @@ export interface PublicationInput {
   ts: number;
 }
 
+/** Where `Engine.publishTo` reports: the offset once accepted, or why not. */
+export interface PublishReceiver<T> {
+  published(tag: T, off: string): void;
+  failed(tag: T, err: unknown): void;
+}
+
 export interface HistoryQuery {
   /** Return messages with offset > since. Absent = the newest `limit` messages. */
   since?: string;
@@ -112,6 +118,14 @@ export interface Engine {
    * SERVICE_UNAVAILABLE when it cannot accept it; nothing is published then.
    */
   publish(key: string, pub: PublicationInput, opts: ChannelOptions): Promise<string>;
+
+  /**
+   * `publish` for the WebSocket hot path: the outcome goes to `receiver` with
+   * `tag` (no promise, closure or microtask per publication). Same guarantees
+   * and order as `publish`; exactly one receiver call per publication, which
+   * may come before `publishTo` returns.
+   */
+  publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void;
 
   /**
    * Delivers an encoded frame that is not a publication (join/leave) to every

@@ -11,15 +11,34 @@ export interface ResolvedChannel {
   rest: string;
   policy: NamespacePolicy;
   options: ChannelOptions;
+  /** The namespace's rules, compiled once. */
+  subscribeRules: readonly Rule[];
+  publishRules: readonly Rule[];
 }
+
+/** A channel as one tenant sees it: its policy and its engine key. */
+export interface Route {
+  c: ResolvedChannel;
+  key: string;
+}
+
+/** A compiled policy rule: does principal `p` pass for the channel part `rest`? */
+type Rule = (p: Principal, rest: string) => boolean;
+
+/** Most names kept by each cache before it starts over. */
+const CACHE_LIMIT = 10_000;
 
 const NO_HISTORY: ChannelOptions = { historySize: 0, historyTtlSec: 3600 };
 
 /** The single place that decides who may subscribe to or publish on a channel. */
 export class ChannelPolicy {
   private readonly options = new Map<string, ChannelOptions>();
+  private readonly rules = new Map<string, { subscribe: Rule[]; publish: Rule[] }>();
   /** Resolved names of recently used channels (the hot path resolves the same few names over and over). */
   private readonly cache = new Map<string, ResolvedChannel>();
+  /** Routes by tenant, then channel name: the engine key is built once, not per frame. */
+  private readonly routes = new Map<string, Map<string, Route>>();
+  private routeCount = 0;
 
   /** Names of the token claims that some rule reads. */
   claimNames(): string[] {
@@ -33,7 +52,25 @@ export class ChannelPolicy {
   constructor(readonly namespaces: Namespaces) {
     for (const [ns, p] of Object.entries(namespaces)) {
       this.options.set(ns, p.history ? { historySize: p.history.size, historyTtlSec: p.history.ttlSec } : NO_HISTORY);
+      this.rules.set(ns, { subscribe: p.subscribe.map(compile), publish: p.publish.map(compile) });
     }
+  }
+
+  /** resolve() plus the tenant's engine key for the channel, cached. */
+  route(tenant: string, ch: string): Route {
+    let byCh = this.routes.get(tenant);
+    const hit = byCh?.get(ch);
+    if (hit) return hit;
+    const r = { c: this.resolve(ch), key: channelKey(tenant, ch) };
+    if (this.routeCount >= CACHE_LIMIT) {
+      this.routes.clear();
+      this.routeCount = 0;
+      byCh = undefined;
+    }
+    if (!byCh) this.routes.set(tenant, (byCh = new Map()));
+    byCh.set(ch, r);
+    this.routeCount++;
+    return r;
   }
 
   /** Splits and looks up a syntactically valid channel name; RESOURCE_NOT_FOUND for an unknown namespace. */
@@ -41,7 +78,7 @@ export class ChannelPolicy {
     const hit = this.cache.get(ch);
     if (hit) return hit;
     const r = this.lookup(ch);
-    if (this.cache.size >= 10_000) this.cache.clear();
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(ch, r);
     return r;
   }
@@ -53,15 +90,16 @@ export class ChannelPolicy {
     if (i <= 0 || !policy || !Object.hasOwn(this.namespaces, ns)) {
       throw new SwitchboardError("RESOURCE_NOT_FOUND", `namespace ${JSON.stringify(ns)} is not configured`);
     }
-    return { ch, ns, rest: ch.slice(i + 1), policy, options: this.options.get(ns)! };
+    const rules = this.rules.get(ns)!;
+    return { ch, ns, rest: ch.slice(i + 1), policy, options: this.options.get(ns)!, subscribeRules: rules.subscribe, publishRules: rules.publish };
   }
 
   canSubscribe(p: Principal, c: ResolvedChannel): boolean {
-    return c.policy.subscribe.some((rule) => matches(rule, p, c.rest));
+    return passes(c.subscribeRules, p, c.rest);
   }
 
   canPublish(p: Principal, c: ResolvedChannel): boolean {
-    return c.policy.publish.some((rule) => matches(rule, p, c.rest));
+    return passes(c.publishRules, p, c.rest);
   }
 
   assertSubscribe(p: Principal, c: ResolvedChannel): void {
@@ -73,23 +111,35 @@ export class ChannelPolicy {
   }
 }
 
-function matches(rule: string, p: Principal, rest: string): boolean {
+function passes(rules: readonly Rule[], p: Principal, rest: string): boolean {
+  for (let i = 0; i < rules.length; i++) if (rules[i]!(p, rest)) return true;
+  return false;
+}
+
+function compile(rule: string): Rule {
   switch (rule) {
     case "self":
-      return rest === p.sub;
+      return (p, rest) => rest === p.sub;
     case "tenant":
-      return true;
+      return () => true;
     case "tenant-id":
-      return p.tenant !== "" && rest === p.tenant;
+      return (p, rest) => p.tenant !== "" && rest === p.tenant;
     case "server":
-      return false;
+      return () => false;
   }
-  if (rule.startsWith("role:")) return p.roles.includes(rule.slice(5));
+  if (rule.startsWith("role:")) {
+    const role = rule.slice(5);
+    return (p) => p.roles.includes(role);
+  }
   if (rule.startsWith("claim:")) {
-    const claim = p.claims[rule.slice(6)];
-    return typeof claim === "string" ? claim === rest : claim !== undefined && claim.includes(rest);
+    const name = rule.slice(6);
+    return (p, rest) => {
+      const claim = p.claims[name];
+      return typeof claim === "string" ? claim === rest : claim !== undefined && claim.includes(rest);
+    };
   }
-  return false;
+  // The config loader rejects unknown rules; anything else denies.
+  return () => false;
 }
 
 /** Channel key of the engine port: `<tenant>/<channel>`. */

@@ -19,7 +19,7 @@ export class Outbox {
     else q.push(frame);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
   }
 

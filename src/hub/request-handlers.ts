@@ -4,7 +4,8 @@ import {
   parseClientFrame,
   type ClientFrame,
 } from "../protocol/frames.ts";
-import { channelKey, presenceTopic, type ResolvedChannel } from "./channel-policy.ts";
+import type { PublishReceiver } from "../engine/engine.ts";
+import { channelKey, presenceTopic, type Route } from "./channel-policy.ts";
 import type { Hub } from "./hub.ts";
 import type { Conn, Principal } from "./ports.ts";
 import { frameOffset } from "./subscription-buffers.ts";
@@ -14,8 +15,19 @@ type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
 /** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
 const MAX_RECOVERY = 10_000;
 
+/** A client publication on its way through the engine. */
+interface PubTicket {
+  conn: Conn;
+  id: number;
+  /** performance.now() when it arrived. */
+  t0: number;
+  p: Principal;
+  ch: string;
+  ev: string;
+}
+
 /** One handler per client frame type; each answers its `id` exactly once. */
-export class RequestHandlers {
+export class RequestHandlers implements PublishReceiver<PubTicket> {
   constructor(private readonly hub: Hub) {}
 
   handle(conn: Conn, json: unknown): void {
@@ -68,12 +80,10 @@ export class RequestHandlers {
     });
   }
 
-  private resolve(p: Principal, ch: string): { c: ResolvedChannel; key: string } {
-    const c = this.hub.deps.policy.resolve(ch);
-    return { c, key: channelKey(p.tenant, ch) };
+  private resolve(p: Principal, ch: string): Route {
+    return this.hub.deps.policy.route(p.tenant, ch);
   }
 
-  /** Not an async function: one promise per publication (the engine's), answered in its callbacks. */
   private pub(conn: Conn, p: Principal, f: Frame<"pub">): void {
     const hub = this.hub;
     hub.assertAccepting();
@@ -85,21 +95,23 @@ export class RequestHandlers {
     } catch {
       throw new SwitchboardError("BAD_REQUEST", "data cannot be encoded as JSON");
     }
-    const t0 = performance.now();
+    const ticket: PubTicket = { conn, id: f.id, t0: performance.now(), p, ch: f.ch, ev: f.ev };
     hub.inflight++;
-    hub.deps.engine.publish(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options).then(
-      (off) => {
-        hub.inflight--;
-        hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
-        hub.deps.metrics.publishesWs.value++;
-        if (!conn.data.closing) hub.sendSoon(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
-        if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
-      },
-      (err) => {
-        hub.inflight--;
-        if (!conn.data.closing) hub.fail(conn, f.id, err);
-      },
-    );
+    hub.deps.engine.publishTo(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options, this, ticket);
+  }
+
+  published(t: PubTicket, off: string): void {
+    const hub = this.hub;
+    hub.inflight--;
+    hub.deps.metrics.publishLatency.observe((performance.now() - t.t0) / 1000);
+    hub.deps.metrics.publishesWs.value++;
+    if (!t.conn.data.closing) hub.sendSoon(t.conn, '{"t":"ok","id":' + t.id + ',"off":"' + off + '"}');
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(t.conn), user: t.p.sub, tenant: t.p.tenant, ch: t.ch, ev: t.ev });
+  }
+
+  failed(t: PubTicket, err: unknown): void {
+    this.hub.inflight--;
+    if (!t.conn.data.closing) this.hub.fail(t.conn, t.id, err);
   }
 
   private async sub(conn: Conn, p: Principal, f: Frame<"sub">): Promise<void> {

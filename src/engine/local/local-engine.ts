@@ -12,6 +12,7 @@ import type {
   PresenceEntry,
   PresenceMember,
   PublicationInput,
+  PublishReceiver,
 } from "../engine.ts";
 import { MemoryPresence } from "./memory-presence.ts";
 import { SqliteHistory, type StoredRow } from "./sqlite-history.ts";
@@ -31,10 +32,19 @@ interface ChannelState {
 
 interface Pending {
   row: StoredRow;
+  off: string;
   historySize: number;
-  resolve: (off: string) => void;
-  reject: (err: unknown) => void;
+  receiver: PublishReceiver<unknown>;
+  tag: unknown;
 }
+
+type Resolvers = PromiseWithResolvers<string>;
+
+/** `publish` is `publishTo` with the promise's resolvers as the tag. */
+const PROMISE_RECEIVER: PublishReceiver<Resolvers> = {
+  published: (r, off) => r.resolve(off),
+  failed: (r, err) => r.reject(err),
+};
 
 /**
  * The embedded single-node engine: offsets and history in bun:sqlite,
@@ -85,8 +95,14 @@ export class LocalEngine implements Engine {
   }
 
   publish(key: string, pub: PublicationInput, opts: ChannelOptions): Promise<string> {
+    const r = Promise.withResolvers<string>();
+    this.publishTo(key, pub, opts, PROMISE_RECEIVER, r);
+    return r.promise;
+  }
+
+  publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void {
     if (this.stopped || !this.store || !this.sink) {
-      return Promise.reject(new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running"));
+      return receiver.failed(tag, new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running"));
     }
     const s = this.state(key, opts);
     const seq = ++s.seq;
@@ -95,15 +111,19 @@ export class LocalEngine implements Engine {
     if (opts.historySize <= 0) {
       s.committed = seq;
       this.sink.deliver(key, frame);
-      return Promise.resolve(off);
+      return receiver.published(tag, off);
     }
-    const { promise, resolve, reject } = Promise.withResolvers<string>();
-    this.pending.push({ row: { key, seq, ts: pub.ts, ttlMs: opts.historyTtlSec * 1000, frame }, historySize: opts.historySize, resolve, reject });
+    this.pending.push({
+      row: { key, seq, ts: pub.ts, ttlMs: opts.historyTtlSec * 1000, frame },
+      off,
+      historySize: opts.historySize,
+      receiver: receiver as PublishReceiver<unknown>,
+      tag,
+    });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
-    return promise;
   }
 
   private readonly flush = (): void => {
@@ -121,14 +141,15 @@ export class LocalEngine implements Engine {
     } catch (err) {
       this.opts.logger.error("history write failed", { err, batch: batch.length });
       const e = new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not published", { cause: err });
-      for (const p of batch) p.reject(e);
+      for (const p of batch) p.receiver.failed(p.tag, e);
       return;
     }
+    const sink = this.sink!;
     for (const p of batch) {
       const s = this.states.get(p.row.key)!;
       if (p.row.seq > s.committed) s.committed = p.row.seq;
-      this.sink!.deliver(p.row.key, p.row.frame);
-      p.resolve(String(p.row.seq));
+      sink.deliver(p.row.key, p.row.frame);
+      p.receiver.published(p.tag, p.off);
     }
   };
 

@@ -11,6 +11,7 @@ import type {
   PresenceEntry,
   PresenceMember,
   PublicationInput,
+  PublishReceiver,
 } from "../engine.ts";
 import { BusDelivery } from "./bus-delivery.ts";
 import type { StreamEntry } from "./bus-reader.ts";
@@ -145,6 +146,13 @@ export class RedisEngine implements Engine {
     } catch (err) {
       throw this.runtime.failure("publish", err);
     }
+  }
+
+  publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void {
+    this.publish(key, pub, opts).then(
+      (off) => receiver.published(tag, off),
+      (err) => receiver.failed(tag, err),
+    );
   }
 
   async signal(key: string, frame: string): Promise<void> {
