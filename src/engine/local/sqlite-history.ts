@@ -25,17 +25,72 @@ export interface ReadWindow {
 /** Most messages in one segment; also bounds what size-trimming may keep beyond a channel's history size. */
 const MAX_SEGMENT = 512;
 
+/** Consecutive messages of one channel, stored as one row. */
+export interface Segment {
+  key: string;
+  first: number;
+  last: number;
+  /** When the newest message expires (ms). */
+  exp: number;
+  ttl: number;
+  /** Encoded frames joined by "\n". */
+  frames: string;
+}
+
+/** One write transaction. */
+export interface WriteBatch {
+  segments: Segment[];
+  /** [key, last offset] per channel written. */
+  lasts: [string, number][];
+  /** [key, offset]: that channel's messages up to the offset may be dropped. */
+  trims: [string, number][];
+}
+
+/**
+ * Groups rows (publication order, channels interleaved) into segments: each
+ * channel's run of consecutive offsets becomes one row. Under load a write
+ * batch carries hundreds of publications, and one row per channel instead of
+ * one per message cuts the history's share of a publication's cost by two thirds.
+ */
+export function toWriteBatch(rows: readonly StoredRow[], historySizeOf: (row: StoredRow) => number): WriteBatch {
+  const open = new Map<string, StoredRow[]>();
+  const segments: Segment[] = [];
+  for (const r of rows) {
+    const seg = open.get(r.key);
+    if (seg === undefined) open.set(r.key, [r]);
+    else if (seg.length < MAX_SEGMENT && seg[seg.length - 1]!.seq + 1 === r.seq && seg[0]!.ttlMs === r.ttlMs) seg.push(r);
+    else {
+      segments.push(segment(seg));
+      open.set(r.key, [r]);
+    }
+  }
+  const lasts: [string, number][] = [];
+  const trims: [string, number][] = [];
+  for (const [key, seg] of open) {
+    segments.push(segment(seg));
+    const last = seg[seg.length - 1]!;
+    lasts.push([key, last.seq]);
+    trims.push([key, last.seq - historySizeOf(last)]);
+  }
+  return { segments, lasts, trims };
+}
+
+function segment(rows: StoredRow[]): Segment {
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  let frames = first.frame;
+  for (let i = 1; i < rows.length; i++) frames += "\n" + rows[i]!.frame;
+  return { key: first.key, first: first.seq, last: last.seq, exp: last.ts + last.ttlMs, ttl: last.ttlMs, frames };
+}
+
 /**
  * Channel history and last offsets in one bun:sqlite file.
  *
- * A write batch (one transaction per event-loop turn) stores each channel's
- * consecutive messages as one *segment* row: their frames joined by "\n"
- * (encoded frames are single-line JSON). Under load a turn carries hundreds of
- * publications, and one row per channel instead of one per message cuts the
- * history's share of a publication's CPU cost by two thirds. Size trimming drops
- * whole segments that lie entirely below the kept window; readers apply the
- * exact window (offset floor and per-message TTL), so what a client sees is
- * the same as with per-message rows. Offsets are kept per channel in `channels`
+ * A write batch stores each channel's consecutive messages as one *segment*
+ * row: their frames joined by "\n" (encoded frames are single-line JSON); see
+ * toWriteBatch. Size trimming drops whole segments that lie entirely below the
+ * kept window; readers apply the exact window (offset floor and per-message
+ * TTL), so what a client sees is the same as with per-message rows. Offsets are kept per channel in `channels`
  * so they are never reused after a restart or a trim.
  */
 export class SqliteHistory {
@@ -45,10 +100,10 @@ export class SqliteHistory {
   private readonly upsertChannel: Statement;
   private readonly trimBySize: Statement;
   private readonly selectLast: Statement<{ last_seq: number }, [string]>;
-  private readonly selectAfter: Statement<Segment, [string, number]>;
-  private readonly selectNewestFirst: Statement<Segment, [string]>;
+  private readonly selectAfter: Statement<SegmentRow, [string, number]>;
+  private readonly selectNewestFirst: Statement<SegmentRow, [string]>;
   private readonly deleteExpired: Statement;
-  private readonly writeBatch: (rows: StoredRow[], trims: Map<string, number>) => void;
+  private readonly writeBatch: (batch: WriteBatch) => void;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -73,33 +128,11 @@ export class SqliteHistory {
     this.selectNewestFirst = this.db.prepare("SELECT first, ttl, frames FROM segments WHERE ch = ? ORDER BY last DESC");
     // A segment goes once its newest message has expired; readers hide older expired ones.
     this.deleteExpired = this.db.prepare("DELETE FROM segments WHERE exp < ?");
-    this.writeBatch = this.db.transaction((rows: StoredRow[], trims: Map<string, number>) => {
-      // Rows arrive in publication order, channels interleaved: gather each
-      // channel's run of consecutive offsets into segments.
-      const open = new Map<string, StoredRow[]>();
-      for (const r of rows) {
-        const seg = open.get(r.key);
-        if (seg === undefined) open.set(r.key, [r]);
-        else if (seg.length < MAX_SEGMENT && seg[seg.length - 1]!.seq + 1 === r.seq && seg[0]!.ttlMs === r.ttlMs) seg.push(r);
-        else {
-          this.store(seg);
-          open.set(r.key, [r]);
-        }
-      }
-      for (const [key, seg] of open) {
-        this.store(seg);
-        this.upsertChannel.run(key, seg[seg.length - 1]!.seq);
-      }
-      for (const [key, upTo] of trims) if (upTo > 0) this.trimBySize.run(key, upTo);
+    this.writeBatch = this.db.transaction((batch: WriteBatch) => {
+      for (const g of batch.segments) this.insertSegment.run(g.key, g.last, g.first, g.exp, g.ttl, g.frames);
+      for (const [key, last] of batch.lasts) this.upsertChannel.run(key, last);
+      for (const [key, upTo] of batch.trims) if (upTo > 0) this.trimBySize.run(key, upTo);
     });
-  }
-
-  private store(seg: StoredRow[]): void {
-    const first = seg[0]!;
-    const last = seg[seg.length - 1]!;
-    let frames = first.frame;
-    for (let i = 1; i < seg.length; i++) frames += "\n" + seg[i]!.frame;
-    this.insertSegment.run(first.key, last.seq, first.seq, last.ts + last.ttlMs, last.ttlMs, frames);
   }
 
   /** Files written before segments kept one row per message; each becomes a one-message segment. */
@@ -120,9 +153,9 @@ export class SqliteHistory {
     return this.selectLast.get(key)?.last_seq ?? 0;
   }
 
-  /** Writes rows and size-trims in one transaction; `trims` maps key → offsets ≤ value may go. */
-  write(rows: StoredRow[], trims: Map<string, number>): void {
-    this.writeBatch(rows, trims);
+  /** Writes a batch (segments, last offsets, size trims) in one transaction. */
+  write(batch: WriteBatch): void {
+    this.writeBatch(batch);
   }
 
   /** Up to `limit` messages after `since` inside the window, oldest first. */
@@ -164,7 +197,7 @@ export class SqliteHistory {
   }
 }
 
-interface Segment {
+interface SegmentRow {
   first: number;
   ttl: number;
   frames: string;
