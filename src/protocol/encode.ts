@@ -6,13 +6,24 @@ import type { ErrorCode } from "./codes.ts";
  * once per node and the same text goes to every subscriber.
  */
 
-/** The `msg` frame of a publication; `data` is already JSON text. */
+/** The `msg` frame of a publication (`data` is already JSON text): msgHead + msgTail. */
 export function encodeMsg(pub: PublicationInput, off: string | undefined): string {
-  let s = '{"t":"msg","ch":' + JSON.stringify(pub.ch);
-  if (off !== undefined) s += ',"off":"' + off + '"';
-  s += ',"ev":' + JSON.stringify(pub.ev) + ',"data":' + pub.data;
-  if (pub.from !== undefined) s += ',"from":' + JSON.stringify(pub.from);
-  return s + ',"ts":' + pub.ts + "}";
+  return msgHead(pub.ch, off) + msgTail(pub);
+}
+
+/**
+ * The start of a `msg` frame: type, channel and offset. Channel names are
+ * validated against CHANNEL before they get here, and nothing in that
+ * alphabet needs JSON escaping.
+ */
+export function msgHead(ch: string, off: string | undefined): string {
+  return off === undefined ? '{"t":"msg","ch":"' + ch + '"' : '{"t":"msg","ch":"' + ch + '","off":"' + off + '"';
+}
+
+/** The rest of a `msg` frame after msgHead: event, data, sender, time. Always ends with `"ts":<ms>}`. */
+export function msgTail(pub: PublicationInput): string {
+  const s = ',"ev":' + JSON.stringify(pub.ev) + ',"data":' + pub.data;
+  return (pub.from === undefined ? s : s + ',"from":' + JSON.stringify(pub.from)) + ',"ts":' + pub.ts + "}";
 }
 
 export function encodePresenceEvent(kind: "join" | "leave", ch: string, user: string, conn: string): string {

@@ -1,4 +1,4 @@
-import { encodeMsg } from "../../protocol/encode.ts";
+import { msgHead, msgTail } from "../../protocol/encode.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type {
@@ -33,6 +33,8 @@ interface ChannelState {
 /** A publication waiting for its batch to commit; it is also the row written. */
 interface Pending extends StoredRow {
   off: string;
+  /** The whole `msg` frame, delivered after the commit. */
+  frame: string;
   historySize: number;
   receiver: PublishReceiver<unknown>;
   tag: unknown;
@@ -112,7 +114,8 @@ export class LocalEngine implements Engine {
     const s = this.state(key, opts);
     const seq = ++s.seq;
     const off = String(seq);
-    const frame = encodeMsg(pub, off);
+    const tail = msgTail(pub);
+    const frame = msgHead(pub.ch, off) + tail;
     if (opts.historySize <= 0) {
       s.committed = seq;
       this.sink.deliver(key, frame);
@@ -123,6 +126,7 @@ export class LocalEngine implements Engine {
       seq,
       ts: pub.ts,
       ttlMs: opts.historyTtlSec * 1000,
+      tail,
       frame,
       off,
       historySize: opts.historySize,

@@ -1,6 +1,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { msgHead } from "../../protocol/encode.ts";
 
 export interface StoredRow {
   key: string;
@@ -8,7 +9,8 @@ export interface StoredRow {
   /** Publication time (ms); the message expires at ts + ttlMs. */
   ts: number;
   ttlMs: number;
-  frame: string;
+  /** The frame after its head (msgTail): the head is rebuilt from channel and offset on read. */
+  tail: string;
 }
 
 export interface StoredMessage {
@@ -33,8 +35,8 @@ export interface Segment {
   /** When the newest message expires (ms). */
   exp: number;
   ttl: number;
-  /** Encoded frames joined by "\n". */
-  frames: string;
+  /** Frame tails joined by "\n". */
+  tails: string;
 }
 
 /** One write transaction. */
@@ -78,17 +80,19 @@ export function toWriteBatch(rows: readonly StoredRow[], historySizeOf: (row: St
 function segment(rows: StoredRow[]): Segment {
   const first = rows[0]!;
   const last = rows[rows.length - 1]!;
-  let frames = first.frame;
-  for (let i = 1; i < rows.length; i++) frames += "\n" + rows[i]!.frame;
-  return { key: first.key, first: first.seq, last: last.seq, exp: last.ts + last.ttlMs, ttl: last.ttlMs, frames };
+  let tails = first.tail;
+  for (let i = 1; i < rows.length; i++) tails += "\n" + rows[i]!.tail;
+  return { key: first.key, first: first.seq, last: last.seq, exp: last.ts + last.ttlMs, ttl: last.ttlMs, tails };
 }
 
 /**
  * Channel history and last offsets in one bun:sqlite file.
  *
  * A write batch stores each channel's consecutive messages as one *segment*
- * row: their frames joined by "\n" (encoded frames are single-line JSON); see
- * toWriteBatch. Size trimming drops whole segments that lie entirely below the
+ * row: their frame tails (everything after channel and offset, which are
+ * rebuilt on read) joined by "\n" (encoded frames are single-line JSON); see
+ * toWriteBatch. Storing tails keeps a third fewer bytes, and the write cost
+ * is per byte. Size trimming drops whole segments that lie entirely below the
  * kept window; readers apply the exact window (offset floor and per-message
  * TTL), so what a client sees is the same as with per-message rows. Offsets are kept per channel in `channels`
  * so they are never reused after a restart or a trim.
@@ -114,22 +118,22 @@ export class SqliteHistory {
     this.db.exec("PRAGMA synchronous = NORMAL");
     this.db.exec("PRAGMA busy_timeout = 2000");
     this.db.exec(
-      "CREATE TABLE IF NOT EXISTS segments (ch TEXT NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL, exp INTEGER NOT NULL, ttl INTEGER NOT NULL, frames TEXT NOT NULL, PRIMARY KEY (ch, last)) WITHOUT ROWID",
+      "CREATE TABLE IF NOT EXISTS segments (ch TEXT NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL, exp INTEGER NOT NULL, ttl INTEGER NOT NULL, tails TEXT NOT NULL, PRIMARY KEY (ch, last)) WITHOUT ROWID",
     );
     this.db.exec("CREATE TABLE IF NOT EXISTS channels (ch TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID");
     this.migrateMessageRows();
-    this.insertSegment = this.db.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, frames) VALUES (?, ?, ?, ?, ?, ?)");
+    this.insertSegment = this.db.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
     this.upsertChannel = this.db.prepare(
       "INSERT INTO channels (ch, last_seq) VALUES (?1, ?2) ON CONFLICT (ch) DO UPDATE SET last_seq = max(last_seq, ?2)",
     );
     this.trimBySize = this.db.prepare("DELETE FROM segments WHERE ch = ? AND last <= ?");
     this.selectLast = this.db.prepare("SELECT last_seq FROM channels WHERE ch = ?");
-    this.selectAfter = this.db.prepare("SELECT first, ttl, frames FROM segments WHERE ch = ? AND last > ? ORDER BY last ASC");
-    this.selectNewestFirst = this.db.prepare("SELECT first, ttl, frames FROM segments WHERE ch = ? ORDER BY last DESC");
+    this.selectAfter = this.db.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? AND last > ? ORDER BY last ASC");
+    this.selectNewestFirst = this.db.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? ORDER BY last DESC");
     // A segment goes once its newest message has expired; readers hide older expired ones.
     this.deleteExpired = this.db.prepare("DELETE FROM segments WHERE exp < ?");
     this.writeBatch = this.db.transaction((batch: WriteBatch) => {
-      for (const g of batch.segments) this.insertSegment.run(g.key, g.last, g.first, g.exp, g.ttl, g.frames);
+      for (const g of batch.segments) this.insertSegment.run(g.key, g.last, g.first, g.exp, g.ttl, g.tails);
       for (const [key, last] of batch.lasts) this.upsertChannel.run(key, last);
       for (const [key, upTo] of batch.trims) if (upTo > 0) this.trimBySize.run(key, upTo);
     });
@@ -140,9 +144,10 @@ export class SqliteHistory {
     const old = this.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
     if (!old) return;
     this.db.transaction(() => {
-      const ins = this.db.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, frames) VALUES (?, ?, ?, ?, ?, ?)");
+      const ins = this.db.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
       for (const r of this.db.query<{ ch: string; seq: number; exp: number; frame: string }, []>("SELECT ch, seq, exp, frame FROM messages").iterate()) {
-        ins.run(r.ch, r.seq, r.seq, r.exp, r.exp - frameTs(r.frame), r.frame);
+        const tail = r.frame.slice(r.frame.indexOf(',"ev":'));
+        ins.run(r.ch, r.seq, r.seq, r.exp, r.exp - frameTs(tail), tail);
       }
       this.db.exec("DROP TABLE messages");
     })();
@@ -162,11 +167,12 @@ export class SqliteHistory {
   since(key: string, since: number, w: ReadWindow, limit: number): StoredMessage[] {
     const out: StoredMessage[] = [];
     const after = Math.max(since, w.floor);
+    const ch = channelOf(key);
     for (const s of this.selectAfter.iterate(key, after)) {
-      const frames = s.frames.split("\n");
-      for (let i = 0; i < frames.length && out.length < limit; i++) {
+      const tails = s.tails.split("\n");
+      for (let i = 0; i < tails.length && out.length < limit; i++) {
         const seq = s.first + i;
-        if (seq > after && frameTs(frames[i]!) + s.ttl >= w.nowMs) out.push({ seq, frame: frames[i]! });
+        if (seq > after && frameTs(tails[i]!) + s.ttl >= w.nowMs) out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
       }
       if (out.length >= limit) break;
     }
@@ -176,11 +182,12 @@ export class SqliteHistory {
   /** The newest `limit` messages inside the window, oldest first. */
   newest(key: string, w: ReadWindow, limit: number): StoredMessage[] {
     const out: StoredMessage[] = [];
+    const ch = channelOf(key);
     for (const s of this.selectNewestFirst.iterate(key)) {
-      const frames = s.frames.split("\n");
-      for (let i = frames.length - 1; i >= 0 && out.length < limit; i--) {
+      const tails = s.tails.split("\n");
+      for (let i = tails.length - 1; i >= 0 && out.length < limit; i--) {
         const seq = s.first + i;
-        if (seq > w.floor && frameTs(frames[i]!) + s.ttl >= w.nowMs) out.push({ seq, frame: frames[i]! });
+        if (seq > w.floor && frameTs(tails[i]!) + s.ttl >= w.nowMs) out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
       }
       if (out.length >= limit || s.first <= w.floor) break;
     }
@@ -200,10 +207,15 @@ export class SqliteHistory {
 interface SegmentRow {
   first: number;
   ttl: number;
-  frames: string;
+  tails: string;
 }
 
-/** Publication time of an encoded `msg` frame, which always ends with `"ts":<ms>}`. */
+/** Client-visible channel name of a channel key (`<tenant>/<channel>`). */
+function channelOf(key: string): string {
+  return key.slice(key.indexOf("/") + 1);
+}
+
+/** Publication time of an encoded `msg` frame or tail, which always ends with `"ts":<ms>}`. */
 function frameTs(frame: string): number {
   const i = frame.lastIndexOf('"ts":');
   return i < 0 ? 0 : Number(frame.slice(i + 5, -1));
