@@ -32,12 +32,11 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
 
   handle(conn: Conn, json: unknown): void {
     const hub = this.hub;
-    const parsed = parseClientFrame(json);
-    if (!parsed.ok) {
+    const f = parseClientFrame(json);
+    if ("ok" in f) {
       hub.countIn("invalid");
-      return hub.fail(conn, parsed.id, new SwitchboardError("VALIDATION_ERROR", parsed.message));
+      return hub.fail(conn, f.id, new SwitchboardError("VALIDATION_ERROR", f.message));
     }
-    const f = parsed.frame;
     hub.countIn(f.t);
     const p = conn.data.principal;
     if (f.t === "auth") {

@@ -38,7 +38,12 @@ export type ClientFrame = v.InferOutput<typeof ClientFrame>;
 export type FrameType = ClientFrame["t"];
 export const FRAME_TYPES: readonly FrameType[] = ["auth", "sub", "unsub", "pub", "presence", "history", "refresh"];
 
-export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; id: number | undefined; message: string };
+/** Why a frame was refused: the id to answer (when it had a usable one) and a message naming the field. */
+export interface FrameError {
+  ok: false;
+  id: number | undefined;
+  message: string;
+}
 
 const EVENT_NAME = /^[^\u0000-\u001f]{1,128}$/;
 
@@ -52,21 +57,26 @@ function fastPub(o: Record<string, unknown>): ClientFrame | undefined {
   if (n !== 5 || !("data" in o)) return undefined;
   const { id, ch, ev } = o;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return undefined;
-  if (typeof ch !== "string" || ch.length > 255 || !CHANNEL.test(ch) || Buffer.byteLength(ch) > 255) return undefined;
+  // CHANNEL is ASCII only, so the length is the byte length.
+  if (typeof ch !== "string" || ch.length > 255 || !CHANNEL.test(ch)) return undefined;
   if (typeof ev !== "string" || !EVENT_NAME.test(ev)) return undefined;
   return o as ClientFrame;
 }
 
-/** Validates a decoded JSON value; on failure returns a message naming the field, never its value. */
-export function parseClientFrame(json: unknown): ParsedFrame {
+/**
+ * Validates a decoded JSON value: the frame, or a FrameError whose message
+ * names the field, never its value. (No wrapper object on success: this runs
+ * for every frame.)
+ */
+export function parseClientFrame(json: unknown): ClientFrame | FrameError {
   if (typeof json === "object" && json !== null && (json as { t?: unknown }).t === "pub") {
     const fast = fastPub(json as Record<string, unknown>);
-    if (fast) return { ok: true, frame: fast };
+    if (fast) return fast;
   }
   const r = v.safeParse(ClientFrame, json);
   if (r.success) {
     if (r.output.t === "pub" && !("data" in (json as object))) return { ok: false, id: r.output.id, message: "data: is required" };
-    return { ok: true, frame: r.output };
+    return r.output;
   }
   const rawId = typeof json === "object" && json !== null ? (json as { id?: unknown }).id : undefined;
   const id = typeof rawId === "number" && Number.isSafeInteger(rawId) && rawId > 0 ? rawId : undefined;
