@@ -27,6 +27,8 @@ type Rule = (p: Principal, rest: string) => boolean;
 
 /** Most names kept by each cache before it starts over. */
 const CACHE_LIMIT = 10_000;
+/** Routes are kept for publishing, which goes to fewer channels than subscribing. */
+const ROUTE_LIMIT = 4096;
 
 const NO_HISTORY: ChannelOptions = { historySize: 0, historyTtlSec: 3600 };
 
@@ -62,7 +64,7 @@ export class ChannelPolicy {
     const hit = byCh?.get(ch);
     if (hit) return hit;
     const r = { c: this.resolve(ch), key: channelKey(tenant, ch) };
-    if (this.routeCount >= CACHE_LIMIT) {
+    if (this.routeCount >= ROUTE_LIMIT) {
       this.routes.clear();
       this.routeCount = 0;
       byCh = undefined;

@@ -79,14 +79,15 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     });
   }
 
+  /** Subscriptions go to many distinct channels (every user's own); only publishes use the route cache. */
   private resolve(p: Principal, ch: string): Route {
-    return this.hub.deps.policy.route(p.tenant, ch);
+    return { c: this.hub.deps.policy.resolve(ch), key: channelKey(p.tenant, ch) };
   }
 
   private pub(conn: Conn, p: Principal, f: Frame<"pub">): void {
     const hub = this.hub;
     hub.assertAccepting();
-    const { c, key } = this.resolve(p, f.ch);
+    const { c, key } = hub.deps.policy.route(p.tenant, f.ch);
     hub.deps.policy.assertPublish(p, c);
     let data: string;
     try {
