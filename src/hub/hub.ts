@@ -292,12 +292,32 @@ export class Hub implements EngineSink {
     // Frames start with {"t":"msg" or {"t":"join"/"leave"; publications go to the channel topic.
     if (frame.charCodeAt(6) === 109 /* m */) {
       if (this.buffers.size > 0) this.buffers.offer(key, frame);
-      if (fanout.publish(key, frame) > 0) this.outMsg.value += fanout.subscriberCount(key);
+      if (fanout.publish(key, frame) > 0) this.outMsg.value += this.subscribersOf(fanout, key);
     } else {
       const topic = presenceTopic(key);
       if (fanout.publish(topic, frame) > 0) this.outPresence.value += fanout.subscriberCount(topic);
     }
   }
+
+  /**
+   * Subscriber count of a topic for the frames-out metric, asked once per
+   * topic while a batch is being delivered (a batch is hundreds of
+   * publications to the same few topics) and forgotten right after it.
+   */
+  private subscribersOf(fanout: Fanout, key: string): number {
+    if (key !== this.countedKey) {
+      if (this.countedKey === undefined) queueMicrotask(this.forgetCount);
+      this.countedKey = key;
+      this.counted = fanout.subscriberCount(key);
+    }
+    return this.counted;
+  }
+
+  private countedKey: string | undefined;
+  private counted = 0;
+  private readonly forgetCount = (): void => {
+    this.countedKey = undefined;
+  };
 
   hasSubscribers(key: string): boolean {
     const f = this.fanout;

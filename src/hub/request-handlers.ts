@@ -4,7 +4,7 @@ import {
   parseClientFrame,
   type ClientFrame,
 } from "../protocol/frames.ts";
-import type { PublishReceiver } from "../engine/engine.ts";
+import type { PublicationInput, PublishReceiver } from "../engine/engine.ts";
 import { channelKey, presenceTopic, type Route } from "./channel-policy.ts";
 import type { Hub } from "./hub.ts";
 import type { Conn, Principal } from "./ports.ts";
@@ -15,15 +15,13 @@ type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
 /** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
 const MAX_RECOVERY = 10_000;
 
-/** A client publication on its way through the engine. */
-interface PubTicket {
+/** A client publication on its way through the engine: the engine's input and the receiver's tag in one object. */
+interface PubTicket extends PublicationInput {
   conn: Conn;
   id: number;
   /** performance.now() when it arrived. */
   t0: number;
   p: Principal;
-  ch: string;
-  ev: string;
 }
 
 /** One handler per client frame type; each answers its `id` exactly once. */
@@ -95,9 +93,9 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     } catch {
       throw new SwitchboardError("BAD_REQUEST", "data cannot be encoded as JSON");
     }
-    const ticket: PubTicket = { conn, id: f.id, t0: performance.now(), p, ch: f.ch, ev: f.ev };
+    const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now(), p };
     hub.inflight++;
-    hub.deps.engine.publishTo(key, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() }, c.options, this, ticket);
+    hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
   }
 
   published(t: PubTicket, off: string): void {
