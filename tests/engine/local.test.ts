@@ -65,19 +65,35 @@ describe("LocalEngine history file", () => {
     expect(await again.publish("t/room:burst", pub("room:burst", "next"), big)).toBe(String(Number(offs[1299]) + 1));
   });
 
-  test("the TTL job deletes expired history from the file; fresh history stays", async () => {
+  test("the TTL job deletes expired history from the file; fresh history stays; offsets go on after a restart", async () => {
     const dir = tmp();
     const { engine } = await open(dir);
     const ttl = { historySize: 100, historyTtlSec: 1 };
-    await engine.publish("t/room:old", pub("room:old", 0, { ts: Date.now() - 5000 }), ttl);
+    const olds = await Promise.all([0, 1, 2].map((n) => engine.publish("t/room:old", pub("room:old", n, { ts: Date.now() - 5000 }), ttl)));
     await engine.publish("t/room:new", pub("room:new", 1), { historySize: 100, historyTtlSec: 3600 });
     expect(await engine.trim()).toBe(1);
+    await engine.stop();
     const db = new Database(join(dir, "history.sqlite"), { readonly: true });
     try {
       expect(db.query("SELECT ch FROM segments").all()).toEqual([{ ch: "t/room:new" }]);
     } finally {
       db.close();
     }
+    // Every message of room:old is gone, its offsets are not reused.
+    const again = (await open(dir)).engine;
+    expect((again.history("t/room:old", { limit: 10 }, ttl) as { off: string; frames: string[] })).toMatchObject({ off: olds[2], frames: [] });
+    expect(await again.publish("t/room:old", pub("room:old", 3), ttl)).toBe(String(Number(olds[2]) + 1));
+  });
+
+  test("a second engine on the same DATA_DIR refuses to start and says why", async () => {
+    const dir = tmp();
+    await open(dir);
+    const other = new LocalEngine({ dataDir: dir, nodeId: "n2", logger });
+    const err = await other.start(new RecordingSink()).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/in use by another process/);
   });
 
   test("a history file from before segments (one row per message) is converted on start", async () => {

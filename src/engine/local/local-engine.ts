@@ -79,7 +79,9 @@ export class LocalEngine implements Engine {
     try {
       this.store = new SqliteHistory(this.opts.dataDir);
     } catch (err) {
-      throw new SwitchboardError("SERVICE_UNAVAILABLE", `cannot open history database in ${this.opts.dataDir}`, { cause: err });
+      const locked = /locked|busy/i.test((err as Error)?.message ?? "");
+      const why = locked ? " (the file is in use by another process: is another Switchboard node using this DATA_DIR?)" : "";
+      throw new SwitchboardError("SERVICE_UNAVAILABLE", `cannot open history database in ${this.opts.dataDir}${why}`, { cause: err });
     }
     sink.availability(true, "embedded engine ready");
   }

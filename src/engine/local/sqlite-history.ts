@@ -1,4 +1,4 @@
-import { Database, type Statement } from "bun:sqlite";
+import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { msgHead } from "../../protocol/encode.ts";
@@ -42,8 +42,6 @@ export interface Segment {
 /** One write transaction. */
 export interface WriteBatch {
   segments: Segment[];
-  /** [key, last offset] per channel written. */
-  lasts: [string, number][];
   /** [key, offset]: that channel's messages up to the offset may be dropped. */
   trims: [string, number][];
 }
@@ -66,15 +64,13 @@ export function toWriteBatch(rows: readonly StoredRow[], historySizeOf: (row: St
       open.set(r.key, [r]);
     }
   }
-  const lasts: [string, number][] = [];
   const trims: [string, number][] = [];
   for (const [key, seg] of open) {
     segments.push(segment(seg));
     const last = seg[seg.length - 1]!;
-    lasts.push([key, last.seq]);
     trims.push([key, last.seq - historySizeOf(last)]);
   }
-  return { segments, lasts, trims };
+  return { segments, trims };
 }
 
 function segment(rows: StoredRow[]): Segment {
@@ -101,42 +97,59 @@ export class SqliteHistory {
   readonly path: string;
   private readonly db: Database;
   private readonly insertSegment: Statement;
-  private readonly upsertChannel: Statement;
   private readonly trimBySize: Statement;
   private readonly selectLast: Statement<{ last_seq: number }, [string]>;
   private readonly selectAfter: Statement<SegmentRow, [string, number]>;
   private readonly selectNewestFirst: Statement<SegmentRow, [string]>;
-  private readonly deleteExpired: Statement;
+  private readonly deleteExpired: (nowMs: number) => number;
   private readonly writeBatch: (batch: WriteBatch) => void;
+  private readonly statements: Statement[] = [];
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, "history.sqlite");
     this.db = new Database(this.path, { create: true, strict: true });
+    // One process owns the file: no shared-memory index and no file locks per
+    // transaction (a sixth of a small commit's cost), and a second process
+    // pointed at the same DATA_DIR fails to start instead of reusing offsets.
+    this.db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    this.db.exec("PRAGMA busy_timeout = 1000");
     this.db.exec("PRAGMA journal_mode = WAL");
     // WAL + NORMAL: a committed batch survives a process crash (not a power cut).
     this.db.exec("PRAGMA synchronous = NORMAL");
-    this.db.exec("PRAGMA busy_timeout = 2000");
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS segments (ch TEXT NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL, exp INTEGER NOT NULL, ttl INTEGER NOT NULL, tails TEXT NOT NULL, PRIMARY KEY (ch, last)) WITHOUT ROWID",
     );
     this.db.exec("CREATE TABLE IF NOT EXISTS channels (ch TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID");
     this.migrateMessageRows();
-    this.insertSegment = this.db.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
-    this.upsertChannel = this.db.prepare(
-      "INSERT INTO channels (ch, last_seq) VALUES (?1, ?2) ON CONFLICT (ch) DO UPDATE SET last_seq = max(last_seq, ?2)",
+    this.insertSegment = this.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
+    this.trimBySize = this.prepare("DELETE FROM segments WHERE ch = ? AND last <= ?");
+    this.selectLast = this.prepare(
+      "SELECT max(coalesce((SELECT last_seq FROM channels WHERE ch = ?1), 0), coalesce((SELECT max(last) FROM segments WHERE ch = ?1), 0)) AS last_seq",
     );
-    this.trimBySize = this.db.prepare("DELETE FROM segments WHERE ch = ? AND last <= ?");
-    this.selectLast = this.db.prepare("SELECT last_seq FROM channels WHERE ch = ?");
-    this.selectAfter = this.db.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? AND last > ? ORDER BY last ASC");
-    this.selectNewestFirst = this.db.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? ORDER BY last DESC");
+    this.selectAfter = this.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? AND last > ? ORDER BY last ASC");
+    this.selectNewestFirst = this.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? ORDER BY last DESC");
     // A segment goes once its newest message has expired; readers hide older expired ones.
-    this.deleteExpired = this.db.prepare("DELETE FROM segments WHERE exp < ?");
+    // The channel's last offset is kept in `channels` first, as the segment that held it may be the one going.
+    const keepLast = this.prepare(
+      "INSERT INTO channels (ch, last_seq) SELECT ch, max(last) FROM segments WHERE exp < ?1 GROUP BY ch ON CONFLICT (ch) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+    );
+    const dropExpired = this.prepare("DELETE FROM segments WHERE exp < ?");
+    this.deleteExpired = this.db.transaction((nowMs: number) => {
+      keepLast.run(nowMs);
+      return dropExpired.run(nowMs).changes;
+    });
+    // A channel's newest segment carries its last offset; size trimming never removes it (it keeps ≥ 1 message).
     this.writeBatch = this.db.transaction((batch: WriteBatch) => {
       for (const g of batch.segments) this.insertSegment.run(g.key, g.last, g.first, g.exp, g.ttl, g.tails);
-      for (const [key, last] of batch.lasts) this.upsertChannel.run(key, last);
       for (const [key, upTo] of batch.trims) if (upTo > 0) this.trimBySize.run(key, upTo);
     });
+  }
+
+  private prepare<R = unknown, P extends SQLQueryBindings[] = SQLQueryBindings[]>(sql: string): Statement<R, P> {
+    const st = this.db.prepare<R, P>(sql) as unknown as Statement<R, P>;
+    this.statements.push(st as unknown as Statement);
+    return st;
   }
 
   /** Files written before segments kept one row per message; each becomes a one-message segment. */
@@ -144,7 +157,7 @@ export class SqliteHistory {
     const old = this.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
     if (!old) return;
     this.db.transaction(() => {
-      const ins = this.db.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
+      const ins = this.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
       for (const r of this.db.query<{ ch: string; seq: number; exp: number; frame: string }, []>("SELECT ch, seq, exp, frame FROM messages").iterate()) {
         const tail = r.frame.slice(r.frame.indexOf(',"ev":'));
         ins.run(r.ch, r.seq, r.seq, r.exp, r.exp - frameTs(tail), tail);
@@ -196,11 +209,17 @@ export class SqliteHistory {
 
   /** Deletes segments whose newest message expired before `nowMs`; returns how many went. */
   deleteExpiredBefore(nowMs: number): number {
-    return this.deleteExpired.run(nowMs).changes;
+    return this.deleteExpired(nowMs);
   }
 
+  /**
+   * Finalizes every statement, then closes: a statement left open would keep
+   * the connection (and its exclusive lock) alive as a zombie, and a restart
+   * in the same process could not open the file again.
+   */
   close(): void {
-    this.db.close();
+    for (const st of this.statements) st.finalize();
+    this.db.close(true);
   }
 }
 
