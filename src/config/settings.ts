@@ -60,7 +60,7 @@ export const SETTINGS = {
   JWT_EXPIRY_WARNING_SEC: spec("30", "Seconds before `exp` at which the server sends `expiring`.", int(1, 3600)),
   API_KEYS: spec(undefined, "Comma-separated API keys for the server HTTP API.", list()),
   CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP (unset = any origin).", list()),
-  DATA_DIR: spec("./data", "Directory of the embedded engine's history database.", str()),
+  DATA_DIR: spec("./data", "Directory of the embedded engine's history database (one node per directory: a second process using it refuses to start).", str()),
   WS_AUTH_TIMEOUT_MS: spec("5000", "Time an unauthenticated connection has to send `auth`.", int(100, 600_000)),
   WS_MAX_CONNECTIONS_PER_USER: spec("5", "Connections per user (tenant + sub) across the cluster; 0 = unlimited. Excess closes with 4008.", int(0)),
   WS_MAX_GLOBAL_CONNECTIONS: spec("0", "WebSocket connections per node; 0 = unlimited. Excess upgrades get HTTP 429.", int(0)),
