@@ -55,6 +55,23 @@ test("CORS_ORIGINS: upgrades and HTTP from other origins are refused, allowed or
   }
 });
 
+test("without CORS_ORIGINS: browsers from any origin get CORS headers, backends without Origin get none", async () => {
+  const s = await startServer();
+  try {
+    const pre = await fetch(`${s.url}/v1/publish`, { method: "OPTIONS", headers: { origin: "https://any.example", "access-control-request-method": "POST" } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
+    const browser = await s.api("/v1/publish", { method: "POST", headers: { origin: "https://any.example" }, json: { ch: "room:x", ev: "e", data: 1 } });
+    expect(browser.status).toBe(200);
+    expect(browser.headers.get("access-control-allow-origin")).toBe("*");
+    const backend = await s.api("/v1/publish", { method: "POST", json: { ch: "room:x", ev: "e", data: 2 } });
+    expect(backend.status).toBe(200);
+    expect(backend.headers.get("access-control-allow-origin")).toBeNull();
+  } finally {
+    await s.stop();
+  }
+});
+
 test("npm start runs a node on the embedded engine that is ready within seconds, and stops with its process group", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "sb-npm-start-"));
   // Its own process group: npm does not pass SIGTERM on to the server it started, so the test ends the group.

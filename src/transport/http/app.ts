@@ -4,7 +4,7 @@ import { cors } from "hono/cors";
 import type { ServerApi } from "../../hub/server-api.ts";
 import type { HealthCheck } from "../../observability/health.ts";
 import type { Logger } from "../../observability/logger.ts";
-import type { Metrics } from "../../observability/metrics.ts";
+import type { Cell, Metrics } from "../../observability/metrics.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { requireApiKey } from "./api-key.ts";
@@ -37,12 +37,22 @@ export function createHttpApp(d: HttpAppDeps): Hono {
       await next();
     });
   } else {
-    app.use("*", cors());
+    // CORS headers only mean something to browsers, which always send Origin;
+    // backends calling the API skip the middleware.
+    const anyOrigin = cors();
+    app.use("*", (c, next) => (c.req.raw.headers.has("origin") ? anyOrigin(c, next) : next()));
   }
+  // One counter cell per route and status, looked up without building label text per request.
+  const cells = new Map<string, Map<number, Cell>>();
   app.use("*", async (c, next) => {
     await next();
     const route = c.req.routePath;
-    d.metrics.httpRequests.inc({ route, status: String(c.res.status) });
+    const status = c.res.status;
+    let byStatus = cells.get(route);
+    if (!byStatus) cells.set(route, (byStatus = new Map()));
+    let cell = byStatus.get(status);
+    if (!cell) byStatus.set(status, (cell = d.metrics.httpRequests.cell({ route, status: String(status) })));
+    cell.value++;
   });
   app.route("/", healthRoutes(d.health, d.metrics));
   const v1 = new Hono<{ Variables: { apiKey: number } }>();
