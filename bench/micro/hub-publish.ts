@@ -1,0 +1,67 @@
+/**
+ * JavaScript cost of a client publication through the hub and the embedded
+ * engine, without sockets: 32 authenticated connections each publish 15
+ * frames per loop turn into one room with history (the chat bench's shape);
+ * the native fan-out is replaced by a counter. Prints µs per publication,
+ * including the history write and the acks.
+ * Usage: node_modules/.bin/bun bench/micro/hub-publish.ts   (R=rounds, default 2000)
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
+import { LocalEngine } from "../../src/engine/local/local-engine.ts";
+import { ChannelPolicy } from "../../src/hub/channel-policy.ts";
+import { Hub } from "../../src/hub/hub.ts";
+import { systemClock, type Conn } from "../../src/hub/ports.ts";
+import { TokenVerifier } from "../../src/hub/token-verifier.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { Metrics } from "../../src/observability/metrics.ts";
+
+const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-publish-"));
+const config = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), API_KEYS: "k".repeat(32), DATA_DIR: dataDir, WS_RATE_LIMIT_PER_SEC: "0", WS_MAX_CONNECTIONS_PER_USER: "0", LOG_LEVEL: "error" });
+const logger = createLogger("error");
+const policy = new ChannelPolicy(config.namespaces);
+const verifier = new TokenVerifier({ secret: config.jwt.secret, algorithm: config.jwt.algorithm, requireExp: false, claimNames: policy.claimNames() });
+const engine = new LocalEngine({ dataDir, nodeId: "micro", logger });
+const hub = new Hub({ config, engine, verifier, policy, metrics: new Metrics(), logger, clock: systemClock });
+await engine.start(hub);
+let delivered = 0;
+hub.attach({ publish: (_topic, data) => (delivered++, data.length), subscriberCount: () => 32 });
+
+const conns: Conn[] = [];
+for (let i = 0; i < 32; i++) {
+  const conn: Conn = {
+    data: hub.newConnData(undefined),
+    remoteAddress: "127.0.0.1",
+    send: (s) => s.length,
+    subscribe: () => {},
+    unsubscribe: () => {},
+    isSubscribed: () => false,
+    close: () => {},
+    getBufferedAmount: () => 0,
+    cork: (cb) => cb(),
+  };
+  hub.open(conn);
+  hub.authenticate(conn, { sub: "uchat" + i, tenant: "bench", roles: [], claims: { rooms: ["bench"] }, expMs: undefined }, undefined);
+  conns.push(conn);
+}
+const frames = conns.map((_, i) => Array.from({ length: 15 }, (_, k) => `{"t":"pub","id":${k + 10},"ch":"room:bench","ev":"m","data":"hello from ${i} #${k}"}`));
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+async function round(): Promise<number> {
+  const t0 = performance.now();
+  for (let k = 0; k < 15; k++) for (let i = 0; i < 32; i++) hub.message(conns[i]!, frames[i]![k]!);
+  await turn();
+  await turn();
+  return performance.now() - t0;
+}
+
+for (let i = 0; i < 300; i++) await round();
+const rounds = Number(process.env.R ?? 2000);
+let ms = 0;
+const d0 = delivered;
+for (let i = 0; i < rounds; i++) ms += await round();
+console.log(`${((ms * 1000) / (rounds * 480)).toFixed(3)} µs per publication (${delivered - d0} delivered)`);
+await engine.stop();
+rmSync(dataDir, { recursive: true, force: true });
