@@ -53,9 +53,16 @@ export class Hub implements EngineSink {
   private readonly outPresence: Cell;
   private readonly inByType = new Map<string, Cell>();
   private readonly outbox = new Outbox((conn, frame) => this.send(conn, frame));
+  /** The parts of `hello` that are the same for every connection, encoded once. */
+  private readonly helloNode: string;
+  private readonly helloTail: string;
 
   constructor(deps: HubDeps) {
     this.deps = deps;
+    const ws = deps.config.ws;
+    this.helloNode = ',"node":' + JSON.stringify(deps.config.nodeId) + ',"user":';
+    const limits = { maxFrame: ws.maxMessageSize, maxSubs: ws.maxSubscriptions, rate: ws.rateLimitPerSec, burst: ws.rateLimitBurst };
+    this.helloTail = ',"ping":' + Math.floor(ws.idleTimeoutSec / 2) + ',"limits":' + JSON.stringify(limits) + "}";
     this.connPrefix = deps.config.nodeId + "." + Date.now().toString(36) + "-";
     this.presence = new PresenceTracker(deps.engine, (conn) => this.connId(conn), deps.logger);
     this.presence.joinLeaveOf = (key) => {
@@ -214,22 +221,10 @@ export class Hub implements EngineSink {
     if (mine === undefined) this.byUser.set(userKey, conn);
     else if (Array.isArray(mine)) mine.push(conn);
     else this.byUser.set(userKey, [mine, conn]);
-    const hello: Record<string, unknown> = {
-      t: "hello",
-      conn: this.connId(conn),
-      node: cfg.nodeId,
-      user: p.sub,
-      ...(p.tenant ? { tenant: p.tenant } : {}),
-      ...(p.expMs !== undefined ? { exp: Math.floor(p.expMs / 1000) } : {}),
-      ping: Math.floor(cfg.ws.idleTimeoutSec / 2),
-      limits: {
-        maxFrame: cfg.ws.maxMessageSize,
-        maxSubs: cfg.ws.maxSubscriptions,
-        rate: cfg.ws.rateLimitPerSec,
-        burst: cfg.ws.rateLimitBurst,
-      },
-    };
-    this.send(conn, JSON.stringify(hello));
+    let hello = '{"t":"hello","conn":' + JSON.stringify(this.connId(conn)) + this.helloNode + JSON.stringify(p.sub);
+    if (p.tenant) hello += ',"tenant":' + JSON.stringify(p.tenant);
+    if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
+    this.send(conn, hello + this.helloTail);
     if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
   }
 

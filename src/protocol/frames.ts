@@ -63,14 +63,30 @@ function fastPub(o: Record<string, unknown>): ClientFrame | undefined {
   return o as ClientFrame;
 }
 
+const OFFSET = /^\d{1,16}$/;
+
+/** `sub`, the frame of every (re)connect, checked by hand with exactly SubFrame's rules (valibot words the errors). */
+function fastSub(o: Record<string, unknown>): ClientFrame | undefined {
+  let n = 0;
+  for (const _ in o) n++;
+  const { id, ch, since, presence } = o;
+  if (n !== 3 + (since === undefined ? 0 : 1) + (presence === undefined ? 0 : 1)) return undefined;
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return undefined;
+  if (typeof ch !== "string" || ch.length > 255 || !CHANNEL.test(ch)) return undefined;
+  if (since !== undefined && (typeof since !== "string" || !OFFSET.test(since))) return undefined;
+  if (presence !== undefined && typeof presence !== "boolean") return undefined;
+  return o as ClientFrame;
+}
+
 /**
  * Validates a decoded JSON value: the frame, or a FrameError whose message
  * names the field, never its value. (No wrapper object on success: this runs
  * for every frame.)
  */
 export function parseClientFrame(json: unknown): ClientFrame | FrameError {
-  if (typeof json === "object" && json !== null && (json as { t?: unknown }).t === "pub") {
-    const fast = fastPub(json as Record<string, unknown>);
+  if (typeof json === "object" && json !== null) {
+    const t = (json as { t?: unknown }).t;
+    const fast = t === "pub" ? fastPub(json as Record<string, unknown>) : t === "sub" ? fastSub(json as Record<string, unknown>) : undefined;
     if (fast) return fast;
   }
   const r = v.safeParse(ClientFrame, json);
