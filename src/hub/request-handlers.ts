@@ -15,6 +15,10 @@ type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
 /** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
 const MAX_RECOVERY = 10_000;
 
+function authError(err: unknown): SwitchboardError {
+  return err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified");
+}
+
 /** A client publication on its way through the engine: the engine's input and the receiver's tag in one object. */
 interface PubTicket extends PublicationInput {
   conn: Conn;
@@ -39,9 +43,17 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const p = conn.data.principal;
     if (f.t === "auth") {
       if (p) return hub.fail(conn, f.id, new SwitchboardError("BAD_REQUEST", "already authenticated"));
-      hub.deps.verifier.verify(f.token).then(
+      let verified: Principal | Promise<Principal>;
+      try {
+        verified = hub.deps.verifier.verifyNow(f.token);
+      } catch (err) {
+        return hub.authFailed(conn, f.id, authError(err));
+      }
+      // An HS256 token is answered here, inside the socket's corked callback.
+      if (!(verified instanceof Promise)) return hub.authenticate(conn, verified, f.id);
+      verified.then(
         (principal) => hub.authenticate(conn, principal, f.id),
-        (err) => hub.authFailed(conn, f.id, err),
+        (err) => hub.authFailed(conn, f.id, authError(err)),
       );
       return;
     }

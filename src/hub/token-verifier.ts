@@ -50,11 +50,24 @@ export class TokenVerifier {
 
   /** Resolves the principal or throws AUTHENTICATION_FAILED with a reason that never quotes the token. */
   async verify(token: string): Promise<Principal> {
-    let payload: JWTPayload;
+    return this.verifyNow(token);
+  }
+
+  /**
+   * verify() that answers at once when it can: HS256 tokens are checked
+   * synchronously (a principal, or a thrown AUTHENTICATION_FAILED), so an
+   * upgrade needs no promise; keys that jose must fetch or import give a promise.
+   */
+  verifyNow(token: string): Principal | Promise<Principal> {
     if (this.hsKey) {
-      payload = verifyHs256(token, this.hsKey, { issuer: this.opts.issuer, audience: this.opts.audience, requireExp: this.opts.requireExp });
+      const payload = verifyHs256(token, this.hsKey, { issuer: this.opts.issuer, audience: this.opts.audience, requireExp: this.opts.requireExp });
       return this.principal(payload);
     }
+    return this.verifyWithJose(token);
+  }
+
+  private async verifyWithJose(token: string): Promise<Principal> {
+    let payload: JWTPayload;
     try {
       const key = await this.key!;
       const r = await jwtVerify(token, key as Uint8Array, {

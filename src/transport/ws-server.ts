@@ -87,7 +87,8 @@ export function serve(d: ServeDeps): Server<ConnData> {
   const { config, hub, verifier, app } = d;
   const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
 
-  async function upgrade(req: Request, server: Server<ConnData>, url: URL): Promise<Response | undefined> {
+  /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
+  function upgrade(req: Request, server: Server<ConnData>, url: URL): Response | undefined | Promise<Response | undefined> {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new SwitchboardError("BAD_REQUEST", "this endpoint expects a WebSocket upgrade"));
     }
@@ -101,21 +102,34 @@ export function serve(d: ServeDeps): Server<ConnData> {
       hub.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
       return errorResponse(new SwitchboardError("LIMIT_EXCEEDED", "this node is at its connection limit"));
     }
-    let preauth: Principal | undefined;
     const token = bearer(req, url);
-    if (token !== undefined) {
-      try {
-        preauth = await verifier.verify(token);
-      } catch (err) {
-        const e = err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified");
-        hub.deps.metrics.authFailures.inc();
-        hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
-        d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
-        return errorResponse(e);
-      }
+    if (token === undefined) return accept(req, server, undefined);
+    let verified: Principal | Promise<Principal>;
+    try {
+      verified = verifier.verifyNow(token);
+    } catch (err) {
+      return refuse(req, server, err);
     }
+    if (verified instanceof Promise) {
+      return verified.then(
+        (p) => accept(req, server, p),
+        (err) => refuse(req, server, err),
+      );
+    }
+    return accept(req, server, verified);
+  }
+
+  function accept(req: Request, server: Server<ConnData>, preauth: Principal | undefined): Response | undefined {
     if (server.upgrade(req, { data: hub.newConnData(preauth) })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
+  }
+
+  function refuse(req: Request, server: Server<ConnData>, err: unknown): Response {
+    const e = err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified");
+    hub.deps.metrics.authFailures.inc();
+    hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
+    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
+    return errorResponse(e);
   }
 
   const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
