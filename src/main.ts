@@ -86,17 +86,9 @@ async function main(): Promise<void> {
   });
 
   let engine = await createEngine(config, logger);
-  const hubHolder: { hub?: Hub } = {};
-  const sinkProxy = {
-    deliver: (k: string, f: string) => hubHolder.hub!.deliver(k, f),
-    hasSubscribers: (k: string) => hubHolder.hub!.hasSubscribers(k),
-    control: (m: Parameters<Hub["control"]>[0]) => hubHolder.hub!.control(m),
-    availability: (up: boolean, r: string) => hubHolder.hub?.availability(up, r),
-  };
   const hub = new Hub({ config, engine, verifier, policy, metrics, logger, clock });
-  hubHolder.hub = hub;
   try {
-    await engine.start(sinkProxy);
+    await engine.start(hub);
   } catch (err) {
     if (engine.kind !== "redis" || config.env === "production") {
       fatal(`cannot start the ${engine.kind} engine: ${(err as Error).message}`);
@@ -105,7 +97,7 @@ async function main(): Promise<void> {
     await engine.stop().catch(() => {});
     engine = new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger });
     hub.deps.engine = engine;
-    await engine.start(sinkProxy);
+    await engine.start(hub);
   }
   hub.presence.useEngine(engine);
 

@@ -32,6 +32,7 @@ interface ChannelState {
 
 /** A publication waiting for its batch to commit; it is also the row written. */
 interface Pending extends StoredRow {
+  state: ChannelState;
   off: string;
   /** The whole `msg` frame, delivered after the commit. */
   frame: string;
@@ -124,6 +125,7 @@ export class LocalEngine implements Engine {
       return receiver.published(tag, off);
     }
     this.pending.push({
+      state: s,
       key,
       seq,
       ts: pub.ts,
@@ -156,8 +158,7 @@ export class LocalEngine implements Engine {
     }
     const sink = this.sink!;
     for (const p of batch) {
-      const s = this.states.get(p.key)!;
-      if (p.seq > s.committed) s.committed = p.seq;
+      if (p.seq > p.state.committed) p.state.committed = p.seq;
       sink.deliver(p.key, p.frame);
       p.receiver.published(p.tag, p.off);
     }
