@@ -20,30 +20,43 @@ const WS_PATH = "/v1/ws";
 
 /**
  * A burst of connects (a deploy, a network blip: thousands of clients
- * reconnecting) leaves handshake and token-verification garbage that the
- * collector may keep for a long time. Once a burst of at least
- * GC_AFTER_OPENS connects has been quiet for a check period, collect it.
+ * reconnecting) leaves handshake, token-verification and subscription garbage
+ * that the collector may keep for a long time. Once a burst of at least
+ * GC_AFTER_OPENS connects is over and the frames that follow it (the
+ * clients' subscriptions) have gone quiet for a check period, collect it;
+ * on a node whose frames never go quiet, collect once the connects have been
+ * quiet for QUIET_CHECKS_MAX periods.
  */
 const GC_AFTER_OPENS = 1000;
+const QUIET_CHECKS_MAX = 8;
 
 class ConnectBurstCollector {
   private opens = 0;
   private opensAtLastCheck = 0;
+  private frames = 0;
+  private framesAtLastCheck = 0;
+  private quietChecks = 0;
   private readonly timer: Timer;
 
   constructor(logger: Logger) {
     this.timer = setInterval(() => {
+      const framesQuiet = this.frames === this.framesAtLastCheck;
+      this.framesAtLastCheck = this.frames;
       if (this.opens >= GC_AFTER_OPENS && this.opens === this.opensAtLastCheck) {
-        const t0 = performance.now();
-        const opens = this.opens;
-        this.opens = 0;
-        Bun.gc(true);
-        // Hand the freed pages back too (-0.25 KB resident per connection measured
-        // at 15,000). Deprecated in bun-types, hence the guard.
-        const shrink = (Bun as { shrink?: () => void }).shrink;
-        if (typeof shrink === "function") shrink();
-        logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(performance.now() - t0) });
-      }
+        this.quietChecks++;
+        if (framesQuiet || this.quietChecks >= QUIET_CHECKS_MAX) {
+          const t0 = performance.now();
+          const opens = this.opens;
+          this.opens = 0;
+          this.quietChecks = 0;
+          Bun.gc(true);
+          // Hand the freed pages back too (-0.25 KB resident per connection measured
+          // at 15,000). Deprecated in bun-types, hence the guard.
+          const shrink = (Bun as { shrink?: () => void }).shrink;
+          if (typeof shrink === "function") shrink();
+          logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(performance.now() - t0) });
+        }
+      } else this.quietChecks = 0;
       this.opensAtLastCheck = this.opens;
     }, 250);
     this.timer.unref();
@@ -51,6 +64,10 @@ class ConnectBurstCollector {
 
   opened(): void {
     this.opens++;
+  }
+
+  frame(): void {
+    this.frames++;
   }
 }
 
@@ -61,7 +78,10 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebS
       bursts.opened();
       hub.open(ws);
     },
-    message: (ws, msg) => hub.message(ws, msg),
+    message: (ws, msg) => {
+      bursts.frame();
+      hub.message(ws, msg);
+    },
     close: (ws, code) => hub.close(ws, code),
     maxPayloadLength: config.ws.maxMessageSize,
     idleTimeout: config.ws.idleTimeoutSec,
