@@ -1,10 +1,11 @@
 import type { Conn } from "./ports.ts";
 
 /**
- * Frames produced after an await (a publish acknowledged once its batch
- * committed) are no longer inside the socket's own callback, which Bun corks.
- * The outbox collects them per socket and sends each socket's frames in one
- * corked write at the end of the loop turn: one syscall per socket, not per frame.
+ * Frames produced outside the socket's own callback (a publish acknowledged
+ * once its batch committed) are not corked by Bun. The outbox collects them
+ * per socket and, in a microtask right after the batch that produced them,
+ * sends each socket's frames in one corked write, together with the batch's
+ * publications still queued for that socket: one syscall per socket, not per frame.
  */
 export class Outbox {
   private readonly queued = new Map<Conn, string | string[]>();
