@@ -122,8 +122,8 @@ export class SqliteHistory {
       "CREATE TABLE IF NOT EXISTS segments (ch TEXT NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL, exp INTEGER NOT NULL, ttl INTEGER NOT NULL, tails TEXT NOT NULL, PRIMARY KEY (ch, last)) WITHOUT ROWID",
     );
     this.db.exec("CREATE TABLE IF NOT EXISTS channels (ch TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID");
-    this.migrateMessageRows();
     this.insertSegment = this.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
+    this.migrateMessageRows();
     this.trimBySize = this.prepare("DELETE FROM segments WHERE ch = ? AND last <= ?");
     this.selectKeptLast = this.prepare("SELECT last_seq FROM channels WHERE ch = ?");
     this.selectNewestLast = this.prepare("SELECT max(last) AS last FROM segments WHERE ch = ?");
@@ -157,10 +157,9 @@ export class SqliteHistory {
     const old = this.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
     if (!old) return;
     this.db.transaction(() => {
-      const ins = this.prepare("INSERT OR REPLACE INTO segments (ch, last, first, exp, ttl, tails) VALUES (?, ?, ?, ?, ?, ?)");
       for (const r of this.db.query<{ ch: string; seq: number; exp: number; frame: string }, []>("SELECT ch, seq, exp, frame FROM messages").iterate()) {
         const tail = r.frame.slice(r.frame.indexOf(',"ev":'));
-        ins.run(r.ch, r.seq, r.seq, r.exp, r.exp - frameTs(tail), tail);
+        this.insertSegment.run(r.ch, r.seq, r.seq, r.exp, r.exp - frameTs(tail), tail);
       }
       this.db.exec("DROP TABLE messages");
     })();
