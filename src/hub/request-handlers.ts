@@ -15,10 +15,6 @@ type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
 /** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
 const MAX_RECOVERY = 10_000;
 
-function authError(err: unknown): SwitchboardError {
-  return err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified");
-}
-
 /** A client publication on its way through the engine: the engine's input and the receiver's tag in one object. */
 interface PubTicket extends PublicationInput {
   conn: Conn;
@@ -47,13 +43,13 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
       try {
         verified = hub.deps.verifier.verifyNow(f.token);
       } catch (err) {
-        return hub.authFailed(conn, f.id, authError(err));
+        return hub.authFailed(conn, f.id, err as SwitchboardError);
       }
       // An HS256 token is answered here, inside the socket's corked callback.
       if (!(verified instanceof Promise)) return hub.authenticate(conn, verified, f.id);
       verified.then(
         (principal) => hub.authenticate(conn, principal, f.id),
-        (err) => hub.authFailed(conn, f.id, authError(err)),
+        (err: SwitchboardError) => hub.authFailed(conn, f.id, err),
       );
       return;
     }

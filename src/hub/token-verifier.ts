@@ -56,14 +56,18 @@ export class TokenVerifier {
   /**
    * verify() that answers at once when it can: HS256 tokens are checked
    * synchronously (a principal, or a thrown AUTHENTICATION_FAILED), so an
-   * upgrade needs no promise; keys that jose must fetch or import give a promise.
+   * upgrade needs no promise; keys that jose must fetch or import give a
+   * promise. Either way the only failure is an AUTHENTICATION_FAILED SwitchboardError.
    */
   verifyNow(token: string): Principal | Promise<Principal> {
-    if (this.hsKey) {
+    if (!this.hsKey) return this.verifyWithJose(token);
+    try {
       const payload = verifyHs256(token, this.hsKey, { issuer: this.opts.issuer, audience: this.opts.audience, requireExp: this.opts.requireExp });
       return this.principal(payload);
+    } catch (err) {
+      // Callers may rely on it: whatever goes wrong is an AUTHENTICATION_FAILED SwitchboardError.
+      throw err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified", { cause: err });
     }
-    return this.verifyWithJose(token);
   }
 
   private async verifyWithJose(token: string): Promise<Principal> {

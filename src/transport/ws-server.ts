@@ -128,12 +128,12 @@ export function serve(d: ServeDeps): Server<ConnData> {
     try {
       verified = verifier.verifyNow(token);
     } catch (err) {
-      return refuse(req, server, err);
+      return refuse(req, server, err as SwitchboardError);
     }
     if (verified instanceof Promise) {
       return verified.then(
         (p) => accept(req, server, p),
-        (err) => refuse(req, server, err),
+        (err: SwitchboardError) => refuse(req, server, err),
       );
     }
     return accept(req, server, verified);
@@ -144,8 +144,8 @@ export function serve(d: ServeDeps): Server<ConnData> {
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
 
-  function refuse(req: Request, server: Server<ConnData>, err: unknown): Response {
-    const e = err instanceof SwitchboardError ? err : new SwitchboardError("AUTHENTICATION_FAILED", "token could not be verified");
+  /** `e` is the verifier's AUTHENTICATION_FAILED (TokenVerifier.verifyNow fails with nothing else). */
+  function refuse(req: Request, server: Server<ConnData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
