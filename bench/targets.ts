@@ -117,6 +117,9 @@ export const targets: Record<TargetName, Target> = {
         const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
         const env: Record<string, string> = {
           NODE_ENV: "production",
+          CORS_ORIGINS: "*",
+          WS_UPGRADES_PER_IP_PER_SEC: "0",
+          WS_MAX_UNAUTHENTICATED_PER_IP: "0",
           HOST: "127.0.0.1",
           PORT: String(port),
           JWT_SECRET: BENCH_SECRET,

@@ -19,7 +19,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-publish-"));
-const config = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), API_KEYS: "k".repeat(32), DATA_DIR: dataDir, WS_RATE_LIMIT_PER_SEC: "0", WS_MAX_CONNECTIONS_PER_USER: "0", LOG_LEVEL: "error" });
+const config = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), API_KEYS: "k".repeat(32), CORS_ORIGINS: "*", DATA_DIR: dataDir, WS_RATE_LIMIT_PER_SEC: "0", WS_MAX_CONNECTIONS_PER_USER: "0", LOG_LEVEL: "error" });
 const logger = createLogger("error");
 const policy = new ChannelPolicy(config.namespaces);
 const verifier = new TokenVerifier({ secret: config.jwt.secret, algorithm: config.jwt.algorithm, requireExp: false, claimNames: policy.claimNames() });

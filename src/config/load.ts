@@ -31,6 +31,8 @@ export interface Config {
     authTimeoutMs: number;
     maxConnectionsPerUser: number;
     maxGlobalConnections: number;
+    upgradesPerIpPerSec: number;
+    maxUnauthenticatedPerIp: number;
     maxSubscriptions: number;
     rateLimitPerSec: number;
     rateLimitBurst: number;
@@ -124,6 +126,7 @@ export function loadConfig(env: Source = process.env): Config {
   if (envName === "production") {
     if (!hasKey) problems.push("JWT_SECRET: production needs JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL");
     if (!st.API_KEYS?.length) problems.push("API_KEYS: production needs at least one API key");
+    if (!st.CORS_ORIGINS?.length) problems.push("CORS_ORIGINS: production needs an Origin allowlist (or `*` to allow any origin explicitly)");
   }
   if ((st.TLS_CERT_FILE === undefined) !== (st.TLS_KEY_FILE === undefined)) {
     problems.push("TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE must be set together");
@@ -155,12 +158,14 @@ export function loadConfig(env: Source = process.env): Config {
       generated,
     },
     apiKeys: st.API_KEYS ?? [],
-    corsOrigins: st.CORS_ORIGINS?.length ? st.CORS_ORIGINS : undefined,
+    corsOrigins: st.CORS_ORIGINS?.length && !st.CORS_ORIGINS.includes("*") ? st.CORS_ORIGINS : undefined,
     dataDir: st.DATA_DIR!,
     ws: {
       authTimeoutMs: st.WS_AUTH_TIMEOUT_MS!,
       maxConnectionsPerUser: st.WS_MAX_CONNECTIONS_PER_USER!,
       maxGlobalConnections: st.WS_MAX_GLOBAL_CONNECTIONS!,
+      upgradesPerIpPerSec: st.WS_UPGRADES_PER_IP_PER_SEC!,
+      maxUnauthenticatedPerIp: st.WS_MAX_UNAUTHENTICATED_PER_IP!,
       maxSubscriptions: st.WS_MAX_ROOMS_PER_USER!,
       rateLimitPerSec: st.WS_RATE_LIMIT_PER_SEC!,
       rateLimitBurst: st.WS_RATE_LIMIT_BURST!,

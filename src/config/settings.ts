@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { autoConnectionCap } from "./memory-budget.ts";
 
 /**
  * Every setting Switchboard reads, with its default and a one-line meaning.
@@ -16,6 +17,15 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     v.maxValue(max, `must be ≤ ${max}`),
   );
 const str = () => v.string();
+/** An integer, or `auto` for the value `auto()` computes at start-up. */
+const autoOrInt = (auto: () => number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^(auto|\d+)$/, "must be auto or an integer ≥ 0"),
+    v.transform((s) => (s === "auto" ? auto() : Number(s))),
+    v.number(),
+    v.safeInteger("must be auto or an integer ≥ 0"),
+  );
 const list = () =>
   v.pipe(
     v.string(),
@@ -59,11 +69,13 @@ export const SETTINGS = {
   JWT_AUDIENCE: spec(undefined, "Required `aud` of user tokens.", str()),
   JWT_EXPIRY_WARNING_SEC: spec("30", "Seconds before `exp` at which the server sends `expiring`.", int(1, 3600)),
   API_KEYS: spec(undefined, "Comma-separated API keys for the server HTTP API.", list()),
-  CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP (unset = any origin).", list()),
+  CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP; `*` = any origin. Unset = any origin in development; production refuses to start without it.", list()),
   DATA_DIR: spec("./data", "Directory of the embedded engine's history database (one node per directory: a second process using it refuses to start).", str()),
   WS_AUTH_TIMEOUT_MS: spec("5000", "Time an unauthenticated connection has to send `auth`.", int(100, 600_000)),
   WS_MAX_CONNECTIONS_PER_USER: spec("5", "Connections per user (tenant + sub) across the cluster; 0 = unlimited. Excess closes with 4008.", int(0)),
-  WS_MAX_GLOBAL_CONNECTIONS: spec("0", "WebSocket connections per node; 0 = unlimited. Excess upgrades get HTTP 429.", int(0)),
+  WS_MAX_GLOBAL_CONNECTIONS: spec("auto", "WebSocket connections per node; `auto` = one per 32 KiB of half the memory limit (cgroup or machine); 0 = unlimited. Excess upgrades get HTTP 429.", autoOrInt(autoConnectionCap)),
+  WS_UPGRADES_PER_IP_PER_SEC: spec("50", "WebSocket upgrades per second per client IP (bursts of 10× that); 0 = no limit. Excess gets HTTP 429.", int(0)),
+  WS_MAX_UNAUTHENTICATED_PER_IP: spec("256", "Sockets per client IP that have not authenticated yet; 0 = no limit. Excess upgrades get HTTP 429.", int(0)),
   WS_MAX_ROOMS_PER_USER: spec("50", "Subscriptions per connection.", int(1, 100_000)),
   WS_RATE_LIMIT_PER_SEC: spec("50", "Frames per second per connection (token bucket refill); 0 disables.", int(0)),
   WS_RATE_LIMIT_BURST: spec("100", "Token bucket size per connection.", int(1)),

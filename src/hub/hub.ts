@@ -8,6 +8,7 @@ import { encodeErr } from "../protocol/encode.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
 import type { Clock, Conn, ConnData, Fanout, Principal } from "./ports.ts";
+import { frameOverBudget } from "./frame-budget.ts";
 import { Outbox } from "./outbox.ts";
 import { RequestHandlers } from "./request-handlers.ts";
 import { SubscriptionBuffers } from "./subscription-buffers.ts";
@@ -129,6 +130,17 @@ export class Hub implements EngineSink {
     if (typeof raw !== "string") {
       this.countIn("binary");
       return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "binary frames are not supported"));
+    }
+    const over = frameOverBudget(raw, conn.data.principal !== undefined);
+    if (over) {
+      this.countIn("invalid");
+      this.fail(conn, undefined, over);
+      // Nothing but auth is expected before authentication; a huge frame there is not a client to keep.
+      if (over.code === "MESSAGE_TOO_LARGE" && !conn.data.closing) {
+        conn.data.closing = true;
+        conn.close(CLOSE.TOO_BIG, "frame too large before authentication");
+      }
+      return;
     }
     let json: unknown;
     try {

@@ -7,6 +7,7 @@ import type { TokenVerifier } from "../hub/token-verifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { errorResponse } from "./http/errors.ts";
+import { IpAdmission } from "./ip-admission.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -72,7 +73,7 @@ class ConnectBurstCollector {
 }
 
 /** Raw Bun handlers: no closure per connection, everything per-socket lives in the small `ws.data`. */
-function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebSocketHandler<ConnData> {
+function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admission: IpAdmission): WebSocketHandler<ConnData> {
   return {
     open: (ws) => {
       bursts.opened();
@@ -82,7 +83,10 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebS
       bursts.frame();
       hub.message(ws, msg);
     },
-    close: (ws, code) => hub.close(ws, code),
+    close: (ws, code) => {
+      admission.closed(ws.data);
+      hub.close(ws, code);
+    },
     maxPayloadLength: config.ws.maxMessageSize,
     idleTimeout: config.ws.idleTimeoutSec,
     backpressureLimit: config.ws.backpressureLimit,
@@ -106,6 +110,9 @@ function bearer(req: Request, url: URL): string | undefined {
 export function serve(d: ServeDeps): Server<ConnData> {
   const { config, hub, verifier, app } = d;
   const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
+  const admission = new IpAdmission({ upgradesPerSec: config.ws.upgradesPerIpPerSec, maxUnauthenticated: config.ws.maxUnauthenticatedPerIp, now: () => hub.deps.clock.now() });
+  /** The ConnData of the upgrade accept() just made (read at once by its caller). */
+  let lastData: ConnData | undefined;
 
   /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
   function upgrade(req: Request, server: Server<ConnData>, url: URL): Response | undefined | Promise<Response | undefined> {
@@ -122,8 +129,18 @@ export function serve(d: ServeDeps): Server<ConnData> {
       hub.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
       return errorResponse(new SwitchboardError("LIMIT_EXCEEDED", "this node is at its connection limit"));
     }
+    const ip = server.requestIP(req)?.address ?? "";
     const token = bearer(req, url);
-    if (token === undefined) return accept(req, server, undefined);
+    const refused = admission.check(ip, token !== undefined);
+    if (refused) {
+      hub.deps.metrics.errors.inc({ code: refused.code });
+      return errorResponse(refused);
+    }
+    if (token === undefined) {
+      const res = accept(req, server, undefined);
+      if (res === undefined) admission.waitingFor(ip, lastData!);
+      return res;
+    }
     let verified: Principal | Promise<Principal>;
     try {
       verified = verifier.verifyNow(token);
@@ -140,7 +157,8 @@ export function serve(d: ServeDeps): Server<ConnData> {
   }
 
   function accept(req: Request, server: Server<ConnData>, preauth: Principal | undefined): Response | undefined {
-    if (server.upgrade(req, { data: hub.newConnData(preauth) })) return undefined;
+    lastData = hub.newConnData(preauth);
+    if (server.upgrade(req, { data: lastData })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
 
@@ -169,7 +187,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
       }
       return app.fetch(req, { server });
     },
-    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger)),
+    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger), admission),
     error(err) {
       d.logger.error("unhandled server error", { err });
       return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));

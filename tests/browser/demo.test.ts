@@ -104,7 +104,7 @@ test("the demo routes exist only on a development node running on its generated 
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_ERROR");
 
-  const prod = await startServer({ env: { NODE_ENV: "production" } });
+  const prod = await startServer({ env: { NODE_ENV: "production", CORS_ORIGINS: "*" } });
   // A development node with a real secret must not hand out tokens signed with it either.
   const devWithSecret = await startServer({ env: { NODE_ENV: "development" } });
   try {

@@ -130,7 +130,7 @@ describe("before authentication", () => {
 test("RS256 public key and ES256 tokens verify; production refuses tokens without exp", async () => {
   const rsa = await generateKeyPair("RS256");
   const pem = await exportSPKI(rsa.publicKey);
-  const srv = await startServer({ env: { JWT_SECRET: "", JWT_PUBLIC_KEY: pem, JWT_ALGORITHM: "RS256", NODE_ENV: "production" } });
+  const srv = await startServer({ env: { JWT_SECRET: "", JWT_PUBLIC_KEY: pem, JWT_ALGORITHM: "RS256", NODE_ENV: "production", CORS_ORIGINS: "*" } });
   try {
     const withExp = await new SignJWT({ sub: "rsa-user" }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("5m").sign(rsa.privateKey);
     const { hello, client } = await TestClient.auth(srv.wsUrl, withExp);

@@ -63,7 +63,7 @@ describe("user-wide controls across nodes", () => {
 describe("start-up with Redis unreachable", () => {
   test("production exits non-zero with a message that names Redis", async () => {
     const port = await freePort();
-    const err = await startServer({ env: { NODE_ENV: "production", REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: "300" } }).then(
+    const err = await startServer({ env: { NODE_ENV: "production", CORS_ORIGINS: "*", REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: "300" } }).then(
       () => "started",
       (e: Error) => e.message,
     );

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { DEFAULT_NAMESPACES } from "../../src/config/policy.ts";
 import { SETTINGS } from "../../src/config/settings.ts";
+import { autoConnectionCap } from "../../src/config/memory-budget.ts";
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -42,7 +43,27 @@ test("production refuses to start without a JWT key and an API key", () => {
   const p = problems({ NODE_ENV: "production" });
   expect(p.some((x) => x.startsWith("JWT_SECRET:"))).toBe(true);
   expect(p.some((x) => x.startsWith("API_KEYS:"))).toBe(true);
-  expect(problems({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), API_KEYS: "k1,k2" })).toEqual([]);
+  expect(problems({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), API_KEYS: "k1,k2", CORS_ORIGINS: "https://app.example" })).toEqual([]);
+});
+
+test("production refuses to start without CORS_ORIGINS unless it is explicitly *", () => {
+  const base = { NODE_ENV: "production", JWT_SECRET: "x".repeat(32), API_KEYS: "k1" };
+  expect(problems(base).filter((x) => x.startsWith("CORS_ORIGINS:"))).toHaveLength(1);
+  expect(problems({ ...base, CORS_ORIGINS: "*" })).toEqual([]);
+  expect(loadConfig({ ...base, CORS_ORIGINS: "*" }).corsOrigins).toBeUndefined();
+  expect(loadConfig({ ...base, CORS_ORIGINS: "https://a.example,https://b.example" }).corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+  // Development keeps the convenient default.
+  expect(problems({ NODE_ENV: "development" }).filter((x) => x.startsWith("CORS_ORIGINS:"))).toEqual([]);
+});
+
+test("the connection cap defaults to a size from memory; auto and 0 are accepted", () => {
+  const base = { NODE_ENV: "test", JWT_SECRET: "x".repeat(32) };
+  const auto = loadConfig(base).ws.maxGlobalConnections;
+  expect(auto).toBeGreaterThanOrEqual(1000);
+  expect(auto).toBe(autoConnectionCap());
+  expect(autoConnectionCap(512 * 1024 * 1024)).toBe(8192);
+  expect(loadConfig({ ...base, WS_MAX_GLOBAL_CONNECTIONS: "0" }).ws.maxGlobalConnections).toBe(0);
+  expect(problems({ ...base, WS_MAX_GLOBAL_CONNECTIONS: "lots" }).some((x) => x.startsWith("WS_MAX_GLOBAL_CONNECTIONS:"))).toBe(true);
 });
 
 test("a config file supplies values and namespaces; env wins; bad rules are named by path", () => {

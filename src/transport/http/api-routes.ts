@@ -5,7 +5,7 @@ import type { Logger } from "../../observability/logger.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { encodeArray } from "../../protocol/encode.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
-import { readJson } from "./errors.ts";
+import { parseJsonBody, readJson } from "./errors.ts";
 
 const Tenant = v.optional(v.string("must be a string"));
 const EventName = v.pipe(v.string("must be a string"), v.regex(/^[^\u0000-\u001f]{1,128}$/, "must be 1–128 printable characters"));
@@ -103,14 +103,7 @@ export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logge
 
   r.post("/users/:user/disconnect", async (c) => {
     const text = await c.req.text();
-    let body: unknown = {};
-    if (text.trim() !== "") {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new SwitchboardError("BAD_REQUEST", "request body is not valid JSON");
-      }
-    }
+    const body: unknown = text.trim() === "" ? {} : parseJsonBody(text);
     const b = parse(DisconnectBody, body);
     const closed = await api.disconnect(b.tenant, c.req.param("user"), b.reason ?? "disconnected by the server");
     logger.audit("api_disconnect", { key: c.get("apiKey"), tenant: b.tenant ?? "", user: c.req.param("user"), closed });

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { HTTP_STATUS } from "../../protocol/codes.ts";
 import { SwitchboardError, toSwitchboardError } from "../../protocol/errors.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../protocol/json-budget.ts";
 
 /** The HTTP error body of PROTOCOL.md §6: `{"error":{"code","message"}}` with the table's status. */
 export function errorResponse(err: SwitchboardError): Response {
@@ -24,10 +25,22 @@ export function toHttpError(err: unknown): SwitchboardError {
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().includes("application/json")) throw new SwitchboardError("BAD_REQUEST", "content-type must be application/json");
+  let text: string;
   try {
-    return await c.req.json();
+    text = await c.req.text();
   } catch (err) {
     if (err instanceof HTTPException) throw err;
+    throw new SwitchboardError("BAD_REQUEST", "request body cannot be read");
+  }
+  return parseJsonBody(text);
+}
+
+/** JSON.parse of a request body within the nesting budget (a deep body is refused before it is parsed). */
+export function parseJsonBody(text: string): unknown {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SwitchboardError("BAD_REQUEST", `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  try {
+    return JSON.parse(text);
+  } catch {
     throw new SwitchboardError("BAD_REQUEST", "request body is not valid JSON");
   }
 }

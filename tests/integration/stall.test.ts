@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startServer, token, TEST_API_KEY, type TestServer } from "../helpers/server.ts";
+import { TestClient } from "../helpers/ws-client.ts";
+import { p99, probeRoundTrips } from "../helpers/probe.ts";
+
+/**
+ * DESIGN.md guarantee 7: no single client, frame or request stalls the event
+ * loop. Each attack runs while an innocent client on the same node measures
+ * its round trips; the bound is generous (the unbounded code stalled for seconds).
+ */
+
+const STALL_BOUND_MS = 100;
+const jwtFor = (sub: string) => token({ sub, tenant: "t1", rooms: ["r1"] });
+const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+
+describe("bounded work per frame and per request", () => {
+  let s: TestServer;
+  let probe: TestClient;
+  beforeAll(async () => {
+    s = await startServer();
+    probe = (await TestClient.auth(s.wsUrl, await jwtFor("probe"))).client;
+    expect(await probe.request({ t: "sub", ch: "room:r1" })).toMatchObject({ t: "ok" });
+  });
+  afterAll(async () => {
+    probe.close();
+    await s.stop();
+  }, 120_000);
+
+  test("deeply nested pub data is refused with BAD_REQUEST, counts against the error budget, and does not stall others", async () => {
+    const attacker = (await TestClient.auth(s.wsUrl, await jwtFor("attacker"))).client;
+    const frame = '{"t":"pub","id":7,"ch":"room:r1","ev":"x","data":' + deep(50_000) + "}";
+    const attack = (async () => {
+      for (let i = 0; i < 40 && attacker.closeCode === undefined; i++) attacker.send(frame);
+      return attacker.closed;
+    })();
+    const rtts = await probeRoundTrips(probe, "room:r1", attack);
+    const { code } = await attacker.closed;
+    expect(code).toBe(1008);
+    const errs = attacker.frames.filter((f) => f.t === "err");
+    expect(errs.length).toBeGreaterThanOrEqual(29);
+    for (const e of errs) expect(e).toMatchObject({ t: "err", code: "BAD_REQUEST" });
+    expect(errs[0]!.msg).toContain("deeper than 64");
+    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+    // Nothing of it reached the room.
+    expect(probe.frames.some((f) => f.t === "msg" && f.ev === "x")).toBe(false);
+  }, 120_000);
+
+  test("data nested within the budget is still published", async () => {
+    const c = (await TestClient.auth(s.wsUrl, await jwtFor("nested"))).client;
+    const data = JSON.parse(deep(60));
+    expect(await c.request({ t: "pub", ch: "room:r1", ev: "nested", data })).toMatchObject({ t: "ok" });
+    const msg = await probe.next((f) => f.t === "msg" && f.ev === "nested");
+    expect(msg.data).toEqual(data);
+    c.close();
+  }, 120_000);
+
+  test("before auth: 1 MB frames of deep arrays are cut off at the small pre-auth limit (1009) without stalling others", async () => {
+    const sockets = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(s.wsUrl)));
+    const big = deep(500_000);
+    const attack = Promise.all(
+      sockets.map((c) => {
+        c.send(big);
+        return c.closed;
+      }),
+    );
+    const rtts = await probeRoundTrips(probe, "room:r1", attack);
+    for (const c of sockets) {
+      expect(c.closeCode).toBe(1009);
+      expect(c.frames[0]).toMatchObject({ t: "err", code: "MESSAGE_TOO_LARGE" });
+    }
+    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+  }, 120_000);
+
+  test("an auth frame still fits the pre-auth limit", async () => {
+    const { hello } = await TestClient.auth(s.wsUrl, await token({ sub: "long", tenant: "t1", rooms: Array.from({ length: 300 }, (_, i) => "room-" + i) }));
+    expect(hello.t).toBe("hello");
+  }, 120_000);
+
+  test("HTTP: a publish body nested 100,000 deep answers 400 BAD_REQUEST at once, and others are not stalled", async () => {
+    const body = '{"ch":"room:r1","tenant":"t1","ev":"x","data":' + deep(100_000) + "}";
+    const statuses: number[] = [];
+    const attack = (async () => {
+      for (let i = 0; i < 10; i++) {
+        const r = await fetch(s.url + "/v1/publish", { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body });
+        statuses.push(r.status);
+        const e = (await r.json()) as { error: { code: string; message: string } };
+        expect(e.error.code).toBe("BAD_REQUEST");
+        expect(e.error.message).toContain("deeper than 64");
+      }
+    })();
+    const rtts = await probeRoundTrips(probe, "room:r1", attack);
+    await attack;
+    expect(statuses).toEqual(Array(10).fill(400));
+    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+  });
+});
