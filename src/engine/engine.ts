@@ -44,6 +44,12 @@ export interface HistoryQuery {
   since?: string;
   /** At most this many messages (the hub caps it at 1000). */
   limit: number;
+  /**
+   * At most this many bytes of frames (at least one frame when any): from
+   * `since` the oldest that fit, without it the newest that fit; the result
+   * then says `more`. Absent = no byte bound.
+   */
+  maxBytes?: number;
 }
 
 export interface HistoryResult {
@@ -58,6 +64,8 @@ export interface HistoryResult {
    * when `since` was not given.
    */
   recovered: boolean;
+  /** True when `maxBytes` cut the answer short: more messages are there to page through. */
+  more?: boolean;
 }
 
 export interface PresenceMember {

@@ -5,6 +5,7 @@ import {
   type ClientFrame,
 } from "../protocol/frames.ts";
 import type { PublicationInput, PublishReceiver } from "../engine/engine.ts";
+import { HISTORY_ANSWER_MAX_BYTES, RECOVERY_MAX_BYTES } from "../engine/history-budget.ts";
 import { channelKey, presenceTopic, type Route } from "./channel-policy.ts";
 import type { Hub } from "./hub.ts";
 import type { Conn, Principal } from "./ports.ts";
@@ -135,7 +136,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     let res;
     try {
       const limit = f.since === undefined ? 0 : Math.min(MAX_RECOVERY, c.options.historySize);
-      const pending = hub.deps.engine.history(key, { since: f.since, limit }, c.options);
+      const pending = hub.deps.engine.history(key, { since: f.since, limit, maxBytes: RECOVERY_MAX_BYTES }, c.options);
       // No await for a synchronous answer: the rest then runs inside this socket's (corked) callback.
       res = pending instanceof Promise ? await pending : pending;
     } catch (err) {
@@ -194,9 +195,10 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const { c, key } = this.resolve(p, f.ch);
     hub.deps.policy.assertSubscribe(p, c);
     if (c.options.historySize <= 0) throw new SwitchboardError("BAD_REQUEST", `history is off for namespace ${c.ns}`);
-    const res = await hub.deps.engine.history(key, { since: f.since, limit: f.limit ?? 100 }, c.options);
+    const res = await hub.deps.engine.history(key, { since: f.since, limit: f.limit ?? 100, maxBytes: HISTORY_ANSWER_MAX_BYTES }, c.options);
     if (!conn.data.closing) {
-      hub.send(conn, encodeOk(f.id, { off: res.off, recovered: res.recovered }, { messages: encodeArray(res.frames) }));
+      const fields = res.more ? { off: res.off, recovered: res.recovered, more: true } : { off: res.off, recovered: res.recovered };
+      hub.send(conn, encodeOk(f.id, fields, { messages: encodeArray(res.frames) }));
     }
   }
 

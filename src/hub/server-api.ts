@@ -1,4 +1,5 @@
 import type { HistoryResult, PresenceEntry } from "../engine/engine.ts";
+import { HISTORY_ANSWER_MAX_BYTES } from "../engine/history-budget.ts";
 import { CHANNEL } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { channelKey, type ResolvedChannel } from "./channel-policy.ts";
@@ -50,10 +51,11 @@ export class ServerApi {
     return this.hub.deps.engine.presence(key);
   }
 
-  async history(tenant: string | undefined, ch: string, since: string | undefined, limit: number): Promise<HistoryResult> {
+  /** At most `maxBytes` of messages (the rest is paged with `since`; the result then says `more`). */
+  async history(tenant: string | undefined, ch: string, since: string | undefined, limit: number, maxBytes = HISTORY_ANSWER_MAX_BYTES): Promise<HistoryResult> {
     const { c, key } = this.channel(tenant, ch);
     if (c.options.historySize <= 0) throw new SwitchboardError("BAD_REQUEST", `history is off for namespace ${c.ns}`);
-    return this.hub.deps.engine.history(key, { since, limit }, c.options);
+    return this.hub.deps.engine.history(key, { since, limit, maxBytes }, c.options);
   }
 
   /** Closes the user's connections on every node; answers how many there were. */

@@ -16,6 +16,7 @@ import type {
 } from "../engine.ts";
 import { MemoryPresence } from "./memory-presence.ts";
 import { SqliteHistory, toWriteBatch, type StoredRow } from "./sqlite-history.ts";
+import { ByteBudget } from "../history-budget.ts";
 
 export interface LocalEngineOptions {
   dataDir: string;
@@ -177,16 +178,18 @@ export class LocalEngine implements Engine {
     const window = { nowMs: Date.now(), floor: top - opts.historySize };
     if (query.since === undefined) {
       // limit 0 (a plain `sub` asking only for the current offset) needs no query.
-      const rows = opts.historySize > 0 && query.limit > 0 ? this.store.newest(key, window, query.limit) : [];
-      return { frames: rows.map((r) => r.frame), off, recovered: true };
+      const budget = query.maxBytes === undefined ? undefined : new ByteBudget(query.maxBytes);
+      const rows = opts.historySize > 0 && query.limit > 0 ? this.store.newest(key, window, query.limit, budget) : [];
+      return { frames: rows.map((r) => r.frame), off, recovered: true, more: budget?.cut };
     }
     const since = Number(query.since);
     if (!Number.isSafeInteger(since) || since < 0 || since > top) return { frames: [], off, recovered: false };
     if (since === top) return { frames: [], off, recovered: true };
     if (opts.historySize <= 0) return { frames: [], off, recovered: false };
-    const rows = this.store.since(key, since, window, query.limit).filter((r) => r.seq <= top);
+    const budget = query.maxBytes === undefined ? undefined : new ByteBudget(query.maxBytes);
+    const rows = this.store.since(key, since, window, query.limit, budget).filter((r) => r.seq <= top);
     const recovered = rows.length > 0 && rows[0]!.seq === since + 1;
-    return { frames: rows.map((r) => r.frame), off, recovered };
+    return { frames: rows.map((r) => r.frame), off, recovered, more: budget?.cut };
   }
 
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {

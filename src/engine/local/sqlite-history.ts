@@ -2,6 +2,7 @@ import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { msgHead } from "../../protocol/encode.ts";
+import { ByteBudget } from "../history-budget.ts";
 
 export interface StoredRow {
   key: string;
@@ -176,8 +177,8 @@ export class SqliteHistory {
     this.writeBatch(batch);
   }
 
-  /** Up to `limit` messages after `since` inside the window, oldest first. */
-  since(key: string, since: number, w: ReadWindow, limit: number): StoredMessage[] {
+  /** Up to `limit` messages after `since` inside the window, oldest first; reading stops where `budget` is spent. */
+  since(key: string, since: number, w: ReadWindow, limit: number, budget?: ByteBudget): StoredMessage[] {
     const out: StoredMessage[] = [];
     const after = Math.max(since, w.floor);
     const ch = channelOf(key);
@@ -185,22 +186,28 @@ export class SqliteHistory {
       const tails = s.tails.split("\n");
       for (let i = 0; i < tails.length && out.length < limit; i++) {
         const seq = s.first + i;
-        if (seq > after && frameTs(tails[i]!) + s.ttl >= w.nowMs) out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
+        if (seq > after && frameTs(tails[i]!) + s.ttl >= w.nowMs) {
+          if (budget && !budget.admit(tails[i]!.length)) return out;
+          out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
+        }
       }
       if (out.length >= limit) break;
     }
     return out;
   }
 
-  /** The newest `limit` messages inside the window, oldest first. */
-  newest(key: string, w: ReadWindow, limit: number): StoredMessage[] {
+  /** The newest `limit` messages inside the window, oldest first; reading stops where `budget` is spent. */
+  newest(key: string, w: ReadWindow, limit: number, budget?: ByteBudget): StoredMessage[] {
     const out: StoredMessage[] = [];
     const ch = channelOf(key);
     for (const s of this.selectNewestFirst.iterate(key)) {
       const tails = s.tails.split("\n");
       for (let i = tails.length - 1; i >= 0 && out.length < limit; i--) {
         const seq = s.first + i;
-        if (seq > w.floor && frameTs(tails[i]!) + s.ttl >= w.nowMs) out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
+        if (seq > w.floor && frameTs(tails[i]!) + s.ttl >= w.nowMs) {
+          if (budget && !budget.admit(tails[i]!.length)) return out.reverse();
+          out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
+        }
       }
       if (out.length >= limit || s.first <= w.floor) break;
     }

@@ -21,6 +21,7 @@ import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
 import { RedisRuntime } from "./runtime.ts";
 import * as lua from "./scripts.ts";
+import { capFrames } from "../history-budget.ts";
 
 export interface RedisEngineOptions {
   /** `redis://…` of a single Redis; ignored when `clusterNodes` is set. */
@@ -170,7 +171,10 @@ export class RedisEngine implements Engine {
       const off = await this.currentOffset(key);
       return { frames: [], off, recovered: false };
     }
-    return historyResult(since, await this.readHistory(key, since ?? "", query.limit), opts);
+    const res = historyResult(since, await this.readHistory(key, since ?? "", query.limit), opts);
+    if (query.maxBytes === undefined) return res;
+    const capped = capFrames(res.frames, query.maxBytes, since === undefined);
+    return capped.more ? { ...res, frames: capped.frames, more: true } : res;
   }
 
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
