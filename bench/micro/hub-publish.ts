@@ -38,6 +38,7 @@ for (let i = 0; i < 32; i++) {
     subscribe: () => {},
     unsubscribe: () => {},
     isSubscribed: () => false,
+    subscriptions: [],
     close: () => {},
     getBufferedAmount: () => 0,
     cork: (cb) => cb(),

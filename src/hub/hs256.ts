@@ -15,19 +15,34 @@ export interface ClaimRules {
   requireExp: boolean;
 }
 
-/** base64url as jose reads it: padding tolerated. */
-const B64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string, o: { alphabet: "base64url" }) => Uint8Array }).fromBase64;
+if (!fromBase64) throw new Error("this runtime lacks Uint8Array.fromBase64, which jose (and so this fast path) decodes with");
+
+/**
+ * base64url exactly as jose decodes it on this runtime (Uint8Array.fromBase64,
+ * loose last chunk): correct padding and ASCII whitespace tolerated, wrong
+ * padding and the standard alphabet refused. Anything else would make the
+ * fast path accept token spellings jose refuses.
+ */
+function b64url(segment: string): Uint8Array | undefined {
+  try {
+    return fromBase64!(segment, { alphabet: "base64url" });
+  } catch {
+    return undefined;
+  }
+}
 
 function fail(message: string): never {
   throw new SwitchboardError("AUTHENTICATION_FAILED", message);
 }
 
 function decodeJson(segment: string): Record<string, unknown> {
-  if (!B64URL.test(segment)) fail("token is malformed");
+  const bytes = b64url(segment);
+  if (bytes === undefined) fail("token is malformed");
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(Buffer.from(segment, "base64url")));
+    value = JSON.parse(utf8.decode(bytes));
   } catch {
     fail("token is malformed");
   }
@@ -53,8 +68,8 @@ export function verifyHs256(token: string, key: Buffer, rules: ClaimRules, nowSe
   // jose refuses critical extensions it does not know and unencoded payloads in JWTs.
   if (header.crit !== undefined || header.b64 !== undefined) fail("token is malformed");
   const sigText = token.slice(dot2 + 1);
-  if (!B64URL.test(sigText)) fail(sigText === "" ? "token signature is invalid" : "token is malformed");
-  const signature = Buffer.from(sigText, "base64url");
+  const signature = sigText === "" ? fail("token signature is invalid") : b64url(sigText);
+  if (signature === undefined) fail("token is malformed");
   const expected = createHmac("sha256", key).update(token.slice(0, dot2)).digest();
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) fail("token signature is invalid");
   const claims = decodeJson(token.slice(dot1 + 1, dot2));

@@ -53,6 +53,8 @@ export interface Conn {
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   isSubscribed(topic: string): boolean;
+  /** Topics this socket is subscribed to (channel keys and their presence topics). */
+  readonly subscriptions: string[];
   close(code?: number, reason?: string): void;
   getBufferedAmount(): number;
   /** Runs `cb` with this socket's writes batched into one syscall. */

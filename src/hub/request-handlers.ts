@@ -9,6 +9,7 @@ import { HISTORY_ANSWER_MAX_BYTES, RECOVERY_MAX_BYTES } from "../engine/history-
 import { channelKey, presenceTopic, type Route } from "./channel-policy.ts";
 import type { Hub } from "./hub.ts";
 import type { Conn, Principal } from "./ports.ts";
+import { revokeDisallowed } from "./revocation.ts";
 import { frameOffset } from "./subscription-buffers.ts";
 
 type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
@@ -148,6 +149,13 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     }
     const held = hub.buffers.finish(conn, key);
     if (!held || conn.data.closing) return;
+    // A refresh while the backlog was read may have taken the channel away.
+    const now = conn.data.principal!;
+    if (now !== p && !hub.deps.policy.canSubscribe(now, c)) {
+      conn.data.subs--;
+      hub.deps.metrics.subscriptions.inc(undefined, -1);
+      throw new SwitchboardError("AUTHORIZATION_FAILED", `not allowed to subscribe to ${f.ch}`);
+    }
     let recovered = res.recovered;
     let last = Number(res.off);
     if (f.since !== undefined) {
@@ -212,6 +220,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     conn.data.principal = next;
     conn.data.warned = false;
     hub.send(conn, encodeOk(f.id, next.expMs !== undefined ? { exp: Math.floor(next.expMs / 1000) } : {}));
-    hub.deps.logger.audit("refresh", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant });
+    const revoked = revokeDisallowed(hub, conn);
+    hub.deps.logger.audit("refresh", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, revoked });
   }
 }

@@ -88,6 +88,7 @@ export class TokenVerifier {
   }
 
   private principal(payload: JWTPayload): Principal {
+    assertIntegerDates(payload);
     const sub = payload.sub;
     if (typeof sub !== "string" || !SUB.test(sub)) throw new SwitchboardError("AUTHENTICATION_FAILED", "token sub claim is invalid");
     const tenant = payload.tenant;
@@ -136,6 +137,18 @@ export class TokenVerifier {
     if (hit !== undefined) return hit;
     if (this.interned.size < INTERN_MAX) this.interned.set(s, s);
     return s;
+  }
+}
+
+/**
+ * `exp`, `nbf` and `iat` must be safe integers (PROTOCOL.md §2): jose takes
+ * any number, so `exp: 1e400` would be a token that never expires and a
+ * `hello` with `"exp":Infinity`, which is not JSON.
+ */
+function assertIntegerDates(payload: JWTPayload): void {
+  for (const claim of ["exp", "nbf", "iat"] as const) {
+    const value = payload[claim];
+    if (value !== undefined && !Number.isSafeInteger(value)) throw new SwitchboardError("AUTHENTICATION_FAILED", `token ${claim} claim must be an integer`);
   }
 }
 

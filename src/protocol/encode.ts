@@ -50,3 +50,8 @@ export function encodeErr(id: number | undefined, code: ErrorCode, msg: string, 
 export function encodeArray(frames: string[]): string {
   return "[" + frames.join(",") + "]";
 }
+
+/** The unsolicited `err` that ends a subscription (no `id`; `ch` names it). */
+export function encodeSubscriptionEnded(ch: string, code: ErrorCode, msg: string): string {
+  return '{"t":"err","ch":' + JSON.stringify(ch) + ',"code":"' + code + '","msg":' + JSON.stringify(msg) + "}";
+}

@@ -39,6 +39,12 @@ async function corpus(): Promise<string[]> {
     { sub: "a", exp: now + 60, iss: "https://idp" },
     { sub: "a", exp: now + 60, iss: "https://idp", aud: "care-app" },
     { sub: "a", exp: now + 60, iss: ["https://idp"], aud: "care-app" },
+    { sub: "a", exp: now + 60.5 },
+    { sub: "a", exp: 2 ** 53 + 2 },
+    { sub: "a", exp: now + 60, nbf: now - 0.5 },
+    { sub: "a", exp: now + 60, iat: -1 },
+    { sub: "a", exp: null },
+    { sub: "a", exp: now + 60, nbf: null },
   ];
   const headers: unknown[] = [
     { alg: "HS256" },
@@ -56,11 +62,30 @@ async function corpus(): Promise<string[]> {
   for (const p of payloads) tokens.push(await new SignJWT(p as any).setProtectedHeader({ alg: "HS256" }).sign(KEY));
   // Non-object and broken payloads, bad encodings, wrong segment counts.
   const weird = [raw({ alg: "HS256" }, [1, 2]), raw({ alg: "HS256" }, "null"), raw({ alg: "HS256" }, "42")];
+  for (const text of ['{"sub":"a","exp":1e400}', '{"sub":"a","exp":-1e400}', '{"sub":"a","nbf":1e400}', '{"sub":"a","iat":1e400}', '{"sub":"a","exp":1.7e9}']) weird.push(raw({ alg: "HS256" }, text));
   const h = b64({ alg: "HS256" });
   const badUtf8 = h + "." + Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]).toString("base64url");
   weird.push(badUtf8 + "." + sign(badUtf8));
   const padded = h + "." + Buffer.from(JSON.stringify({ sub: "a" })).toString("base64");
   weird.push(padded + "." + sign(padded));
+  // Padding, the standard alphabet and non-canonical trailing bits in each segment.
+  const good = tokens[payloads.length]!;
+  const [gh, gp, gs] = good.split(".") as [string, string, string];
+  const std = (seg: string) => Buffer.from(seg, "base64url").toString("base64");
+  const bumpLast = (seg: string) => seg.slice(0, -1) + String.fromCharCode(seg.charCodeAt(seg.length - 1) + 1);
+  const signed = (head: string) => head + "." + sign(head);
+  weird.push(gh + "." + gp + "." + gs + "=", gh + "." + gp + "." + gs + "==", gh + "." + gp + "." + gs + "===");
+  weird.push(gh + "." + gp + "." + std(gs), gh + "." + gp + "." + gs.replace(/-/g, "+").replace(/_/g, "/"));
+  weird.push(gh + "." + gp + "." + bumpLast(gs), gh + "." + gp + "." + gs + "A", gh + "." + gp + "." + gs.slice(0, -1));
+  weird.push(signed(gh + "=." + gp), signed(gh + "==." + gp), signed(std(gh) + "." + gp), signed(gh + "." + gp + "="), signed(gh + "." + gp + "=="));
+  weird.push(signed(gh + "." + std(gp)), signed(bumpLast(gh) + "." + gp), signed(gh + "." + bumpLast(gp)), signed(gh + " ." + gp), signed(gh + "." + gp + "\n"));
+  weird.push(signed(gh + "." + gp.replace(/-/g, "+").replace(/_/g, "/")), signed("=" + gh + "." + gp), signed(gh + "." + "=" + gp));
+  for (const extra of [{ alg: "HS256", x: "é" }, { alg: "HS256", typ: "JWT", kid: "k1" }]) {
+    for (const enc of ["base64url", "base64"] as const) {
+      const head = Buffer.from(JSON.stringify(extra)).toString(enc) + "." + Buffer.from(JSON.stringify({ sub: "a", exp: Math.floor(Date.now() / 1000) + 60 })).toString(enc);
+      weird.push(signed(head));
+    }
+  }
   weird.push("", ".", "..", "a.b", "a.b.c.d", tokens[0] + ".", " " + tokens[0], tokens[0]!.slice(0, -1), tokens[0]!.split(".").slice(0, 2).join(".") + ".");
   tokens.push(...weird);
   // Random single-character mutations of valid tokens.

@@ -1,0 +1,40 @@
+import { encodeSubscriptionEnded } from "../protocol/encode.ts";
+import { presenceTopic } from "./channel-policy.ts";
+import type { Hub } from "./hub.ts";
+import type { Conn } from "./ports.ts";
+
+const PRESENCE_SUFFIX = "#p";
+
+/**
+ * Re-checks every live subscription of `conn` against its current principal
+ * (after a `refresh`) and ends the ones it no longer allows: unsubscribed at
+ * once, so no further `msg` reaches the socket, then an unsolicited `err`
+ * with the channel and AUTHORIZATION_FAILED. Returns how many ended.
+ */
+export function revokeDisallowed(hub: Hub, conn: Conn): number {
+  const p = conn.data.principal;
+  if (!p || conn.data.subs === 0) return 0;
+  const policy = hub.deps.policy;
+  let ended = 0;
+  for (const topic of conn.subscriptions) {
+    if (topic.endsWith(PRESENCE_SUFFIX)) continue;
+    const ch = topic.slice(topic.indexOf("/") + 1);
+    let allowed: boolean;
+    try {
+      allowed = policy.canSubscribe(p, policy.resolve(ch));
+    } catch {
+      // A namespace that no longer exists allows nobody.
+      allowed = false;
+    }
+    if (allowed) continue;
+    conn.unsubscribe(topic);
+    conn.unsubscribe(presenceTopic(topic));
+    conn.data.subs--;
+    hub.deps.metrics.subscriptions.inc(undefined, -1);
+    ended++;
+    hub.send(conn, encodeSubscriptionEnded(ch, "AUTHORIZATION_FAILED", `access to ${ch} was revoked`));
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("revoke", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch });
+    void hub.presence.leave(conn, topic);
+  }
+  return ended;
+}
