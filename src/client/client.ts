@@ -215,10 +215,20 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     for (const sub of this.subs.values()) this.sendSub(sub);
   }
 
-  private onUnsolicitedError(f: { code: string; msg: string; retryAfter?: number }): void {
-    const err = errorFromFrame(f);
+  private onUnsolicitedError(f: { ch?: string; code: string; msg: string; retryAfter?: number }): void {
+    const ended = typeof f.ch === "string" ? this.subs.get(f.ch) : undefined;
+    const err = errorFromFrame(f, ended?.ch);
+    // An err with ch ends that subscription (revoked access): over, not resubscribed.
+    if (ended) return this.subscriptionEnded(ended, err);
     if (err.code === "AUTHENTICATION_FAILED") this.lastError = err;
     this.emit("error", err);
+  }
+
+  private subscriptionEnded(sub: Subscription<any>, err: SwitchboardClientError): void {
+    if (this.subs.get(sub.ch) === sub) this.subs.delete(sub.ch);
+    sub.failed(err);
+    if (sub.options.onError) sub.options.onError(err);
+    else this.emit("error", err);
   }
 
   private sendSub(sub: Subscription<any>): void {
@@ -241,10 +251,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
           }
           return;
         }
-        if (this.subs.get(sub.ch) === sub) this.subs.delete(sub.ch);
-        sub.failed(err);
-        if (sub.options.onError) sub.options.onError(err);
-        else this.emit("error", err);
+        this.subscriptionEnded(sub, err);
       });
   }
 

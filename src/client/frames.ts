@@ -40,7 +40,7 @@ export interface Hello {
 export type ServerFrame =
   | ({ t: "hello" } & Hello)
   | { t: "ok"; id: number; [field: string]: unknown }
-  | { t: "err"; id?: number; code: string; msg: string; retryAfter?: number }
+  | { t: "err"; id?: number; ch?: string; code: string; msg: string; retryAfter?: number }
   | ({ t: "msg" } & Message)
   | ({ t: "join" } & PresenceEvent)
   | ({ t: "leave" } & PresenceEvent)

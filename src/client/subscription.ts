@@ -19,8 +19,10 @@ export interface SubscribeOptions {
   /** Called after every successful (re)subscribe. */
   onSubscribed?(result: SubscribeResult): void;
   /**
-   * The server refused the subscription (e.g. AUTHORIZATION_FAILED); the
-   * subscription is over. Without this handler the client emits `error`.
+   * The server refused the subscription (e.g. AUTHORIZATION_FAILED), or ended
+   * it later (access revoked on a token refresh: `err.ch` names it); the
+   * subscription is over and is not resubscribed. Without this handler the
+   * client emits `error`.
    */
   onError?(err: SwitchboardClientError): void;
 }
@@ -159,7 +161,7 @@ export class Subscription<T = unknown> {
     if (this._state === "subscribed") this._state = "subscribing";
   }
 
-  /** @internal The server refused the subscription, or it ended before its first answer. */
+  /** @internal The server refused or ended the subscription, or it ended before its first answer. */
   failed(err: SwitchboardClientError): void {
     this._state = "unsubscribed";
     this.settleReady.reject(err);

@@ -62,3 +62,28 @@ test("a failed refresh ends in close 4003; the client fetches a fresh token, rec
   await apiPublish(server, "user:iris", "tick", { n: 1 });
   await inbox.waitFor(1);
 }, 20_000);
+
+test("a refresh that drops a room ends that subscription: onError with ch and AUTHORIZATION_FAILED, no more messages, not resubscribed", async () => {
+  let calls = 0;
+  const client = pool.create(server.wsUrl, {
+    getToken: async () => (++calls === 1 ? token({ sub: "jun", rooms: ["ward-a", "ward-b"] }, { expSec: 5 }) : token({ sub: "jun", rooms: ["ward-b"] }, { expSec: 3600 })),
+  });
+  const events = recordEvents(client);
+  const a = new Inbox();
+  const b = new Inbox();
+  await client.connect();
+  const ended = Promise.withResolvers<{ code: string; ch?: string }>();
+  const subA = client.subscribe("room:ward-a", a.push, { onError: (err) => ended.resolve(err) });
+  await subA.ready;
+  await client.subscribe("room:ward-b", b.push).ready;
+  await nextEvent(client, "tokenRefreshed");
+  expect(await ended.promise).toMatchObject({ code: "AUTHORIZATION_FAILED", ch: "room:ward-a" });
+  expect(subA.state).toBe("unsubscribed");
+  await apiPublish(server, "room:ward-a", "note", { n: 1 });
+  await apiPublish(server, "room:ward-b", "note", { n: 2 });
+  await b.waitFor(1);
+  expect(a.messages).toEqual([]);
+  // The connection itself is fine: nothing else went wrong.
+  expect(client.state).toBe("connected");
+  expect(events.filter((e) => e.name === "disconnected" || e.name === "error")).toEqual([]);
+}, 20_000);
