@@ -23,10 +23,14 @@ export class PresenceTracker {
 
   async join(conn: Conn, key: string, c: ResolvedChannel): Promise<void> {
     if (!c.policy.presence) return;
-    const user = conn.data.principal!.sub;
+    const d = conn.data;
+    if (d.closing) return;
+    const user = d.principal!.sub;
     const id = this.connId(conn);
     await this.engine.presenceAdd(key, { user, conn: id });
-    const d = conn.data;
+    // The socket closed (or unsubscribed) while the add was in flight: its
+    // leave did not know this key yet, so nothing else would ever remove it.
+    if (d.closing || !conn.isSubscribed(key)) return this.removeQuietly(key, id);
     d.present = d.present === null ? key : typeof d.present === "string" ? [d.present, key] : (d.present.push(key), d.present);
     if (c.policy.joinLeave) await this.engine.signal(key, encodePresenceEvent("join", c.ch, user, id));
   }
@@ -68,6 +72,15 @@ export class PresenceTracker {
       }
     } catch (err) {
       // The engine's TTL removes the member and emits leave later; nothing to undo here.
+      this.logger.warn("presence removal failed", { err, conn: id });
+    }
+  }
+
+  /** Removes a member whose join was never announced (so no leave either). */
+  private async removeQuietly(key: string, id: string): Promise<void> {
+    try {
+      await this.engine.presenceRemove(key, id);
+    } catch (err) {
       this.logger.warn("presence removal failed", { err, conn: id });
     }
   }

@@ -25,6 +25,9 @@ export interface HubDeps {
   clock: Clock;
 }
 
+/** Frames a client may send before `hello` while its authentication is under way (held, then replayed). */
+const MAX_EARLY_FRAMES = 16;
+
 /** Errors that do not count towards `maxErrors` (not the client's fault, or already limited). */
 const NOT_COUNTED: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]);
 
@@ -98,6 +101,7 @@ export class Hub implements EngineSink {
       warned: false,
       leased: false,
       preauth,
+      early: null,
       openedAt: now,
       closing: false,
     };
@@ -121,6 +125,7 @@ export class Hub implements EngineSink {
     const pre = conn.data.preauth;
     if (pre) {
       conn.data.preauth = undefined;
+      this.authenticating(conn);
       this.authenticate(conn, pre, undefined);
     }
   }
@@ -131,6 +136,7 @@ export class Hub implements EngineSink {
       this.countIn("binary");
       return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "binary frames are not supported"));
     }
+    if (conn.data.early !== null) return this.holdEarly(conn, raw);
     const over = frameOverBudget(raw, conn.data.principal !== undefined);
     if (over) {
       this.countIn("invalid");
@@ -150,6 +156,30 @@ export class Hub implements EngineSink {
       return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "frame is not valid JSON"));
     }
     this.handlers.handle(conn, json);
+  }
+
+  /** A frame sent before `hello` while authentication is under way: kept (unparsed) and replayed after it. */
+  private holdEarly(conn: Conn, raw: string): void {
+    const early = conn.data.early!;
+    let bytes = raw.length;
+    for (const f of early) bytes += f.length;
+    if (early.length >= MAX_EARLY_FRAMES || bytes > this.deps.config.ws.maxMessageSize) {
+      this.countIn("invalid");
+      return this.fail(conn, undefined, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames before hello; wait for hello"));
+    }
+    early.push(raw);
+  }
+
+  /** Authentication is under way: frames until `hello` are held. */
+  authenticating(conn: Conn): void {
+    conn.data.early ??= [];
+  }
+
+  /** Authentication ended (hello sent, or refused): replays the held frames, or drops them. */
+  private authenticated(conn: Conn): void {
+    const early = conn.data.early;
+    conn.data.early = null;
+    if (early && conn.data.principal && !conn.data.closing) for (const raw of early) this.message(conn, raw);
   }
 
   close(conn: Conn, code: number): void {
@@ -206,6 +236,7 @@ export class Hub implements EngineSink {
   }
 
   private leaseFailed(conn: Conn, id: number | undefined, err: unknown): void {
+    conn.data.early = null;
     this.send(conn, encodeErr(id, "SERVICE_UNAVAILABLE", "cannot check the connection limit now; retry later"));
     conn.close(CLOSE.GOING_AWAY, "engine unavailable");
     this.deps.logger.warn("lease acquire failed", { err });
@@ -219,6 +250,7 @@ export class Hub implements EngineSink {
       return;
     }
     if (!allowed) {
+      d.early = null;
       this.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
       this.send(conn, encodeErr(id, "LIMIT_EXCEEDED", `at most ${cfg.ws.maxConnectionsPerUser} connections per user`));
       conn.close(CLOSE.TOO_MANY_CONNECTIONS, "too many connections for this user");
@@ -238,9 +270,11 @@ export class Hub implements EngineSink {
     if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
     this.send(conn, hello + this.helloTail);
     if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
+    if (d.early !== null) this.authenticated(conn);
   }
 
   authFailed(conn: Conn, id: number | undefined, err: SwitchboardError): void {
+    conn.data.early = null;
     this.deps.metrics.authFailures.inc();
     this.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     this.send(conn, encodeErr(id, "AUTHENTICATION_FAILED", err.message));

@@ -40,6 +40,12 @@ export interface ConnData {
   leased: boolean;
   /** Upgrade-time auth (header or query), verified before the upgrade. */
   preauth: Principal | undefined;
+  /**
+   * Frames that arrived while authentication was under way (a verified
+   * upgrade token waiting for its lease, or an auth frame being checked),
+   * replayed in order after `hello`; null when no authentication is under way.
+   */
+  early: string[] | null;
   /** When the socket opened (ms): unauthenticated sockets are closed after authTimeoutMs. */
   openedAt: number;
   closing: boolean;

@@ -41,6 +41,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const p = conn.data.principal;
     if (f.t === "auth") {
       if (p) return hub.fail(conn, f.id, new SwitchboardError("BAD_REQUEST", "already authenticated"));
+      hub.authenticating(conn);
       let verified: Principal | Promise<Principal>;
       try {
         verified = hub.deps.verifier.verifyNow(f.token);
