@@ -25,7 +25,7 @@ function fatal(message: string): never {
 
 /** The only place that knows the concrete engines. Redis is loaded only when configured. */
 async function createEngine(config: Config, logger: Logger): Promise<Engine> {
-  if (!config.redis) return new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger });
+  if (!config.redis) return new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger, channelIdleMs: config.channelIdleSec * 1000 });
   const { RedisEngine } = await import("./engine/redis/redis-engine.ts");
   return new RedisEngine({
     url: config.redis.url,
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     }
     logger.error("REDIS UNREACHABLE: falling back to the embedded engine (single node, no cross-node delivery). Fix REDIS_URL before production.", { err });
     await engine.stop().catch(() => {});
-    engine = new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger });
+    engine = new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger, channelIdleMs: config.channelIdleSec * 1000 });
     hub.deps.engine = engine;
     await engine.start(hub);
   }

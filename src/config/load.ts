@@ -43,6 +43,7 @@ export interface Config {
   };
   drain: { deadlineMs: number; reconnectMaxMs: number };
   historyTrimCron: string;
+  channelIdleSec: number;
   redis:
     | {
         url: string | undefined;
@@ -176,6 +177,7 @@ export function loadConfig(env: Source = process.env): Config {
     },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
     historyTrimCron: st.HISTORY_TRIM_CRON!,
+    channelIdleSec: st.CHANNEL_IDLE_SEC!,
     redis: useRedis
       ? {
           url: st.REDIS_URL,

@@ -22,6 +22,8 @@ export interface LocalEngineOptions {
   dataDir: string;
   nodeId: string;
   logger: Logger;
+  /** A channel's in-memory state goes after this long without a publish (default 60 s). */
+  channelIdleMs?: number;
 }
 
 interface ChannelState {
@@ -29,7 +31,11 @@ interface ChannelState {
   seq: number;
   /** Last offset committed to history (what readers may see). */
   committed: number;
+  /** Time of the last publish (ms): idle states are evicted. */
+  usedAt: number;
 }
+
+const DEFAULT_CHANNEL_IDLE_MS = 60_000;
 
 /** A publication waiting for its batch to commit; it is also the row written. */
 interface Pending extends StoredRow {
@@ -71,6 +77,7 @@ export class LocalEngine implements Engine {
   private pending: Pending[] = [];
   private flushScheduled = false;
   private stopped = false;
+  private evictTimer: Timer | undefined;
 
   constructor(opts: LocalEngineOptions) {
     this.opts = opts;
@@ -86,6 +93,27 @@ export class LocalEngine implements Engine {
       throw new SwitchboardError("SERVICE_UNAVAILABLE", `cannot open history database in ${this.opts.dataDir}${why}`, { cause: err });
     }
     sink.availability(true, "embedded engine ready");
+    const idleMs = this.opts.channelIdleMs ?? DEFAULT_CHANNEL_IDLE_MS;
+    this.evictTimer = setInterval(() => this.evictIdle(Date.now() - idleMs), Math.max(100, Math.min(idleMs / 2, 30_000)));
+    this.evictTimer.unref();
+  }
+
+  /**
+   * Forgets the state of channels not published to since `before`, so that
+   * memory follows the active channels, not every channel ever used. Offsets
+   * stay unique: a history channel reloads its last offset from the store
+   * (kept there also when its messages are trimmed), and a channel without
+   * history restarts at the clock in microseconds, which is only evicted
+   * while its counter is below that (see state()).
+   */
+  private evictIdle(before: number): void {
+    const nowUs = Date.now() * 1000;
+    for (const [key, s] of this.states) {
+      if (s.usedAt >= before || s.seq !== s.committed) continue;
+      // A no-history counter that outran the clock would restart below itself: keep it.
+      if (s.seq >= nowUs) continue;
+      this.states.delete(key);
+    }
   }
 
   /**
@@ -99,7 +127,7 @@ export class LocalEngine implements Engine {
     let s = this.states.get(key);
     if (!s) {
       const last = opts.historySize > 0 && this.store ? this.store.lastSeq(key) : Date.now() * 1000;
-      s = { seq: last, committed: last };
+      s = { seq: last, committed: last, usedAt: 0 };
       this.states.set(key, s);
     }
     return s;
@@ -116,6 +144,7 @@ export class LocalEngine implements Engine {
       return receiver.failed(tag, new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running"));
     }
     const s = this.state(key, opts);
+    s.usedAt = pub.ts;
     const seq = ++s.seq;
     const off = String(seq);
     const tail = msgTail(pub);
@@ -232,6 +261,7 @@ export class LocalEngine implements Engine {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
+    clearInterval(this.evictTimer);
     this.flush();
     this.stopped = true;
     this.store?.close();
