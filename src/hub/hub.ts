@@ -8,6 +8,7 @@ import { encodeErr } from "../protocol/encode.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
 import type { Clock, Conn, ConnData, Fanout, Principal } from "./ports.ts";
+import { closeCodeLabel } from "../observability/close-codes.ts";
 import { frameOverBudget } from "./frame-budget.ts";
 import { Outbox } from "./outbox.ts";
 import { RequestHandlers } from "./request-handlers.ts";
@@ -102,6 +103,7 @@ export class Hub implements EngineSink {
       leased: false,
       preauth,
       early: null,
+      slow: false,
       openedAt: now,
       closing: false,
     };
@@ -187,7 +189,8 @@ export class Hub implements EngineSink {
     d.closing = true;
     if (!this.conns.delete(conn)) return;
     this.deps.metrics.connections.set(this.conns.size);
-    this.deps.metrics.disconnects.inc({ code: String(code) });
+    this.deps.metrics.disconnects.inc({ code: closeCodeLabel(code) });
+    if (d.slow && code === CLOSE.ABNORMAL) this.deps.metrics.backpressureCloses.inc();
     if (d.subs > 0) {
       this.deps.metrics.subscriptions.inc(undefined, -d.subs);
       this.buffers.dropConn(conn);
@@ -333,10 +336,14 @@ export class Hub implements EngineSink {
     // Frames start with {"t":"msg" or {"t":"join"/"leave"; publications go to the channel topic.
     if (frame.charCodeAt(6) === 109 /* m */) {
       if (this.buffers.size > 0) this.buffers.offer(key, frame);
-      if (fanout.publish(key, frame) > 0) this.outMsg.value += this.subscribersOf(fanout, key);
+      const sent = fanout.publish(key, frame);
+      if (sent > 0) this.outMsg.value += this.subscribersOf(fanout, key);
+      else if (sent < 0 || fanout.subscriberCount(key) > 0) this.noteBackpressure(key);
     } else {
       const topic = presenceTopic(key);
-      if (fanout.publish(topic, frame) > 0) this.outPresence.value += fanout.subscriberCount(topic);
+      const sent = fanout.publish(topic, frame);
+      if (sent > 0) this.outPresence.value += fanout.subscriberCount(topic);
+      else if (sent < 0 || fanout.subscriberCount(topic) > 0) this.noteBackpressure(topic);
     }
   }
 
@@ -359,6 +366,23 @@ export class Hub implements EngineSink {
   private readonly forgetCount = (): void => {
     this.countedKey = undefined;
   };
+
+  /**
+   * A publish to `topic` met backpressure (-1) or dropped a subscriber (0):
+   * the transport closes a subscriber over its backpressure limit itself,
+   * and its close then looks like any abnormal close (1006). Marks the
+   * subscribers over the limit now so that their close is counted as a
+   * backpressure close. At most one scan per 20 ms: it walks every connection.
+   */
+  private noteBackpressure(topic: string): void {
+    const now = performance.now();
+    if (now - this.backpressureScanAt < 20) return;
+    this.backpressureScanAt = now;
+    const limit = this.deps.config.ws.backpressureLimit;
+    for (const conn of this.conns) if (!conn.data.slow && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) conn.data.slow = true;
+  }
+
+  private backpressureScanAt = -Infinity;
 
   hasSubscribers(key: string): boolean {
     const f = this.fanout;

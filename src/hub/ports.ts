@@ -46,6 +46,8 @@ export interface ConnData {
    * replayed in order after `hello`; null when no authentication is under way.
    */
   early: string[] | null;
+  /** Seen over the backpressure limit: an abnormal close then is a backpressure close. */
+  slow: boolean;
   /** When the socket opened (ms): unauthenticated sockets are closed after authTimeoutMs. */
   openedAt: number;
   closing: boolean;

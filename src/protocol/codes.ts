@@ -33,6 +33,8 @@ export const HTTP_STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 
 export const CLOSE = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  /** Reported locally when a socket ended without a close frame (never sent). */
+  ABNORMAL: 1006,
   POLICY: 1008,
   TOO_BIG: 1009,
   RESTART: 1012,

@@ -244,6 +244,7 @@ describe("slow consumer (WS_BACKPRESSURE_LIMIT=65536)", () => {
     }
     expect(gone).toBe(true);
     expect(published).toBeGreaterThan(65536);
+    expect(await metric(s, "switchboard_backpressure_closes_total")).toBe(1);
 
     const got = await healthy.waitCount((f) => f.t === "msg" && f.ev === "bulk", count, 60_000);
     expect(got.length).toBe(count);
