@@ -1,3 +1,5 @@
+import { LogLimiter } from "./log-limiter.ts";
+
 /** Structured JSON-lines logger. Never pass payloads or tokens as fields. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -31,10 +33,32 @@ function errorFields(err: unknown): LogFields {
   return { err: redact(String(err)) };
 }
 
-export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
+/** Warnings and errors with the same message: at most this many per window, then one summary line. */
+const REPEATS_PER_WINDOW = 10;
+const REPEAT_WINDOW_MS = 5000;
+
+/** One limiter per process output, shared by every child logger. */
+function defaultLimiter(write: (line: string) => void): LogLimiter {
+  const limiter = new LogLimiter(REPEATS_PER_WINDOW, REPEAT_WINDOW_MS);
+  limiter.report = (key, suppressed) => {
+    const sep = key.indexOf(" ");
+    write(JSON.stringify({ ts: new Date().toISOString(), level: key.slice(0, sep), msg: `suppressed ${suppressed} similar`, similar: key.slice(sep + 1), suppressed }) + "\n");
+  };
+  setInterval(() => limiter.flush(), REPEAT_WINDOW_MS).unref();
+  return limiter;
+}
+
+export function createLogger(
+  level: LogLevel,
+  base: LogFields = {},
+  write: (line: string) => void = (l) => process.stdout.write(l),
+  limiter: LogLimiter = defaultLimiter(write),
+): Logger {
   const min = RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < min) return;
+    // Audit and info lines are never dropped; repeated warnings and errors are.
+    if (RANK[lvl] >= RANK.warn && !limiter.admit(lvl + " " + msg)) return;
     const rec: LogFields = { ts: new Date().toISOString(), level: lvl, msg, ...base };
     if (fields) {
       for (const k in fields) {
@@ -55,6 +79,6 @@ export function createLogger(level: LogLevel, base: LogFields = {}, write: (line
       emit("info", event, { audit: true, ...f });
     },
     auditing: RANK.info >= min,
-    child: (f) => createLogger(level, { ...base, ...f }, write),
+    child: (f) => createLogger(level, { ...base, ...f }, write, limiter),
   };
 }
