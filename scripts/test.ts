@@ -9,6 +9,9 @@ const missing: string[] = [];
 if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
   missing.push("redis-server (the Redis engine tests start their own): apt-get install -y redis-server");
 }
+if (!Bun.which("prlimit")) {
+  missing.push("prlimit (the disk-full readiness test limits the server's file size): apt-get install -y util-linux");
+}
 if (!existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) {
   missing.push("chromium (the browser test drives Debian's chromium; no browser is downloaded): apt-get install -y chromium");
 }

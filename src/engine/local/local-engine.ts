@@ -36,6 +36,7 @@ interface ChannelState {
 }
 
 const DEFAULT_CHANNEL_IDLE_MS = 60_000;
+const WRITE_PROBE_MS = 1000;
 
 /** A publication waiting for its batch to commit; it is also the row written. */
 interface Pending extends StoredRow {
@@ -78,6 +79,7 @@ export class LocalEngine implements Engine {
   private flushScheduled = false;
   private stopped = false;
   private evictTimer: Timer | undefined;
+  private writeProbe: Timer | undefined;
 
   constructor(opts: LocalEngineOptions) {
     this.opts = opts;
@@ -173,6 +175,31 @@ export class LocalEngine implements Engine {
     }
   }
 
+  /**
+   * The store refused a write (disk full, I/O error): the node is not ready
+   * (`/health/ready` 503, so traffic goes elsewhere) until a probe write
+   * succeeds again, checked every WRITE_PROBE_MS.
+   */
+  private writesRefused(): void {
+    if (this.writeProbe || this.stopped) return;
+    this.sink?.availability(false, "history storage refuses writes");
+    this.writeProbe = setInterval(() => {
+      try {
+        this.store?.probeWrite();
+      } catch {
+        return;
+      }
+      this.writesAccepted();
+    }, WRITE_PROBE_MS);
+    this.writeProbe.unref();
+  }
+
+  private writesAccepted(): void {
+    clearInterval(this.writeProbe);
+    this.writeProbe = undefined;
+    if (!this.stopped) this.sink?.availability(true, "history storage accepts writes again");
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const batch = this.pending;
@@ -183,9 +210,14 @@ export class LocalEngine implements Engine {
     } catch (err) {
       this.opts.logger.error("history write failed", { err, batch: batch.length });
       const e = new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not published", { cause: err });
+      // The transaction wrote nothing: hand the offsets out again, so that no
+      // hole makes the next recovery over it answer recovered:false.
+      for (const p of batch) p.state.seq = p.state.committed;
       for (const p of batch) p.receiver.failed(p.tag, e);
+      this.writesRefused();
       return;
     }
+    if (this.writeProbe) this.writesAccepted();
     const sink = this.sink!;
     for (const p of batch) {
       if (p.seq > p.state.committed) p.state.committed = p.seq;
@@ -262,6 +294,7 @@ export class LocalEngine implements Engine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     clearInterval(this.evictTimer);
+    clearInterval(this.writeProbe);
     this.flush();
     this.stopped = true;
     this.store?.close();
