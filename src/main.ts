@@ -110,6 +110,7 @@ async function main(): Promise<void> {
 
   const reports = new ReportRenderer();
   const app = createHttpApp({
+    tls: config.tls !== undefined,
     api,
     reports,
     health,

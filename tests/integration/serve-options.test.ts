@@ -16,6 +16,8 @@ test("TLS: https and wss with TLS_CERT_FILE/TLS_KEY_FILE", async () => {
   try {
     const res = await fetch(`https://127.0.0.1:${s.port}/health/ready`, { tls: { rejectUnauthorized: false } } as RequestInit);
     expect(res.status).toBe(200);
+    expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     const plain = await fetch(`http://127.0.0.1:${s.port}/health/ready`).then((r) => r.status, () => "refused");
     expect(plain).not.toBe(200);
     const ws = new WebSocket(`wss://127.0.0.1:${s.port}/v1/ws`, { tls: { rejectUnauthorized: false } } as any);
@@ -115,3 +117,26 @@ test("npm start runs a node on the embedded engine that is ready within seconds,
   }
 });
 
+test("security headers: nosniff on every answer (errors and refused upgrades too), a CSP on pages, no HSTS without TLS", async () => {
+  // The demo page is mounted on a development node with its generated secret.
+  const s = await startServer({ env: { NODE_ENV: "development", JWT_SECRET: "" } });
+  try {
+    for (const path of ["/health/ready", "/metrics", "/no-such-route", "/v1/publish"]) {
+      const r = await fetch(s.url + path);
+      expect(r.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(r.headers.get("strict-transport-security"), path).toBeNull();
+      expect(r.headers.get("content-security-policy"), path).toBeNull();
+    }
+    const refused = await fetch(s.url + "/v1/ws", { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", authorization: "Bearer not-a-token" } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("x-content-type-options")).toBe("nosniff");
+    const page = await fetch(s.url + "/demo");
+    expect(page.headers.get("content-type")).toStartWith("text/html");
+    const csp = page.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+  } finally {
+    await s.stop();
+  }
+});

@@ -11,6 +11,7 @@ import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
 import { healthRoutes } from "./health-routes.ts";
+import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppDeps {
   api: ServerApi;
@@ -21,6 +22,8 @@ export interface HttpAppDeps {
   apiKeys: readonly string[];
   corsOrigins: readonly string[] | undefined;
   maxBodyBytes: number;
+  /** Served over TLS: answers carry HSTS. */
+  tls?: boolean;
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -28,6 +31,7 @@ export interface HttpAppDeps {
 /** The Hono app for everything on the port that is not the WebSocket endpoint. */
 export function createHttpApp(d: HttpAppDeps): Hono {
   const app = new Hono();
+  app.use("*", securityHeaders(d.tls ?? false));
   if (d.corsOrigins) {
     const allowed = new Set(d.corsOrigins);
     app.use("*", cors({ origin: (origin) => (allowed.has(origin) ? origin : null), allowHeaders: ["authorization", "content-type"] }));

@@ -8,7 +8,8 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../protocol/json-budget.ts";
 export function errorResponse(err: SwitchboardError): Response {
   return new Response(JSON.stringify({ error: { code: err.code, message: err.message, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) } }), {
     status: HTTP_STATUS[err.code],
-    headers: { "content-type": "application/json" },
+    // Also answers refused upgrades, which never pass the Hono app's headers middleware.
+    headers: { "content-type": "application/json", "x-content-type-options": "nosniff" },
   });
 }
 
