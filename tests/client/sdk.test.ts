@@ -93,6 +93,23 @@ describe("SwitchboardClient against a real server", () => {
     expect(events.filter((e) => e.name === "reconnecting").map((e) => (e.payload as { cause: string }).cause)).toEqual(["token"]);
   });
 
+  test("POST /v1/users/:user/disconnect ends the client: disconnected 1000, willReconnect false, no reconnect even with getToken", async () => {
+    let fetched = 0;
+    const c = pool.create(server.wsUrl, { getToken: () => (fetched++, token({ sub: "suspended" })) });
+    const events = recordEvents(c);
+    await c.connect();
+    const gone = nextEvent(c, "disconnected");
+    const failed = nextEvent(c, "error");
+    const res = await server.api("/v1/users/suspended/disconnect", { method: "POST", json: { reason: "account suspended" } });
+    expect(await res.json()).toEqual({ closed: 1 });
+    expect(await gone).toEqual({ code: 1000, reason: "account suspended", willReconnect: false });
+    expect(await failed).toMatchObject({ code: "DISCONNECTED", message: "closed by the server: account suspended" });
+    expect(c.state).toBe("closed");
+    // The decision is taken when the close arrives: a reconnect would have been scheduled (and announced) by now.
+    expect(events.filter((e) => e.name === "reconnecting" || e.name === "connecting").map((e) => e.name)).toEqual(["connecting"]);
+    expect(fetched).toBe(1);
+  });
+
   test("getToken replacing a refused token connects", async () => {
     const tokens = [await token({ sub: "dave" }, { secret: "not-the-server-secret-but-32-bytes-long" }), await token({ sub: "dave" })];
     const c = pool.create(server.wsUrl, { getToken: () => tokens.shift()! });
