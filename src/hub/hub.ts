@@ -99,6 +99,8 @@ export class Hub implements EngineSink {
       preauth,
       openedAt: now,
       closing: false,
+      seenAt: now,
+      pingedAt: 0,
     };
   }
 

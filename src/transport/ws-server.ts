@@ -7,6 +7,7 @@ import type { TokenVerifier } from "../hub/token-verifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { errorResponse } from "./http/errors.ts";
+import { IdleWatch } from "./idle-watch.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -80,14 +81,17 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebS
     },
     message: (ws, msg) => {
       bursts.frame();
+      IdleWatch.seen(ws.data);
       hub.message(ws, msg);
     },
+    pong: (ws) => IdleWatch.seen(ws.data),
     close: (ws, code) => hub.close(ws, code),
     maxPayloadLength: config.ws.maxMessageSize,
-    idleTimeout: config.ws.idleTimeoutSec,
+    idleTimeout: IdleWatch.backstopSec(config.ws.idleTimeoutSec),
     backpressureLimit: config.ws.backpressureLimit,
     closeOnBackpressureLimit: true,
-    sendPings: true,
+    // Pings come from IdleWatch, at half the idle time.
+    sendPings: false,
     perMessageDeflate: false,
     publishToSelf: true,
   };
@@ -152,6 +156,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
     return errorResponse(e);
   }
 
+  new IdleWatch(hub, config.ws.idleTimeoutSec);
   const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
   return Bun.serve<ConnData>({
     hostname: config.host,
