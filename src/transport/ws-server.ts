@@ -152,7 +152,9 @@ export function serve(d: ServeDeps): Server<ConnData> {
   function refuse(req: Request, server: Server<ConnData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
-    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
+    // The path says which endpoint and how; the logger redacts an access_token in it.
+    const url = new URL(req.url);
+    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade", path: url.pathname + url.search });
     return errorResponse(e);
   }
 
