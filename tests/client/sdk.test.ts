@@ -36,7 +36,8 @@ describe("SwitchboardClient against a real server", () => {
 
     const bob = pool.create(server.wsUrl, { token: await token({ sub: "bob", rooms: ["r1"] }) });
     await bob.connect();
-    await bob.subscribe("room:r1", () => {}, { presence: true }).ready;
+    const aliceLeft = Promise.withResolvers<PresenceEvent>();
+    await bob.subscribe("room:r1", () => {}, { presence: true, onLeave: (e) => e.user === "alice" && aliceLeft.resolve(e) }).ready;
     expect((await bobJoined.promise).ch).toBe("room:r1");
     const members = await alice.presence("room:r1");
     expect(members.map((m) => m.user).sort()).toEqual(["alice", "bob"]);
@@ -49,6 +50,10 @@ describe("SwitchboardClient against a real server", () => {
 
     sub.unsubscribe();
     expect(sub.state).toBe("unsubscribed");
+    // The server saw the unsub (the SDK could drop messages locally without ever sending it):
+    // alice left the room's presence, for bob and for the server's own answer.
+    expect((await aliceLeft.promise).ch).toBe("room:r1");
+    expect((await bob.presence("room:r1")).map((m) => m.user)).toEqual(["bob"]);
     await alice.publish("room:r1", "note", { n: 3 }); // the answer arrives after the unsub was processed
     await bob.publish("room:r1", "note", { n: 4 });
     expect(inbox.data).toEqual([{ n: 1 }, { n: 2 }]);
