@@ -1,11 +1,18 @@
 /**
  * `npm test`: checks that the real programs the suite starts are installed
- * (redis-server, Debian's chromium), then runs `bun test` and ends with a
- * plain "N passed, N failed" line. Extra arguments go to `bun test`.
+ * (redis-server, Debian's chromium, node ≥ 20), then runs `bun test` and ends
+ * with a plain "N passed, N failed, N skipped" line. In CI (CI=true) a skipped
+ * test fails the run: a clean CI run skips nothing. Extra arguments go to `bun test`.
  */
 import { existsSync } from "node:fs";
 
+const CI = process.env.CI === "true";
 const missing: string[] = [];
+const node = Bun.which("node");
+const nodeMajor = node ? Number(Bun.spawnSync([node, "-p", "process.versions.node.split('.')[0]"]).stdout.toString().trim()) : 0;
+if (nodeMajor < 20) {
+  missing.push(`node ≥ 20 (the SDK is tested from a Node process; found ${node ? `node ${nodeMajor}` : "none"}): apt-get install -y nodejs (Debian 13; on older releases install Node 20+ from nodejs.org)`);
+}
 if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
   missing.push("redis-server (the Redis engine tests start their own): apt-get install -y redis-server");
 }
@@ -36,5 +43,10 @@ for await (const chunk of proc.stderr) {
 const code = await proc.exited;
 const passed = /^\s*(\d+) pass\s*$/m.exec(tail)?.[1] ?? "0";
 const failed = /^\s*(\d+) fail\s*$/m.exec(tail)?.[1] ?? (code === 0 ? "0" : "1");
-process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+const skipped = Number(/^\s*(\d+) skip\s*$/m.exec(tail)?.[1] ?? 0) + Number(/^\s*(\d+) todo\s*$/m.exec(tail)?.[1] ?? 0);
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+if (CI && skipped > 0 && code === 0) {
+  process.stderr.write(`CI=true: ${skipped} skipped test(s); in CI every test must run (see the (skip) lines above)\n`);
+  process.exit(1);
+}
 process.exit(code);

@@ -295,7 +295,12 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     if (code === 4001 || code === 4003) this.tokens.reject(this.wsToken);
     const next = reconnectDecision(code, { renewableToken: this.tokens.renewable, advised: this.advised, now: Date.now() });
     if (next.stop) {
-      const err = code === 4001 && this.lastError ? this.lastError : new SwitchboardClientError("AUTHENTICATION_FAILED", next.why);
+      const err =
+        code === 1000
+          ? new SwitchboardClientError("DISCONNECTED", `${next.why}: ${reason}`)
+          : code === 4001 && this.lastError
+            ? this.lastError
+            : new SwitchboardClientError("AUTHENTICATION_FAILED", next.why);
       this._state = "closed";
       this.emit("disconnected", { code, reason, willReconnect: false });
       this.stop(err);

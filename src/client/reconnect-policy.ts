@@ -2,7 +2,7 @@
 export type ReconnectCause = "backoff" | "server" | "token";
 
 export type ReconnectDecision =
-  | { stop: true; why: "token refused" | "token expired" }
+  | { stop: true; why: "token refused" | "token expired" | "closed by the server" }
   /** `delayMs` undefined: the next backoff delay. */
   | { stop: false; cause: ReconnectCause; delayMs?: number; reason?: string };
 
@@ -16,11 +16,14 @@ export interface CloseContext {
 
 /**
  * What to do after the server closed the connection with `code` (PROTOCOL.md §5):
+ * 1000 is the backend ending the user's session (`POST /v1/users/:user/disconnect`,
+ * e.g. an account suspended), so it ends the client even with a valid token;
  * 4001 token refused / 4003 token expired end the client unless a new token can
  * be fetched (4003 then reconnects at once); a draining node's advice wins over
  * backoff; everything else (1001, 1006, 1008, 1012 without advice, 4008 …) backs off.
  */
 export function reconnectDecision(code: number, ctx: CloseContext): ReconnectDecision {
+  if (code === 1000) return { stop: true, why: "closed by the server" };
   if (code === 4001 || code === 4003) {
     if (!ctx.renewableToken) return { stop: true, why: code === 4001 ? "token refused" : "token expired" };
     return code === 4003 ? { stop: false, cause: "token", delayMs: 0 } : { stop: false, cause: "token" };

@@ -106,6 +106,8 @@ export class Hub implements EngineSink {
       slow: false,
       openedAt: now,
       closing: false,
+      seenAt: now,
+      pingedAt: 0,
     };
   }
 

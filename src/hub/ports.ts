@@ -51,6 +51,9 @@ export interface ConnData {
   /** When the socket opened (ms): unauthenticated sockets are closed after authTimeoutMs. */
   openedAt: number;
   closing: boolean;
+  /** Last frame or pong from the client, and the last ping sent (ms): see transport/idle-watch.ts. */
+  seenAt: number;
+  pingedAt: number;
 }
 
 export interface Conn {

@@ -187,6 +187,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     conn.data.subs--;
     hub.deps.metrics.subscriptions.inc(undefined, -1);
     hub.send(conn, encodeOk(f.id));
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("unsubscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
     await hub.presence.leave(conn, key);
   }
 
@@ -196,7 +197,10 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.deps.policy.assertSubscribe(p, c);
     if (!c.policy.presence) throw new SwitchboardError("BAD_REQUEST", `presence is off for namespace ${c.ns}`);
     const members = await hub.deps.engine.presence(key);
-    if (!conn.data.closing) hub.send(conn, encodeOk(f.id, { members }));
+    if (conn.data.closing) return;
+    hub.send(conn, encodeOk(f.id, { members }));
+    // Who is in a care team's room is PHI as much as what they wrote: reads are audited too.
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("presence", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, members: members.length });
   }
 
   private async history(conn: Conn, p: Principal, f: Frame<"history">): Promise<void> {
@@ -205,10 +209,10 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.deps.policy.assertSubscribe(p, c);
     if (c.options.historySize <= 0) throw new SwitchboardError("BAD_REQUEST", `history is off for namespace ${c.ns}`);
     const res = await hub.deps.engine.history(key, { since: f.since, limit: f.limit ?? 100, maxBytes: HISTORY_ANSWER_MAX_BYTES }, c.options);
-    if (!conn.data.closing) {
-      const fields = res.more ? { off: res.off, recovered: res.recovered, more: true } : { off: res.off, recovered: res.recovered };
-      hub.send(conn, encodeOk(f.id, fields, { messages: encodeArray(res.frames) }));
-    }
+    if (conn.data.closing) return;
+    const fields = res.more ? { off: res.off, recovered: res.recovered, more: true } : { off: res.off, recovered: res.recovered };
+    hub.send(conn, encodeOk(f.id, fields, { messages: encodeArray(res.frames) }));
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("history", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, messages: res.frames.length });
   }
 
   private async refresh(conn: Conn, p: Principal, f: Frame<"refresh">): Promise<void> {

@@ -8,6 +8,7 @@ import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { errorResponse } from "./http/errors.ts";
 import { IpAdmission } from "./ip-admission.ts";
+import { IdleWatch } from "./idle-watch.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -81,17 +82,20 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admis
     },
     message: (ws, msg) => {
       bursts.frame();
+      IdleWatch.seen(ws.data);
       hub.message(ws, msg);
     },
+    pong: (ws) => IdleWatch.seen(ws.data),
     close: (ws, code) => {
       admission.closed(ws.data);
       hub.close(ws, code);
     },
     maxPayloadLength: config.ws.maxMessageSize,
-    idleTimeout: config.ws.idleTimeoutSec,
+    idleTimeout: IdleWatch.backstopSec(config.ws.idleTimeoutSec),
     backpressureLimit: config.ws.backpressureLimit,
     closeOnBackpressureLimit: true,
-    sendPings: true,
+    // Pings come from IdleWatch, at half the idle time.
+    sendPings: false,
     perMessageDeflate: false,
     publishToSelf: true,
   };
@@ -166,10 +170,13 @@ export function serve(d: ServeDeps): Server<ConnData> {
   function refuse(req: Request, server: Server<ConnData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
-    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
+    // The path says which endpoint and how; the logger redacts an access_token in it.
+    const url = new URL(req.url);
+    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade", path: url.pathname + url.search });
     return errorResponse(e);
   }
 
+  new IdleWatch(hub, config.ws.idleTimeoutSec);
   const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
   return Bun.serve<ConnData>({
     hostname: config.host,

@@ -19,7 +19,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test.skipIf(major < 20)("the bundled SDK connects, subscribes and publishes from a Node process", async () => {
+// `npm test` refuses to start without node ≥ 20; a direct `bun test` skips (counted) outside CI and fails in CI.
+test.skipIf(major < 20 && process.env.CI !== "true")("the bundled SDK connects, subscribes and publishes from a Node process", async () => {
+  if (major < 20) throw new Error(`node ≥ 20 is needed (found ${node ? major : "none"}): apt-get install -y nodejs`);
   const built = await Bun.build({ entrypoints: [resolve(import.meta.dir, "../../src/client/index.ts")], target: "node", format: "esm" });
   expect(built.success).toBe(true);
   writeFileSync(join(dir, "sdk.mjs"), await built.outputs[0]!.text());

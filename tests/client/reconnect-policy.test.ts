@@ -17,8 +17,14 @@ describe("reconnectDecision", () => {
     expect(reconnectDecision(1006, { renewableToken: false, advised: { ...advised, afterMs: 100 }, now })).toMatchObject({ cause: "server", delayMs: 0 });
   });
 
+  test("close 1000 (the server disconnected the user) ends the client, even with a renewable token or drain advice", () => {
+    const advised = { at: now, afterMs: 100, reason: "draining" };
+    expect(reconnectDecision(1000, { renewableToken: true, now })).toEqual({ stop: true, why: "closed by the server" });
+    expect(reconnectDecision(1000, { renewableToken: false, advised, now })).toEqual({ stop: true, why: "closed by the server" });
+  });
+
   test("anything else backs off", () => {
-    for (const code of [1000, 1001, 1006, 1008, 1009, 1011, 1012, 4008]) {
+    for (const code of [1001, 1006, 1008, 1009, 1011, 1012, 4008]) {
       expect(reconnectDecision(code, { renewableToken: true, now })).toEqual({ stop: false, cause: "backoff" });
     }
   });

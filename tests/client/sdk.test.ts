@@ -36,7 +36,8 @@ describe("SwitchboardClient against a real server", () => {
 
     const bob = pool.create(server.wsUrl, { token: await token({ sub: "bob", rooms: ["r1"] }) });
     await bob.connect();
-    await bob.subscribe("room:r1", () => {}, { presence: true }).ready;
+    const aliceLeft = Promise.withResolvers<PresenceEvent>();
+    await bob.subscribe("room:r1", () => {}, { presence: true, onLeave: (e) => e.user === "alice" && aliceLeft.resolve(e) }).ready;
     expect((await bobJoined.promise).ch).toBe("room:r1");
     const members = await alice.presence("room:r1");
     expect(members.map((m) => m.user).sort()).toEqual(["alice", "bob"]);
@@ -49,6 +50,10 @@ describe("SwitchboardClient against a real server", () => {
 
     sub.unsubscribe();
     expect(sub.state).toBe("unsubscribed");
+    // The server saw the unsub (the SDK could drop messages locally without ever sending it):
+    // alice left the room's presence, for bob and for the server's own answer.
+    expect((await aliceLeft.promise).ch).toBe("room:r1");
+    expect((await bob.presence("room:r1")).map((m) => m.user)).toEqual(["bob"]);
     await alice.publish("room:r1", "note", { n: 3 }); // the answer arrives after the unsub was processed
     await bob.publish("room:r1", "note", { n: 4 });
     expect(inbox.data).toEqual([{ n: 1 }, { n: 2 }]);
@@ -91,6 +96,23 @@ describe("SwitchboardClient against a real server", () => {
     expect(calls).toBe(2);
     expect(events.filter((e) => e.name === "connecting")).toHaveLength(2);
     expect(events.filter((e) => e.name === "reconnecting").map((e) => (e.payload as { cause: string }).cause)).toEqual(["token"]);
+  });
+
+  test("POST /v1/users/:user/disconnect ends the client: disconnected 1000, willReconnect false, no reconnect even with getToken", async () => {
+    let fetched = 0;
+    const c = pool.create(server.wsUrl, { getToken: () => (fetched++, token({ sub: "suspended" })) });
+    const events = recordEvents(c);
+    await c.connect();
+    const gone = nextEvent(c, "disconnected");
+    const failed = nextEvent(c, "error");
+    const res = await server.api("/v1/users/suspended/disconnect", { method: "POST", json: { reason: "account suspended" } });
+    expect(await res.json()).toEqual({ closed: 1 });
+    expect(await gone).toEqual({ code: 1000, reason: "account suspended", willReconnect: false });
+    expect(await failed).toMatchObject({ code: "DISCONNECTED", message: "closed by the server: account suspended" });
+    expect(c.state).toBe("closed");
+    // The decision is taken when the close arrives: a reconnect would have been scheduled (and announced) by now.
+    expect(events.filter((e) => e.name === "reconnecting" || e.name === "connecting").map((e) => e.name)).toEqual(["connecting"]);
+    expect(fetched).toBe(1);
   });
 
   test("getToken replacing a refused token connects", async () => {

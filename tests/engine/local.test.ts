@@ -27,7 +27,7 @@ engineContract("LocalEngine", async () => {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-});
+}, { multiNode: false });
 
 describe("LocalEngine history file", () => {
   const dirs: string[] = [];

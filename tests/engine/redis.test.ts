@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisEngine, type RedisEngineOptions } from "../../src/engine/redis/redis-engine.ts";
-import { createLogger } from "../../src/observability/logger.ts";
 import { SwitchboardError } from "../../src/protocol/errors.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { engineContract, pub, type EngineNode } from "./contract.ts";
+import { capturedLogger } from "../helpers/captured-log.ts";
+import { until } from "../helpers/until.ts";
 import { RecordingSink } from "./recording-sink.ts";
 
-const logger = createLogger(process.env.TEST_LOG_LEVEL === "warn" ? "warn" : "error", {}, (line) => process.stderr.write(line));
+const log = capturedLogger(process.env.TEST_LOG_LEVEL === "warn" ? "warn" : "error");
+const logger = log.logger;
 let redis: RedisServer;
 let seq = 0;
 
@@ -14,6 +16,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
+  log.flush();
   await redis?.stop();
 });
 
@@ -40,6 +43,16 @@ async function startNode(prefix: string, nodeId: string, over: Partial<RedisEngi
   return { engine, sink };
 }
 
+/** The expiry (ms) Redis holds for a presence member's lease, over every shard of `prefix`. */
+async function leaseExpiry(prefix: string, key: string, conn: string): Promise<number> {
+  for (const zset of (await redis.cli("--scan", "--pattern", `{${prefix}:s*}:pe`)).split("\n").filter(Boolean)) {
+    const lines = (await redis.cli("zrange", zset, "0", "-1", "withscores")).split("\n");
+    const i = lines.findIndex((l) => l === `${key}\0${conn}`);
+    if (i >= 0) return Number(lines[i + 1]);
+  }
+  throw new Error(`no lease for ${key} ${conn}`);
+}
+
 function uniquePrefix(): string {
   return `t${process.pid}x${++seq}`;
 }
@@ -62,18 +75,18 @@ engineContract("RedisEngine", async () => {
       await Promise.all(nodes.map((n) => n.engine.stop()));
     },
   };
-});
+}, { multiNode: true });
 
 describe("RedisEngine specifics", () => {
-  test("start rejects SERVICE_UNAVAILABLE when Redis is unreachable", async () => {
+  test("start rejects SERVICE_UNAVAILABLE when Redis is unreachable", log.wrap(async () => {
     const engine = new RedisEngine({ ...options(uniquePrefix(), "n0"), url: "redis://127.0.0.1:1" });
     const err = await engine.start(new RecordingSink()).catch((e) => e);
     expect(err).toBeInstanceOf(SwitchboardError);
     expect(err.code).toBe("SERVICE_UNAVAILABLE");
     await engine.stop();
-  });
+  }));
 
-  test("a dead node's presence members vanish within two heartbeats and leave is emitted once", async () => {
+  test("a dead node's presence members vanish within two heartbeats and leave is emitted once", log.wrap(async () => {
     const prefix = uniquePrefix();
     const a = await startNode(prefix, "a");
     const b = await startNode(prefix, "b");
@@ -89,17 +102,20 @@ describe("RedisEngine specifics", () => {
       await b.sink.until(() => b.sink.frames("/room:p").some(isLeave), 2000, "leave on b");
       expect(Date.now() - diedAt).toBeLessThan(2 * 500 + 600);
       expect(await a.engine.presence("/room:p")).toEqual([{ user: "alive", conns: 1 }]);
-      // still alive after several heartbeats: the live member is refreshed
-      await a.sink.until(() => false, 1500).catch(() => {});
+      // The live member outlives its first lease: its expiry in Redis is pushed forward by
+      // heartbeats until it lies past the time the lease it had when the other died ran out.
+      const expiry = () => leaseExpiry(prefix, "/room:p", "a.1");
+      const first = await expiry();
+      await until(async () => ((await expiry()) > first + 1500 ? true : undefined), "two heartbeats of the live member");
       expect(await b.engine.presence("/room:p")).toEqual([{ user: "alive", conns: 1 }]);
       expect(a.sink.frames("/room:p").filter(isLeave).length).toBe(1);
       expect(b.sink.frames("/room:p").filter(isLeave).length).toBe(1);
     } finally {
       await Promise.all([a.engine.stop(), b.engine.stop()]);
     }
-  });
+  }));
 
-  test("Redis frozen (SIGSTOP): publish rejects SERVICE_UNAVAILABLE within the command timeout, health says why, recovers after SIGCONT", async () => {
+  test("Redis frozen (SIGSTOP): publish rejects SERVICE_UNAVAILABLE within the command timeout, health says why, recovers after SIGCONT", log.wrap(async () => {
     const own = await startRedis();
     const sink = new RecordingSink();
     const engine = new RedisEngine({ ...options(uniquePrefix(), "n0"), url: own.url });
@@ -127,9 +143,9 @@ describe("RedisEngine specifics", () => {
       await engine.stop();
       await own.stop();
     }
-  });
+  }));
 
-  test("Redis killed: publish fails fast, the bus resumes without duplicates after restart (AOF)", async () => {
+  test("Redis killed: publish fails fast, the bus resumes without duplicates after restart (AOF)", log.wrap(async () => {
     const own = await startRedis({ appendonly: true, appendfsync: "always" });
     const prefix = uniquePrefix();
     const a = await startNode(prefix, "a", { url: own.url });
@@ -158,9 +174,9 @@ describe("RedisEngine specifics", () => {
       await Promise.all([a.engine.stop(), b.engine.stop()]);
       await own.stop();
     }
-  });
+  }));
 
-  test("entries trimmed off the bus while a node was away are delivered from history, in order", async () => {
+  test("entries trimmed off the bus while a node was away are delivered from history, in order", log.wrap(async () => {
     const own = await startRedis();
     const prefix = uniquePrefix();
     const a = await startNode(prefix, "a", { url: own.url, shards: 1, streamMaxLen: 100, commandTimeoutMs: 3000 });
@@ -178,9 +194,13 @@ describe("RedisEngine specifics", () => {
       await b.sink.until(() => b.sink.frames("/room:g").length >= 2001, 10_000, "b catches up");
       const got = b.sink.frames("/room:g").map((f) => f.data.n);
       expect(got).toEqual(Array.from({ length: 2001 }, (_, i) => i));
+      // The gap was seen and repaired from history, not merely absent.
+      expect(b.engine.health()).toMatchObject({ busGaps: expect.any(Number), gapRepairs: expect.any(Number) });
+      expect(b.engine.health().busGaps as number).toBeGreaterThanOrEqual(1);
+      expect(b.engine.health().gapRepairs as number).toBeGreaterThanOrEqual(1);
     } finally {
       await Promise.all([a.engine.stop(), b.engine.stop()]);
       await own.stop();
     }
-  });
+  }));
 });

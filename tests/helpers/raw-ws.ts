@@ -7,6 +7,8 @@ import type { Socket } from "bun";
  */
 export interface RawFrame {
   opcode: number;
+  /** Date.now() when it arrived. */
+  at?: number;
   payload: Uint8Array;
 }
 
@@ -46,6 +48,8 @@ export function encodeFrame(opcode: number, payload: Uint8Array, fin = true): Ui
 
 export class RawWs {
   readonly frames: RawFrame[] = [];
+  /** Answer the server's pings (a live client); false plays a client that went silent. */
+  answerPings = true;
   /** Close code from the server's close frame, or 1006 when the TCP connection ended without one. */
   closeCode: number | undefined;
   readonly closed: Promise<number>;
@@ -222,14 +226,14 @@ export class RawWs {
         off = 10;
       }
       if (b.length < off + len) return;
-      const frame = { opcode: b[0]! & 0x0f, payload: b.slice(off, off + len) };
+      const frame = { opcode: b[0]! & 0x0f, payload: b.slice(off, off + len), at: Date.now() };
       this.buf = b.slice(off + len);
       this.onFrame(frame);
     }
   }
 
   private onFrame(f: RawFrame): void {
-    if (f.opcode === OP.PING) this.sendFrame(OP.PONG, f.payload);
+    if (f.opcode === OP.PING && this.answerPings) this.sendFrame(OP.PONG, f.payload);
     if (f.opcode === OP.CLOSE && this.closeCode === undefined) {
       const code = f.payload.length >= 2 ? (f.payload[0]! << 8) | f.payload[1]! : 1005;
       this.frames.push(f);

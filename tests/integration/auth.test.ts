@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { until } from "../helpers/until.ts";
 import { TestClient } from "../helpers/ws-client.ts";
 
 let s: TestServer;
@@ -35,10 +36,20 @@ describe("the three ways to authenticate", () => {
     await c.next((f) => f.t === "hello");
     c.close();
     await c.closed;
+    // A refused upgrade logs its path, query included: the one line where redact() has a token to remove.
+    const stale = await token({ sub: "alice", tenant: "t1" }, { aud: "care-app", iss: "https://idp.test", expSec: -60 });
+    expect((await upgradeStatus(`${s.wsUrl}?access_token=${stale}&v=1`)).status).toBe(401);
+    const refused = await until(
+      async () => s.logs.find((l) => l.msg === "auth_failure" && l.via === "upgrade" && String(l.path).endsWith("&v=1")),
+      "the refused upgrade's audit line",
+    );
+    expect(refused.path).toBe("/v1/ws?access_token=[redacted]&v=1");
     const text = JSON.stringify(s.logs);
     expect(text).toContain('"connect"');
-    expect(text).not.toContain(jwt);
-    expect(text).not.toContain(jwt.split(".")[2]!);
+    for (const t of [jwt, stale]) {
+      expect(text).not.toContain(t);
+      expect(text).not.toContain(t.split(".")[2]!);
+    }
   });
 
   test("auth frame gets hello with exp", async () => {

@@ -35,11 +35,10 @@ describe("rate limit and protocol errors (rate 5/s, burst 5, 5 errors per minute
 
   test("a burst of 20 requests: some RATE_LIMIT_EXCEEDED with retryAfter; the connection stays open and works after waiting", async () => {
     const c = await login(s, "flood");
-    const mark = c.frames.length;
     for (let i = 1; i <= 20; i++) c.send({ t: "pub", id: 1000 + i, ch: "room:r1", ev: "burst", data: i });
     const answers = await c.waitCount((f) => (f.t === "ok" || f.t === "err") && f.id > 1000, 20, 15_000);
-    expect(answers.length).toBe(20);
-    expect(mark).toBeGreaterThanOrEqual(1);
+    // Every request answered exactly once, refused or not.
+    expect(answers.map((f) => f.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 1001 + i));
     const ok = answers.filter((f) => f.t === "ok");
     const limited = answers.filter((f) => f.t === "err");
     // Burst 5 plus whatever refilled while the frames were in flight; never all 20.
@@ -259,9 +258,11 @@ describe("slow consumer (WS_BACKPRESSURE_LIMIT=65536)", () => {
     // Once it reads again, the slow client learns it was closed.
     paused.resume();
     const { code } = await slow.closed;
-    expect(code).not.toBe(1000);
+    // uWS closes a socket over the limit itself, without a close frame (nothing more fits in
+    // its buffer): the client sees 1006 and the server counts exactly that one disconnect.
+    expect(code).toBe(1006);
     const disconnectLines = (await (await fetch(s.url + "/metrics")).text()).split("\n").filter((l) => l.startsWith("switchboard_disconnects_total{"));
-    expect(disconnectLines.length).toBeGreaterThan(0);
+    expect(disconnectLines).toEqual(['switchboard_disconnects_total{code="1006"} 1']);
     healthy.close();
   }, 120_000);
 });

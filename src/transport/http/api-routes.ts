@@ -72,12 +72,13 @@ export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logge
 
   r.get("/channels/:ch/presence", async (c) => {
     const members = await api.presence(c.req.query("tenant"), c.req.param("ch"));
+    logger.audit("api_presence", { key: c.get("apiKey"), tenant: c.req.query("tenant") ?? "", ch: c.req.param("ch"), members: members.length });
     return c.json({ members });
   });
 
   r.get("/channels/:ch/history", async (c) => {
     const res = await api.history(c.req.query("tenant"), c.req.param("ch"), sinceParam(c.req.query("since")), limitParam(c.req.query("limit")));
-    logger.audit("api_history", { key: c.get("apiKey"), tenant: c.req.query("tenant") ?? "", ch: c.req.param("ch") });
+    logger.audit("api_history", { key: c.get("apiKey"), tenant: c.req.query("tenant") ?? "", ch: c.req.param("ch"), messages: res.frames.length });
     return c.body('{"messages":' + encodeArray(res.frames) + ',"off":"' + res.off + '","recovered":' + res.recovered + (res.more ? ',"more":true' : "") + "}", 200, {
       "content-type": "application/json",
     });
