@@ -40,6 +40,7 @@ export interface Config {
     maxErrorsPerMin: number;
   };
   drain: { deadlineMs: number; reconnectMaxMs: number };
+  exitWithParent: boolean;
   historyTrimCron: string;
   redis:
     | {
@@ -170,6 +171,7 @@ export function loadConfig(env: Source = process.env): Config {
       maxErrorsPerMin: st.WS_MAX_ERRORS_PER_MIN!,
     },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
+    exitWithParent: st.EXIT_WITH_PARENT!,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     redis: useRedis
       ? {

@@ -73,6 +73,7 @@ export const SETTINGS = {
   WS_MAX_ERRORS_PER_MIN: spec("30", "Protocol errors per minute before the connection is closed with 1008.", int(1)),
   DRAIN_DEADLINE_MS: spec("10000", "On SIGTERM/SIGINT: time to finish in-flight work before exit.", int(100)),
   DRAIN_RECONNECT_MAX_MS: spec("5000", "Upper bound of the jittered `reconnect.after` sent while draining.", int(0)),
+  EXIT_WITH_PARENT: spec("true", "Drain and exit when the process that started the server dies (a wrapper that swallowed SIGTERM); set `false` for `nohup`/daemonised starts.", bool()),
   HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
   REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
   REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),
