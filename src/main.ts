@@ -118,6 +118,7 @@ async function main(): Promise<void> {
     logger,
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
     extend: await demoExtension(config),
   });

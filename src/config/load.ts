@@ -26,6 +26,8 @@ export interface Config {
   };
   apiKeys: string[];
   corsOrigins: string[] | undefined;
+  /** Balancers whose forwarding headers are believed (TRUST_PROXY); undefined = none. */
+  trustProxy: string[] | undefined;
   dataDir: string;
   ws: {
     authTimeoutMs: number;
@@ -157,6 +159,7 @@ export function loadConfig(env: Source = process.env): Config {
     },
     apiKeys: st.API_KEYS ?? [],
     corsOrigins: st.CORS_ORIGINS?.length ? st.CORS_ORIGINS : undefined,
+    trustProxy: st.TRUST_PROXY?.length ? st.TRUST_PROXY : undefined,
     dataDir: st.DATA_DIR!,
     ws: {
       authTimeoutMs: st.WS_AUTH_TIMEOUT_MS!,

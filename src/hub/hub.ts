@@ -82,7 +82,7 @@ export class Hub implements EngineSink {
     this.sweeper.unref();
   }
 
-  newConnData(preauth: Principal | undefined): ConnData {
+  newConnData(preauth: Principal | undefined, clientIp?: string): ConnData {
     const now = this.deps.clock.now();
     return {
       id: this.nextConnId++,
@@ -99,6 +99,7 @@ export class Hub implements EngineSink {
       preauth,
       openedAt: now,
       closing: false,
+      clientIp,
     };
   }
 
@@ -225,7 +226,7 @@ export class Hub implements EngineSink {
     if (p.tenant) hello += ',"tenant":' + JSON.stringify(p.tenant);
     if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
     this.send(conn, hello + this.helloTail);
-    if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
+    if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.data.clientIp ?? conn.remoteAddress });
   }
 
   authFailed(conn: Conn, id: number | undefined, err: SwitchboardError): void {
@@ -233,7 +234,7 @@ export class Hub implements EngineSink {
     this.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     this.send(conn, encodeErr(id, "AUTHENTICATION_FAILED", err.message));
     conn.close(CLOSE.AUTH_FAILED, "authentication failed");
-    this.deps.logger.audit("auth_failure", { conn: this.connId(conn), reason: err.message, ip: conn.remoteAddress });
+    this.deps.logger.audit("auth_failure", { conn: this.connId(conn), reason: err.message, ip: conn.data.clientIp ?? conn.remoteAddress });
   }
 
   // --- replies ---

@@ -43,6 +43,8 @@ export interface ConnData {
   /** When the socket opened (ms): unauthenticated sockets are closed after authTimeoutMs. */
   openedAt: number;
   closing: boolean;
+  /** The client's address as a trusted proxy forwarded it (TRUST_PROXY); undefined = the socket's peer. */
+  clientIp: string | undefined;
 }
 
 export interface Conn {

@@ -6,6 +6,7 @@ import type { ConnData, Principal } from "../hub/ports.ts";
 import type { TokenVerifier } from "../hub/token-verifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { clientAddressResolver } from "./client-address.ts";
 import { errorResponse } from "./http/errors.ts";
 
 export interface ServeDeps {
@@ -106,6 +107,9 @@ function bearer(req: Request, url: URL): string | undefined {
 export function serve(d: ServeDeps): Server<ConnData> {
   const { config, hub, verifier, app } = d;
   const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
+  const clientAddress = clientAddressResolver(config.trustProxy);
+  /** Only behind a trusted proxy is there anything to keep beyond the socket's own peer address. */
+  const forwardedIp = config.trustProxy ? (req: Request, server: Server<ConnData>) => clientAddress(server.requestIP(req)?.address, req.headers) : () => undefined;
 
   /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
   function upgrade(req: Request, server: Server<ConnData>, url: URL): Response | undefined | Promise<Response | undefined> {
@@ -140,7 +144,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
   }
 
   function accept(req: Request, server: Server<ConnData>, preauth: Principal | undefined): Response | undefined {
-    if (server.upgrade(req, { data: hub.newConnData(preauth) })) return undefined;
+    if (server.upgrade(req, { data: hub.newConnData(preauth, forwardedIp(req, server)) })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
 
@@ -148,7 +152,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
   function refuse(req: Request, server: Server<ConnData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
-    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
+    d.logger.audit("auth_failure", { reason: e.message, ip: clientAddress(server.requestIP(req)?.address, req.headers), via: "upgrade" });
     return errorResponse(e);
   }
 
