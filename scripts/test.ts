@@ -1,8 +1,9 @@
 /**
  * `npm test`: checks that the real programs the suite starts are installed
- * (redis-server, Debian's chromium, node ≥ 20), then runs `bun test` and ends
- * with a plain "N passed, N failed, N skipped" line. In CI (CI=true) a skipped
- * test fails the run: a clean CI run skips nothing. Extra arguments go to `bun test`.
+ * (redis-server, Debian's chromium, node ≥ 20, the proxies and tools the
+ * deploy tests check configs with), then runs `bun test` and ends with a plain
+ * "N passed, N failed, N skipped" line. In CI (CI=true) a skipped test fails
+ * the run: a clean CI run skips nothing. Extra arguments go to `bun test`.
  */
 import { existsSync } from "node:fs";
 
@@ -18,6 +19,17 @@ if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
 }
 if (!Bun.which("prlimit")) {
   missing.push("prlimit (the disk-full readiness test limits the server's file size): apt-get install -y util-linux");
+}
+// The deploy tests check the shipped configs with the real tools and run deploy/local-cluster.
+const deployTools: [string, string, string][] = [
+  ["haproxy", "haproxy", "haproxy -c checks deploy/haproxy and the local cluster runs it"],
+  ["nginx", "nginx", "nginx -t checks deploy/nginx/nginx.conf"],
+  ["openssl", "openssl", "makes the throwaway certificates the TLS configs are checked with"],
+  ["systemd-analyze", "systemd", "verifies deploy/systemd/switchboard.service"],
+  ["curl", "curl", "deploy/local-cluster/start.sh waits on health endpoints with it"],
+];
+for (const [program, pkg, why] of deployTools) {
+  if (!Bun.which(program) && !existsSync(`/usr/sbin/${program}`)) missing.push(`${program} (${why}): apt-get install -y ${pkg}`);
 }
 if (!existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) {
   missing.push("chromium (the browser test drives Debian's chromium; no browser is downloaded): apt-get install -y chromium");

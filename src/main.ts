@@ -8,6 +8,7 @@ import { ChannelPolicy } from "./hub/channel-policy.ts";
 import { Hub } from "./hub/hub.ts";
 import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
+import { watchParent } from "./process/parent-watch.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     logger,
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
     extend: await demoExtension(config),
   });
@@ -146,6 +148,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  if (config.exitWithParent) {
+    watchParent((parent) => {
+      logger.warn("parent process exited; draining as on SIGTERM", { parent });
+      void shutdown("parent-exit");
+    });
+  }
   const scheme = config.tls ? "https" : "http";
   logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
 

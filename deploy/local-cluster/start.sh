@@ -47,15 +47,20 @@ export API_KEYS="${API_KEYS:-local-$(head -c 12 /dev/urandom | base64 | tr -d '=
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN" --save "" --appendonly yes --appendfsync everysec \
   --daemonize no --logfile "$RUN/redis.log" &
 PIDS+=($!)
+REDIS_PID=$!
+declare -A NAME_OF=([$REDIS_PID]=redis)
 until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
 
 SERVERS=""
+NODE_PIDS=""
 for i in $(seq 1 "$NODES"); do
   port=$((NODE_BASE_PORT + i - 1))
   mkdir -p "$RUN/node$i"
   env NODE_ENV="${NODE_ENV:-development}" HOST=127.0.0.1 PORT="$port" NODE_ID="node$i" DATA_DIR="$RUN/node$i" \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT" "$BUN" "$ROOT/src/main.ts" >"$RUN/node$i.log" 2>&1 &
   PIDS+=($!)
+  NAME_OF[$!]="node$i"
+  NODE_PIDS+="node$i=$! "
   SERVERS+="    server node$i 127.0.0.1:$port"$'\n'
 done
 for i in $(seq 1 "$NODES"); do wait_for "http://127.0.0.1:$((NODE_BASE_PORT + i - 1))/health/ready" 20; done
@@ -65,6 +70,7 @@ sed -e "s|@LB_BIND@|127.0.0.1:$LB_PORT|" -e "s|@STATS_BIND@|127.0.0.1:$STATS_POR
 haproxy -c -q -f "$RUN/haproxy.cfg"
 haproxy -db -f "$RUN/haproxy.cfg" >"$RUN/haproxy.log" 2>&1 &
 PIDS+=($!)
+NAME_OF[$!]=haproxy
 wait_for "http://127.0.0.1:$LB_PORT/health/ready" 10
 
 cat <<INFO
@@ -75,9 +81,31 @@ Switchboard local cluster is up ($NODES nodes behind HAProxy, Redis on 127.0.0.1
   Health      http://127.0.0.1:$LB_PORT/health/ready
   HAProxy     http://127.0.0.1:$STATS_PORT/stats
   Nodes       $(for i in $(seq 1 "$NODES"); do printf 'http://127.0.0.1:%s ' $((NODE_BASE_PORT + i - 1)); done)
+  PIDs        $NODE_PIDS
   JWT_SECRET  $JWT_SECRET
   Logs        $RUN/*.log
 Ctrl-C stops everything.
 INFO
-wait -n "${PIDS[@]}" || true
-echo "a process exited; see the logs above" >&2
+# A node that dies (the failover check: kill -9 one) leaves the others serving behind
+# HAProxy; the cluster is stopped only when Redis or HAProxy goes, or the last node does.
+live_nodes=$NODES
+while :; do
+  exited=""
+  wait -n -p exited "${PIDS[@]}" || true
+  [ -n "$exited" ] || continue
+  name="${NAME_OF[$exited]:-pid $exited}"
+  rest=()
+  for pid in "${PIDS[@]}"; do [ "$pid" = "$exited" ] || rest+=("$pid"); done
+  PIDS=("${rest[@]}")
+  case "$name" in
+    node*)
+      live_nodes=$((live_nodes - 1))
+      echo "$name (pid $exited) exited; $live_nodes node(s) still serving (log: $RUN/$name.log)" >&2
+      [ "$live_nodes" -gt 0 ] || { echo "no node left; stopping" >&2; exit 1; }
+      ;;
+    *)
+      echo "$name (pid $exited) exited; stopping the cluster (log: $RUN/$name.log)" >&2
+      exit 1
+      ;;
+  esac
+done

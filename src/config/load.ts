@@ -26,6 +26,8 @@ export interface Config {
   };
   apiKeys: string[];
   corsOrigins: string[] | undefined;
+  /** Balancers whose forwarding headers are believed (TRUST_PROXY); undefined = none. */
+  trustProxy: string[] | undefined;
   dataDir: string;
   ws: {
     authTimeoutMs: number;
@@ -42,6 +44,7 @@ export interface Config {
     maxErrorsPerMin: number;
   };
   drain: { deadlineMs: number; reconnectMaxMs: number };
+  exitWithParent: boolean;
   historyTrimCron: string;
   channelIdleSec: number;
   redis:
@@ -160,6 +163,7 @@ export function loadConfig(env: Source = process.env): Config {
     },
     apiKeys: st.API_KEYS ?? [],
     corsOrigins: st.CORS_ORIGINS?.length && !st.CORS_ORIGINS.includes("*") ? st.CORS_ORIGINS : undefined,
+    trustProxy: st.TRUST_PROXY?.length ? st.TRUST_PROXY : undefined,
     dataDir: st.DATA_DIR!,
     ws: {
       authTimeoutMs: st.WS_AUTH_TIMEOUT_MS!,
@@ -176,6 +180,7 @@ export function loadConfig(env: Source = process.env): Config {
       maxErrorsPerMin: st.WS_MAX_ERRORS_PER_MIN!,
     },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
+    exitWithParent: st.EXIT_WITH_PARENT!,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     channelIdleSec: st.CHANNEL_IDLE_SEC!,
     redis: useRedis

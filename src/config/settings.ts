@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { autoConnectionCap } from "./memory-budget.ts";
+import { invalidProxyEntries } from "./trusted-proxies.ts";
 
 /**
  * Every setting Switchboard reads, with its default and a one-line meaning.
@@ -69,6 +70,7 @@ export const SETTINGS = {
   JWT_AUDIENCE: spec(undefined, "Required `aud` of user tokens.", str()),
   JWT_EXPIRY_WARNING_SEC: spec("30", "Seconds before `exp` at which the server sends `expiring`.", int(1, 3600)),
   API_KEYS: spec(undefined, "Comma-separated API keys for the server HTTP API.", list()),
+  TRUST_PROXY: spec(undefined, "Comma-separated addresses or CIDRs of your balancers (`10.0.0.0/8,::1`); only their `X-Forwarded-For`/`Forwarded` headers name the client address in audit lines and logs. Unset = the socket peer is the client.", v.pipe(list(), v.check((l) => invalidProxyEntries(l).length === 0, "must be comma-separated IP addresses or CIDRs"))),
   CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP; `*` = any origin. Unset = any origin in development; production refuses to start without it.", list()),
   DATA_DIR: spec("./data", "Directory of the embedded engine's history database (one node per directory: a second process using it refuses to start).", str()),
   WS_AUTH_TIMEOUT_MS: spec("5000", "Time an unauthenticated connection has to send `auth`.", int(100, 600_000)),
@@ -86,6 +88,7 @@ export const SETTINGS = {
   DRAIN_DEADLINE_MS: spec("10000", "On SIGTERM/SIGINT: time to finish in-flight work before exit.", int(100)),
   DRAIN_RECONNECT_MAX_MS: spec("5000", "Upper bound of the jittered `reconnect.after` sent while draining.", int(0)),
   CHANNEL_IDLE_SEC: spec("60", "The embedded engine forgets a channel's in-memory state after this long without a publish (offsets continue where they were).", int(1, 86_400)),
+  EXIT_WITH_PARENT: spec("true", "Drain and exit when the process that started the server dies (a wrapper that swallowed SIGTERM); set `false` for `nohup`/daemonised starts.", bool()),
   HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
   REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
   REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),

@@ -87,7 +87,7 @@ export class Hub implements EngineSink {
     this.sweeper.unref();
   }
 
-  newConnData(preauth: Principal | undefined): ConnData {
+  newConnData(preauth: Principal | undefined, clientIp?: string): ConnData {
     const now = this.deps.clock.now();
     return {
       id: this.nextConnId++,
@@ -108,6 +108,7 @@ export class Hub implements EngineSink {
       closing: false,
       seenAt: now,
       pingedAt: 0,
+      clientIp,
     };
   }
 
@@ -274,7 +275,7 @@ export class Hub implements EngineSink {
     if (p.tenant) hello += ',"tenant":' + JSON.stringify(p.tenant);
     if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
     this.send(conn, hello + this.helloTail);
-    if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.remoteAddress });
+    if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.data.clientIp ?? conn.remoteAddress });
     if (d.early !== null) this.authenticated(conn);
   }
 
@@ -284,7 +285,7 @@ export class Hub implements EngineSink {
     this.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     this.send(conn, encodeErr(id, "AUTHENTICATION_FAILED", err.message));
     conn.close(CLOSE.AUTH_FAILED, "authentication failed");
-    this.deps.logger.audit("auth_failure", { conn: this.connId(conn), reason: err.message, ip: conn.remoteAddress });
+    this.deps.logger.audit("auth_failure", { conn: this.connId(conn), reason: err.message, ip: conn.data.clientIp ?? conn.remoteAddress });
   }
 
   // --- replies ---

@@ -54,6 +54,8 @@ export interface ConnData {
   /** Last frame or pong from the client, and the last ping sent (ms): see transport/idle-watch.ts. */
   seenAt: number;
   pingedAt: number;
+  /** The client's address as a trusted proxy forwarded it (TRUST_PROXY); undefined = the socket's peer. */
+  clientIp: string | undefined;
 }
 
 export interface Conn {

@@ -6,6 +6,7 @@ import type { ConnData, Principal } from "../hub/ports.ts";
 import type { TokenVerifier } from "../hub/token-verifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { clientAddressResolver } from "./client-address.ts";
 import { errorResponse } from "./http/errors.ts";
 import { IpAdmission } from "./ip-admission.ts";
 import { IdleWatch } from "./idle-watch.ts";
@@ -117,6 +118,9 @@ export function serve(d: ServeDeps): Server<ConnData> {
   const admission = new IpAdmission({ upgradesPerSec: config.ws.upgradesPerIpPerSec, maxUnauthenticated: config.ws.maxUnauthenticatedPerIp, now: () => hub.deps.clock.now() });
   /** The ConnData of the upgrade accept() just made (read at once by its caller). */
   let lastData: ConnData | undefined;
+  const clientAddress = clientAddressResolver(config.trustProxy);
+  /** Only behind a trusted proxy is there anything to keep beyond the socket's own peer address. */
+  const forwardedIp = config.trustProxy ? (req: Request, server: Server<ConnData>) => clientAddress(server.requestIP(req)?.address, req.headers) : () => undefined;
 
   /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
   function upgrade(req: Request, server: Server<ConnData>, url: URL): Response | undefined | Promise<Response | undefined> {
@@ -133,7 +137,8 @@ export function serve(d: ServeDeps): Server<ConnData> {
       hub.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
       return errorResponse(new SwitchboardError("LIMIT_EXCEEDED", "this node is at its connection limit"));
     }
-    const ip = server.requestIP(req)?.address ?? "";
+    // Per-IP admission counts the client behind a trusted balancer, not the balancer.
+    const ip = clientAddress(server.requestIP(req)?.address, req.headers) ?? "";
     const token = bearer(req, url);
     const refused = admission.check(ip, token !== undefined);
     if (refused) {
@@ -161,7 +166,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
   }
 
   function accept(req: Request, server: Server<ConnData>, preauth: Principal | undefined): Response | undefined {
-    lastData = hub.newConnData(preauth);
+    lastData = hub.newConnData(preauth, forwardedIp(req, server));
     if (server.upgrade(req, { data: lastData })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
@@ -172,7 +177,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     // The path says which endpoint and how; the logger redacts an access_token in it.
     const url = new URL(req.url);
-    d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade", path: url.pathname + url.search });
+    d.logger.audit("auth_failure", { reason: e.message, ip: clientAddress(server.requestIP(req)?.address, req.headers), via: "upgrade", path: url.pathname + url.search });
     return errorResponse(e);
   }
 

@@ -76,7 +76,7 @@ test("without CORS_ORIGINS: browsers from any origin get CORS headers, backends 
 
 test("npm start runs a node on the embedded engine that is ready within seconds, and stops with its process group", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "sb-npm-start-"));
-  // Its own process group: npm does not pass SIGTERM on to the server it started, so the test ends the group.
+  // Its own process group, ended as a whole (a terminal's Ctrl-C); SIGTERM to npm alone is tests/integration/start-commands.test.ts.
   const proc = spawn("npm", ["start", "--silent"], {
     cwd: resolve(import.meta.dir, "../.."),
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir },

@@ -53,20 +53,20 @@ function sinceParam(raw: string | undefined): string | undefined {
 }
 
 /** The server HTTP API of PROTOCOL.md §6 (mounted behind the API-key middleware). */
-export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logger): Hono<{ Variables: { apiKey: number } }> {
-  const r = new Hono<{ Variables: { apiKey: number } }>();
+export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logger): Hono<{ Variables: { apiKey: number; ip: string | undefined } }> {
+  const r = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
 
   r.post("/publish", async (c) => {
     const b = parse(PublishBody, await readJson(c));
     const off = await api.publish(b.tenant, b.ch, b.ev, encodeData(b.data));
-    logger.audit("api_publish", { key: c.get("apiKey"), tenant: b.tenant ?? "", ch: b.ch, ev: b.ev });
+    logger.audit("api_publish", { key: c.get("apiKey"), ip: c.get("ip"), tenant: b.tenant ?? "", ch: b.ch, ev: b.ev });
     return c.json({ off });
   });
 
   r.post("/broadcast", async (c) => {
     const b = parse(BroadcastBody, await readJson(c));
     const offs = await api.broadcast(b.tenant, b.chs, b.ev, encodeData(b.data));
-    logger.audit("api_broadcast", { key: c.get("apiKey"), tenant: b.tenant ?? "", chs: b.chs.length, ev: b.ev });
+    logger.audit("api_broadcast", { key: c.get("apiKey"), ip: c.get("ip"), tenant: b.tenant ?? "", chs: b.chs.length, ev: b.ev });
     return c.json({ offs });
   });
 
@@ -78,7 +78,7 @@ export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logge
 
   r.get("/channels/:ch/history", async (c) => {
     const res = await api.history(c.req.query("tenant"), c.req.param("ch"), sinceParam(c.req.query("since")), limitParam(c.req.query("limit")));
-    logger.audit("api_history", { key: c.get("apiKey"), tenant: c.req.query("tenant") ?? "", ch: c.req.param("ch"), messages: res.frames.length });
+    logger.audit("api_history", { key: c.get("apiKey"), ip: c.get("ip"), tenant: c.req.query("tenant") ?? "", ch: c.req.param("ch"), messages: res.frames.length });
     return c.body('{"messages":' + encodeArray(res.frames) + ',"off":"' + res.off + '","recovered":' + res.recovered + (res.more ? ',"more":true' : "") + "}", 200, {
       "content-type": "application/json",
     });
@@ -95,7 +95,7 @@ export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logge
       generatedAt: new Date().toISOString(),
       frames: res.frames,
     });
-    logger.audit("api_report", { key: c.get("apiKey"), tenant: tenant ?? "", ch, messages: res.frames.length });
+    logger.audit("api_report", { key: c.get("apiKey"), ip: c.get("ip"), tenant: tenant ?? "", ch, messages: res.frames.length });
     return c.body(pdf as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/pdf",
       "content-disposition": `attachment; filename="history-${ch.replace(/[^A-Za-z0-9_.-]/g, "_")}.pdf"`,
@@ -107,7 +107,7 @@ export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logge
     const body: unknown = text.trim() === "" ? {} : parseJsonBody(text);
     const b = parse(DisconnectBody, body);
     const closed = await api.disconnect(b.tenant, c.req.param("user"), b.reason ?? "disconnected by the server");
-    logger.audit("api_disconnect", { key: c.get("apiKey"), tenant: b.tenant ?? "", user: c.req.param("user"), closed });
+    logger.audit("api_disconnect", { key: c.get("apiKey"), ip: c.get("ip"), tenant: b.tenant ?? "", user: c.req.param("user"), closed });
     return c.json({ closed });
   });
 

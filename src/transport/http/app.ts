@@ -1,3 +1,4 @@
+import type { Server } from "bun";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -7,6 +8,7 @@ import type { Logger } from "../../observability/logger.ts";
 import type { Cell, Metrics } from "../../observability/metrics.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
+import { clientAddressResolver } from "../client-address.ts";
 import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
@@ -21,6 +23,8 @@ export interface HttpAppDeps {
   logger: Logger;
   apiKeys: readonly string[];
   corsOrigins: readonly string[] | undefined;
+  /** TRUST_PROXY: balancers whose X-Forwarded-For/Forwarded name the client in audit lines. */
+  trustProxy?: readonly string[];
   maxBodyBytes: number;
   /** Served over TLS: answers carry HSTS. */
   tls?: boolean;
@@ -59,7 +63,12 @@ export function createHttpApp(d: HttpAppDeps): Hono {
     cell.value++;
   });
   app.route("/", healthRoutes(d.health, d.metrics));
-  const v1 = new Hono<{ Variables: { apiKey: number } }>();
+  const clientAddress = clientAddressResolver(d.trustProxy);
+  const v1 = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
+  v1.use("*", (c, next) => {
+    c.set("ip", clientAddress((c.env as { server?: Server<unknown> } | undefined)?.server?.requestIP(c.req.raw)?.address, c.req.raw.headers));
+    return next();
+  });
   v1.use("*", requireApiKey(d.apiKeys));
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
   v1.route("/", apiRoutes(d.api, d.reports, d.logger));
@@ -69,6 +78,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   app.onError((err, c) => {
     const e = toHttpError(err);
     if (e.code === "INTERNAL_ERROR") d.logger.error("http request failed", { err, path: c.req.path });
+    if (e.code === "AUTHENTICATION_FAILED") d.logger.audit("api_auth_failure", { reason: e.message, path: c.req.path, ip: (c.get as (k: string) => unknown)("ip") });
     d.metrics.errors.inc({ code: e.code });
     return errorResponse(e);
   });
