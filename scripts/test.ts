@@ -1,6 +1,6 @@
 /**
  * `npm test`: checks that the real programs the suite starts are installed
- * (redis-server, Debian's chromium), then runs `bun test` and ends with a
+ * (redis-server, haproxy, Debian's chromium), then runs `bun test` and ends with a
  * plain "N passed, N failed" line. Extra arguments go to `bun test`.
  */
 import { existsSync } from "node:fs";
@@ -8,6 +8,9 @@ import { existsSync } from "node:fs";
 const missing: string[] = [];
 if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
   missing.push("redis-server (the Redis engine tests start their own): apt-get install -y redis-server");
+}
+if (!Bun.which("haproxy")) {
+  missing.push("haproxy (the README runner starts deploy/local-cluster as its README says): apt-get install -y haproxy");
 }
 if (!existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) {
   missing.push("chromium (the browser test drives Debian's chromium; no browser is downloaded): apt-get install -y chromium");

@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { apiPublish } from "../client/support.ts";
+
+/** What the README's curl does: publish in the dev tenant, which every /demo token carries. */
+async function apiPublish(srv: TestServer, ch: string, ev: string, data: unknown): Promise<void> {
+  const res = await srv.api("/v1/publish", { method: "POST", json: { tenant: "acme", ch, ev, data } });
+  expect(res.status).toBe(200);
+}
 
 // Debian's chromium, never a downloaded browser (.ci/run installs it).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -51,7 +56,7 @@ test("the demo page connects, shows API publications and presence, and publishes
   expect(await fromBob.locator(".from").textContent()).toBe("bob");
 
   // What the page published is really in the channel's history.
-  const res = await server.api("/v1/channels/room:lobby/history");
+  const res = await server.api("/v1/channels/room:lobby/history?tenant=acme");
   const { messages } = (await res.json()) as { messages: { from?: string; data: { text: string } }[] };
   expect(messages.map((m) => [m.from ?? "server", m.data.text])).toEqual([
     ["server", "hello from the API"],
