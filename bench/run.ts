@@ -56,10 +56,10 @@ export function parseArgs(argv: string[]): Args {
     else if (v === "--rounds") a.rounds = Number(argv[++i]);
     else if (v === "all") a.scenarios.push(...SCENARIOS);
     else if ((SCENARIOS as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
-    else throw new Error(`unknown argument '${v}'\n${USAGE}`);
+    else throw new Error(`unknown argument '${v}'; ${USAGE}`);
   }
   if (a.scenarios.length === 0) throw new Error(USAGE);
-  for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'\n${USAGE}`);
+  for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'; ${USAGE}`);
   if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 8) throw new Error("--workers must be 1..8");
   if (!Number.isInteger(a.rounds) || a.rounds < 1 || a.rounds > 9) throw new Error("--rounds must be 1..9");
   return a;
