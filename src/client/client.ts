@@ -1,4 +1,5 @@
 import { backoffDelayMs } from "./backoff.ts";
+import { defaultWebSocket } from "./default-websocket.ts";
 import { Emitter } from "./emitter.ts";
 import { SwitchboardClientError } from "./errors.ts";
 import { parseServerFrame, type ClientFrame, type Hello, type Message, type PresenceMember, type ServerFrame } from "./frames.ts";
@@ -47,9 +48,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.maxDelayMs = Math.max(this.minDelayMs, options.maxReconnectDelayMs ?? 20_000);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
-    const WS = options.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
-    if (!WS) throw new TypeError("no global WebSocket: pass options.WebSocket");
-    this.WS = WS;
+    this.WS = options.WebSocket ?? defaultWebSocket();
   }
 
   get state(): ConnectionState {
