@@ -7,6 +7,7 @@ import type { TokenVerifier } from "../hub/token-verifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { errorResponse } from "./http/errors.ts";
+import { answerPing } from "./ping.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -80,7 +81,7 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebS
     },
     message: (ws, msg) => {
       bursts.frame();
-      hub.message(ws, msg);
+      if (!answerPing(hub, ws, msg)) hub.message(ws, msg);
     },
     close: (ws, code) => hub.close(ws, code),
     maxPayloadLength: config.ws.maxMessageSize,
