@@ -1,8 +1,9 @@
 /**
  * Bench entry point: `bun bench/run.ts <scenario|all> [--targets a,b] [--quick] [--workers N]`.
  * Runs each scenario against each target in turn, writes a JSON result, a
- * Markdown table and an HTML report into bench/out/, and copies the Markdown
- * to bench/RESULTS.md. Every process it starts is killed on exit, Ctrl-C or error.
+ * Markdown table and an HTML report into new files under bench/out/; only
+ * `--save` also copies the Markdown over the committed bench/RESULTS.md.
+ * Every process it starts is killed on exit, Ctrl-C or error.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,26 +36,30 @@ const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => P
   "http-publish": httpPublishScenario,
 };
 
-const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--no-save]`;
+const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--save | --no-save]`;
 
-interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; rounds: number; save: boolean }
+/** `write`: the run's own files in bench/out/; `save`: those and bench/RESULTS.md; `none`: print only. */
+export type Output = "none" | "write" | "save";
+
+interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; rounds: number; output: Output }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { scenarios: [], targets: null, quick: false, workers: 2, rounds: 1, save: true };
+  const a: Args = { scenarios: [], targets: null, quick: false, workers: 2, rounds: 1, output: "write" };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === "--quick") a.quick = true;
-    else if (v === "--no-save") a.save = false;
+    else if (v === "--no-save") a.output = "none";
+    else if (v === "--save") a.output = "save";
     else if (v === "--targets") a.targets = (argv[++i] ?? "").split(",").filter(Boolean) as TargetName[];
     else if (v.startsWith("--targets=")) a.targets = v.slice(10).split(",").filter(Boolean) as TargetName[];
     else if (v === "--workers") a.workers = Number(argv[++i]);
     else if (v === "--rounds") a.rounds = Number(argv[++i]);
     else if (v === "all") a.scenarios.push(...SCENARIOS);
     else if ((SCENARIOS as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
-    else throw new Error(`unknown argument '${v}'\n${USAGE}`);
+    else throw new Error(`unknown argument '${v}'; ${USAGE}`);
   }
   if (a.scenarios.length === 0) throw new Error(USAGE);
-  for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'\n${USAGE}`);
+  for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'; ${USAGE}`);
   if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 8) throw new Error("--workers must be 1..8");
   if (!Number.isInteger(a.rounds) || a.rounds < 1 || a.rounds > 9) throw new Error("--rounds must be 1..9");
   return a;
@@ -105,7 +110,7 @@ async function main(): Promise<void> {
     runs,
   };
   const md = renderMarkdown(report);
-  if (args.save) {
+  if (args.output !== "none") {
     const dir = join(ROOT, "bench/out");
     mkdirSync(dir, { recursive: true });
     const stamp = started.toISOString().replace(/[:.]/g, "-");
@@ -114,8 +119,8 @@ async function main(): Promise<void> {
     writeFileSync(`${base}.md`, md);
     writeFileSync(`${base}.html`, renderHtml(report));
     writeFileSync(join(dir, "latest.html"), renderHtml(report));
-    writeFileSync(join(ROOT, "bench/RESULTS.md"), md);
-    log(`wrote ${base}.{json,md,html} and bench/RESULTS.md`);
+    if (args.output === "save") writeFileSync(join(ROOT, "bench/RESULTS.md"), md);
+    log(`wrote ${base}.{json,md,html}${args.output === "save" ? " and bench/RESULTS.md" : " (bench/RESULTS.md unchanged; --save updates it)"}`);
   }
   console.log(md);
   log(`done in ${report.meta.durationSec} s`);

@@ -20,9 +20,9 @@ if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
 if (!Bun.which("prlimit")) {
   missing.push("prlimit (the disk-full readiness test limits the server's file size): apt-get install -y util-linux");
 }
-// The deploy tests check the shipped configs with the real tools and run deploy/local-cluster.
+// The deploy tests check the shipped configs with the real tools and run deploy/local-cluster (so does the README runner).
 const deployTools: [string, string, string][] = [
-  ["haproxy", "haproxy", "haproxy -c checks deploy/haproxy and the local cluster runs it"],
+  ["haproxy", "haproxy", "haproxy -c checks deploy/haproxy; the local cluster and the README runner run it"],
   ["nginx", "nginx", "nginx -t checks deploy/nginx/nginx.conf"],
   ["openssl", "openssl", "makes the throwaway certificates the TLS configs are checked with"],
   ["systemd-analyze", "systemd", "verifies deploy/systemd/switchboard.service"],

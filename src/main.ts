@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import { SignJWT } from "jose";
+import { DEV_CLAIMS, DEV_TENANT, signDevToken, type DevClaims } from "./config/dev-identity.ts";
 import { devSecret } from "./config/dev-secrets.ts";
 import { ConfigError, loadConfig, type Config } from "./config/load.ts";
 import type { Engine } from "./engine/engine.ts";
@@ -43,12 +43,23 @@ async function createEngine(config: Config, logger: Logger): Promise<Engine> {
   });
 }
 
-async function devToken(config: Config, claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setIssuedAt()
-    .setExpirationTime("12h")
-    .sign(new TextEncoder().encode(config.jwt.secret!));
+function devToken(config: Config, claims: DevClaims): Promise<string> {
+  return signDevToken(config.jwt.secret!, claims);
+}
+
+/** Bun.serve's start-up failures as one line saying what to do; undefined for anything unexpected. */
+function listenProblem(config: Config, err: unknown): string | undefined {
+  const e = err as { code?: string; message?: string };
+  const where = `${config.host}:${config.port}`;
+  if (e.code === "EADDRINUSE") {
+    return `cannot listen on ${where}: the port is already in use (another Switchboard or another program); stop it, or start with another PORT (PORT=0 picks a free one)`;
+  }
+  if (e.code === "EACCES") return `cannot listen on ${where}: permission denied; ports below 1024 need privileges, pick another PORT`;
+  if (e.code === "EADDRNOTAVAIL") return `cannot listen on ${where}: HOST ${config.host} is not an address of this machine`;
+  if (config.tls) {
+    return `cannot serve TLS with TLS_CERT_FILE=${config.tls.certFile} and TLS_KEY_FILE=${config.tls.keyFile} (${e.message ?? String(err)}); they must be a PEM certificate and its PEM private key`;
+  }
+  return undefined;
 }
 
 async function main(): Promise<void> {
@@ -62,7 +73,7 @@ async function main(): Promise<void> {
   try {
     new Cron(config.historyTrimCron, { paused: true }).stop();
   } catch (err) {
-    fatal(`invalid configuration:\n  HISTORY_TRIM_CRON: ${(err as Error).message}`);
+    fatal(`invalid configuration: HISTORY_TRIM_CRON: ${(err as Error).message}`);
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
   if (config.apiKeys.length === 0) {
@@ -75,6 +86,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const clock = systemClock;
   const policy = new ChannelPolicy(config.namespaces);
+  logger.info("channel policy", { namespaces: Object.keys(config.namespaces) });
   const verifier = new TokenVerifier({
     secret: config.jwt.secret,
     publicKey: config.jwt.publicKey,
@@ -123,7 +135,14 @@ async function main(): Promise<void> {
     maxBodyBytes: config.ws.maxMessageSize,
     extend: await demoExtension(config),
   });
-  const server = serve({ config, hub, verifier, app, logger });
+  let server: ReturnType<typeof serve>;
+  try {
+    server = serve({ config, hub, verifier, app, logger });
+  } catch (err) {
+    const problem = listenProblem(config, err);
+    if (problem) fatal(problem);
+    throw err;
+  }
   hub.attach(server);
   // Signal handlers go in before "listening" is announced: a SIGTERM right after it must drain, not kill.
   let stopping = false;
@@ -171,25 +190,26 @@ async function demoExtension(config: Config): Promise<((app: import("hono").Hono
   if (config.env === "production" || !config.jwt.generated) return undefined;
   const demo = await import("./transport/http/demo.ts").catch(() => undefined);
   if (!demo) return undefined;
-  return (app) => demo.mountDemo(app, { mintDevToken: (claims) => devToken(config, claims) });
+  return (app) => demo.mountDemo(app, { mintDevToken: (claims) => devToken(config, { ...claims, tenant: DEV_TENANT }) });
 }
 
 async function printDevTour(config: Config, port: number): Promise<void> {
-  const token = await devToken(config, { sub: "alice", tenant: "acme", roles: ["nurse"], rooms: ["lobby"] });
+  const token = await devToken(config, DEV_CLAIMS);
   const base = `http://localhost:${port}`;
+  const portEnv = port === 8080 ? "" : `PORT=${port} `;
   process.stdout.write(
     [
       "",
       "Switchboard is running in development mode.",
       `  demo page:   ${base}/demo`,
       `  health:      ${base}/health`,
-      "  dev token (alice @ acme, role nurse, room lobby; valid 12 h):",
+      `  dev token (alice @ ${DEV_TENANT}, role nurse, room lobby; valid 12 h; npm run -s token mints it again):`,
       `    ${token}`,
-      "  try it:",
-      `    bunx wscat -c "ws://localhost:${port}/v1/ws?access_token=${token}"`,
-      `      > {"t":"sub","id":1,"ch":"room:lobby"}`,
+      "  try it, in a second terminal:",
+      `    ${portEnv}npm run -s listen -- room:lobby`,
+      "  and in a third:",
       `    curl -X POST ${base}/v1/publish -H "authorization: Bearer ${config.apiKeys[0]}" \\`,
-      `      -H "content-type: application/json" -d '{"tenant":"acme","ch":"room:lobby","ev":"hello","data":{"text":"hi"}}'`,
+      `      -H "content-type: application/json" -d '{"tenant":"${DEV_TENANT}","ch":"room:lobby","ev":"hello","data":{"text":"hi"}}'`,
       "",
     ].join("\n") + "\n",
   );

@@ -1,8 +1,10 @@
 import { backoffDelayMs } from "./backoff.ts";
+import { defaultWebSocket } from "./default-websocket.ts";
 import { Emitter } from "./emitter.ts";
 import { SwitchboardClientError } from "./errors.ts";
 import { parseServerFrame, type ClientFrame, type Hello, type Message, type PresenceMember, type ServerFrame } from "./frames.ts";
 import type { ClientEvents, ConnectionState } from "./events.ts";
+import { Liveness } from "./liveness.ts";
 import type { ClientOptions } from "./options.ts";
 import { reconnectDecision, type ReconnectCause } from "./reconnect-policy.ts";
 import { errorFromFrame, PendingRequests } from "./requests.ts";
@@ -28,6 +30,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private readonly subs = new Map<string, Subscription<any>>();
   private _state: ConnectionState = "idle";
   private ws: WebSocket | undefined;
+  /** Watches the open connection for silence (hello.ping); undefined while not connected. */
+  private liveness: Liveness | undefined;
   private wsToken: string | undefined;
   private _hello: Hello | undefined;
   private attempt = 0;
@@ -47,9 +51,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.maxDelayMs = Math.max(this.minDelayMs, options.maxReconnectDelayMs ?? 20_000);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
-    const WS = options.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
-    if (!WS) throw new TypeError("no global WebSocket: pass options.WebSocket");
-    this.WS = WS;
+    this.WS = options.WebSocket ?? defaultWebSocket();
   }
 
   get state(): ConnectionState {
@@ -180,6 +182,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
 
   private onFrame(ws: WebSocket, data: unknown): void {
     if (this.ws !== ws) return;
+    this.liveness?.heard();
     const f = parseServerFrame(data);
     if (!f) return;
     switch (f.t) {
@@ -210,6 +213,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this._state = "connected";
     this.attempt = 0;
     this.lastError = undefined;
+    this.watch(this.ws!, rest.ping);
     this.emit("connected", this._hello);
     for (const w of this.waiters.splice(0)) w.resolve(this._hello);
     for (const sub of this.subs.values()) this.sendSub(sub);
@@ -281,8 +285,27 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     }
   }
 
+  /** Starts the silence watch for `ws`: a ping after `pingSec` without frames, reconnect after twice that. */
+  private watch(ws: WebSocket, pingSec: number): void {
+    this.liveness?.stop();
+    this.liveness = undefined;
+    if (!(pingSec > 0)) return;
+    this.liveness = new Liveness(
+      pingSec * 1000,
+      () => void this.request(undefined, (id) => ({ t: "ping", id })).catch(() => {}),
+      (silentMs) => {
+        if (this.ws !== ws) return;
+        this.detach(ws);
+        ws.close();
+        this.connectionGone(1006, `server silent for ${Math.round(silentMs / 1000)} s`, true);
+      },
+    );
+  }
+
   /** The socket is gone: fail what waited on it, then decide whether and when to reconnect. */
   private connectionGone(code: number, reason: string, mayReconnect: boolean): void {
+    this.liveness?.stop();
+    this.liveness = undefined;
     this.clearTimer();
     this.ws = undefined;
     const stopped = this._state === "closed";

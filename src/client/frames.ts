@@ -55,7 +55,8 @@ export type ClientFrame =
   | { t: "pub"; id: number; ch: string; ev: string; data: unknown }
   | { t: "presence"; id: number; ch: string }
   | { t: "history"; id: number; ch: string; since?: string; limit?: number }
-  | { t: "refresh"; id: number; token: string };
+  | { t: "refresh"; id: number; token: string }
+  | { t: "ping"; id: number };
 
 /** Parses one text frame; anything that is not an object with a string `t` is `undefined`. */
 export function parseServerFrame(text: unknown): ServerFrame | undefined {

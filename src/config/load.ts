@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { devSecret } from "./dev-secrets.ts";
-import { DEFAULT_NAMESPACES, NamespacesSchema, type Namespaces } from "./policy.ts";
+import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
 
 /** The one typed configuration object, built once at start-up. */
@@ -63,40 +63,53 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    super(`invalid configuration: ${problems.join("; ")}`);
     this.name = "ConfigError";
   }
 }
 
 type Source = Record<string, string | undefined>;
 
-function readFile(path: string, problems: string[]): { values: Source; namespaces: unknown } {
+interface FileValues {
+  values: Source;
+  namespaces: unknown;
+  /** `"extends": "default"`: the file's namespaces are merged over the defaults, one namespace at a time. */
+  extendsDefault: boolean;
+}
+
+function readFile(path: string, problems: string[]): FileValues {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    problems.push(`SWITCHBOARD_CONFIG: cannot read ${path} as JSON (${(err as Error).message})`);
-    return { values: {}, namespaces: undefined };
+    const why = (err as NodeJS.ErrnoException).code ? `cannot read ${path} (${(err as NodeJS.ErrnoException).code})` : `${path} is not valid JSON (${(err as Error).message})`;
+    problems.push(`SWITCHBOARD_CONFIG: ${why}`);
+    return { values: {}, namespaces: undefined, extendsDefault: false };
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     problems.push("SWITCHBOARD_CONFIG: the file must hold a JSON object");
-    return { values: {}, namespaces: undefined };
+    return { values: {}, namespaces: undefined, extendsDefault: false };
   }
   const values: Source = {};
   let namespaces: unknown;
+  let extendsDefault = false;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
+    else if (k === "extends") {
+      if (val === "default") extendsDefault = true;
+      else problems.push(`extends: must be "default" (keep the default namespaces and override them by name) or left out (the file's namespaces replace the defaults); got ${JSON.stringify(val)}`);
+    }
     else if (!(k in SETTINGS)) problems.push(`${k}: unknown key in ${path}`);
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces };
+  return { values, namespaces, extendsDefault };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
 export function loadConfig(env: Source = process.env): Config {
   const problems: string[] = [];
-  let file: { values: Source; namespaces: unknown } = { values: {}, namespaces: undefined };
+  let file: FileValues = { values: {}, namespaces: undefined, extendsDefault: false };
   if (env.SWITCHBOARD_CONFIG) file = readFile(env.SWITCHBOARD_CONFIG, problems);
 
   const s = {} as Record<SettingKey, unknown>;
@@ -116,8 +129,8 @@ export function loadConfig(env: Source = process.env): Config {
   let namespaces: Namespaces = DEFAULT_NAMESPACES;
   if (file.namespaces !== undefined) {
     const r = v.safeParse(NamespacesSchema, file.namespaces);
-    if (r.success) namespaces = r.output;
-    else for (const issue of r.issues) problems.push(`namespaces.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
+    if (r.success) namespaces = file.extendsDefault ? { ...DEFAULT_NAMESPACES, ...r.output } : r.output;
+    else problems.push(...policyProblems(r.issues));
   }
 
   const envName = st.NODE_ENV ?? "development";
@@ -137,7 +150,10 @@ export function loadConfig(env: Source = process.env): Config {
   }
   for (const f of ["TLS_CERT_FILE", "TLS_KEY_FILE"] as const) {
     const path = st[f];
-    if (path && !existsSync(path)) problems.push(`${f}: file ${path} does not exist`);
+    if (path) {
+      const why = pemProblem(path);
+      if (why) problems.push(`${f}: ${why}`);
+    }
   }
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
   if (problems.length > 0) throw new ConfigError(problems);
@@ -196,4 +212,19 @@ export function loadConfig(env: Source = process.env): Config {
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     namespaces,
   };
+}
+
+/** Why a TLS file cannot be used, checked here so that Bun.serve never gets one it would fail on. */
+function pemProblem(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return `file ${path} does not exist`;
+    if (code === "EISDIR") return `${path} is a directory, not a PEM file`;
+    return `cannot read ${path} (${code ?? (err as Error).message}); check its permissions`;
+  }
+  if (!text.includes("-----BEGIN")) return `${path} is not a PEM file (no "-----BEGIN" line)`;
+  return undefined;
 }

@@ -13,31 +13,59 @@ import * as v from "valibot";
  */
 export const RULE = /^(self|tenant|tenant-id|server|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
 
-const Rule = v.pipe(v.string(), v.regex(RULE, "must be self, tenant, tenant-id, server, claim:<name> or role:<role>"));
+const RULES_IN_WORDS = "self, tenant, tenant-id, server, claim:<name> or role:<role>";
+const Rule = v.pipe(v.string(`each rule is a string: ${RULES_IN_WORDS}`), v.regex(RULE, `must be ${RULES_IN_WORDS}`));
+const Rules = v.array(Rule, `must be a list of rules, e.g. ["claim:rooms", "role:admin"] (rules: ${RULES_IN_WORDS})`);
+const HISTORY_IN_WORDS = 'must be false (no history) or {"size": 1-100000 messages, "ttlSec": 1-31536000 seconds}';
+const whole = (min: number, max: number, what: string) =>
+  v.pipe(v.number(`${what} must be a number from ${min} to ${max}`), v.integer(`${what} must be a whole number`), v.minValue(min, `${what} must be at least ${min}`), v.maxValue(max, `${what} must be at most ${max}`));
 
-export const NamespacePolicySchema = v.strictObject({
-  subscribe: v.array(Rule),
-  publish: v.array(Rule),
-  history: v.optional(
-    v.union([
-      v.literal(false),
-      v.strictObject({
-        size: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)),
-        ttlSec: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(365 * 86400)),
-      }),
-    ]),
-    false,
-  ),
-  presence: v.optional(v.boolean(), false),
-  joinLeave: v.optional(v.boolean(), false),
-});
+/** Namespace keys in the order a reader would write them; named in the unknown-key message. */
+const POLICY_KEYS = ["subscribe", "publish", "history", "presence", "joinLeave"];
+
+export const NamespacePolicySchema = v.strictObject(
+  {
+    subscribe: Rules,
+    publish: Rules,
+    history: v.optional(
+      v.union([v.literal(false), v.strictObject({ size: whole(1, 100_000, "size"), ttlSec: whole(1, 365 * 86400, "ttlSec") }, HISTORY_IN_WORDS)], HISTORY_IN_WORDS),
+      false,
+    ),
+    presence: v.optional(v.boolean("must be true or false"), false),
+    joinLeave: v.optional(v.boolean("must be true or false"), false),
+  },
+  `must be an object with "subscribe" and "publish" rule lists and optional ${POLICY_KEYS.slice(2).join(", ")}`,
+);
 
 export type NamespacePolicy = v.InferOutput<typeof NamespacePolicySchema>;
 
 export const NamespacesSchema = v.record(
-  v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@=\-]{1,64}$/, "namespace names are 1–64 of [A-Za-z0-9_.@=-]")),
+  v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@=\-]{1,64}$/, "namespace names are 1-64 of the characters A-Z a-z 0-9 _ . @ = -")),
   NamespacePolicySchema,
+  'must be an object of namespaces, e.g. {"room": {"subscribe": ["claim:rooms"], "publish": ["claim:rooms"]}}',
 );
+
+/**
+ * Policy-file problems in words, each naming its key path. valibot reports a
+ * missing key and an unknown key with its generic type messages, so those two
+ * are rewritten here; every other message is the schema's own.
+ */
+export function policyProblems(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  const out = new Set<string>();
+  for (const issue of issues) {
+    const path = v.getDotPath(issue);
+    const key = path?.split(".").at(-1);
+    const where = `namespaces${path ? `.${path}` : ""}`;
+    if (issue.kind === "schema" && issue.expected === "never" && key) {
+      out.add(`${where}: unknown key "${key}"; a namespace takes ${POLICY_KEYS.join(", ")}`);
+    } else if (issue.kind === "schema" && issue.input === undefined && (key === "subscribe" || key === "publish")) {
+      out.add(`${where}: missing; give a list of rules (${RULES_IN_WORDS}), [] for nobody`);
+    } else if (issue.kind === "schema" && issue.input === undefined && key && !POLICY_KEYS.includes(key)) {
+      out.add(`${where}: missing; ${issue.message}`);
+    } else out.add(`${where}: ${issue.message}`);
+  }
+  return [...out];
+}
 
 export type Namespaces = Record<string, NamespacePolicy>;
 

@@ -10,6 +10,7 @@ import { clientAddressResolver } from "./client-address.ts";
 import { errorResponse } from "./http/errors.ts";
 import { IpAdmission } from "./ip-admission.ts";
 import { IdleWatch } from "./idle-watch.ts";
+import { answerPing } from "./ping.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -84,7 +85,7 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admis
     message: (ws, msg) => {
       bursts.frame();
       IdleWatch.seen(ws.data);
-      hub.message(ws, msg);
+      if (!answerPing(hub, ws, msg)) hub.message(ws, msg);
     },
     pong: (ws) => IdleWatch.seen(ws.data),
     close: (ws, code) => {

@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { apiPublish } from "../client/support.ts";
+import { until } from "../helpers/until.ts";
+
+
+/** What the README's curl does: publish in the dev tenant, which every /demo token carries. */
+async function apiPublish(srv: TestServer, ch: string, ev: string, data: unknown): Promise<void> {
+  const res = await srv.api("/v1/publish", { method: "POST", json: { tenant: "acme", ch, ev, data } });
+  expect(res.status).toBe(200);
+}
 
 // Debian's chromium, never a downloaded browser (.ci/run installs it).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -20,16 +27,37 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function openDemo(user: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+const DESKTOP = { width: 1100, height: 760 };
+const PHONE = { width: 390, height: 844 };
+
+async function openDemo(user: string, opts: { room?: string; viewport?: { width: number; height: number }; srv?: TestServer } = {}): Promise<{ page: Page; errors: string[] }> {
+  const room = opts.room ?? "lobby";
+  const page = await browser.newPage({ viewport: opts.viewport ?? DESKTOP });
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(`${server.url}/demo?sub=${user}&room=lobby`);
+  await page.goto(`${(opts.srv ?? server).url}/demo?sub=${user}&room=${room}`);
   await page.locator('#status[data-state="connected"]').waitFor();
-  await page.locator("#log", { hasText: "subscribed to room:lobby" }).waitFor();
+  await page.locator("#log", { hasText: `subscribed to room:${room}` }).waitFor();
   return { page, errors };
 }
+
+/** Elements that stick out of the viewport on the right (the page would scroll sideways). */
+function overflowing(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const out: string[] = [];
+    if (document.documentElement.scrollWidth > width) out.push(`document ${document.documentElement.scrollWidth} > ${width}`);
+    for (const el of Array.from(document.body.querySelectorAll("*"))) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > width + 0.5) out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}.${el.className} right=${Math.round(r.right)}`);
+    }
+    return out;
+  });
+}
+
+/** SAVE_SCREENSHOTS=1 writes them to docs/screenshots/ (the README shows those); otherwise to a temp dir. */
+const SHOTS = process.env.SAVE_SCREENSHOTS === "1" ? resolve(import.meta.dir, "../../docs/screenshots") : mkdtempSync(join(tmpdir(), "sb-demo-shots-"));
 
 test("the demo page connects, shows API publications and presence, and publishes", async () => {
   const alice = await openDemo("alice");
@@ -51,7 +79,7 @@ test("the demo page connects, shows API publications and presence, and publishes
   expect(await fromBob.locator(".from").textContent()).toBe("bob");
 
   // What the page published is really in the channel's history.
-  const res = await server.api("/v1/channels/room:lobby/history");
+  const res = await server.api("/v1/channels/room:lobby/history?tenant=acme");
   const { messages } = (await res.json()) as { messages: { from?: string; data: { text: string } }[] };
   expect(messages.map((m) => [m.from ?? "server", m.data.text])).toEqual([
     ["server", "hello from the API"],
@@ -61,9 +89,6 @@ test("the demo page connects, shows API publications and presence, and publishes
   await bob.page.close();
   await alice.page.locator("#presence li", { hasText: "bob" }).waitFor({ state: "detached" });
 
-  const shot = join(tmpdir(), "switchboard-demo.png");
-  await alice.page.screenshot({ path: shot });
-  console.log(`demo screenshot: ${shot}`);
   expect(alice.errors).toEqual([]);
   expect(bob.errors).toEqual([]);
 }, 30_000);
@@ -92,6 +117,82 @@ test("the page rides out a server restart: it shows the reconnect, then what was
     await page.close();
     await b?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 30_000);
+
+const LONG_WORD = "Temperature-log-" + "0123456789".repeat(30);
+const LONG_TEXT =
+  "Handover for bed 4: afebrile since 06:00, fluids as charted, mother asked about discharge timing and the follow-up appointment; " +
+  "please call the family before noon. " +
+  LONG_WORD;
+
+for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
+  test(`${name} (${viewport.width} px): recent history on join, long messages wrap, nothing overflows sideways`, async () => {
+    const room = `ward-${name}`;
+    const ch = `room:${room}`;
+    await apiPublish(server, ch, "chat", { text: "Morning round starts at 08:30." });
+    await apiPublish(server, ch, "chat", { text: LONG_TEXT });
+    const { page, errors } = await openDemo("nurse-ana", { room, viewport });
+    try {
+      // The room's recent messages are there on join, oldest first, marked as history.
+      await page.locator("#log", { hasText: `showing 2 recent messages from ${ch}` }).waitFor();
+      expect(await page.locator("#messages li.history .text").allTextContents()).toEqual(["Morning round starts at 08:30.", LONG_TEXT]);
+
+      await page.fill("#text", "On my way to bed 4.");
+      await page.click("#send");
+      await page.locator("#messages li:not(.history)", { hasText: "On my way to bed 4." }).waitFor();
+      expect(await page.locator("#messages li .text").allTextContents()).toEqual(["Morning round starts at 08:30.", LONG_TEXT, "On my way to bed 4."]);
+
+      // The long message wraps inside the list: as wide as the list at most, several lines tall.
+      const box = await page.locator("#messages li", { hasText: "Handover" }).locator(".text").evaluate((el) => {
+        const list = document.getElementById("messages")!.getBoundingClientRect();
+        const r = el.getBoundingClientRect();
+        return { right: r.right, listRight: list.right, height: r.height, line: parseFloat(getComputedStyle(el).lineHeight) || 20 };
+      });
+      expect(box.right).toBeLessThanOrEqual(box.listRight + 0.5);
+      expect(box.height).toBeGreaterThan(2 * box.line);
+      expect(await overflowing(page)).toEqual([]);
+
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `demo-${name}.png`), fullPage: true });
+      console.log(`demo screenshot: ${join(SHOTS, `demo-${name}.png`)}`);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+}
+
+test("a connection refused for a limit says so in the page and stops retrying; Connect works once a slot is free", async () => {
+  const srv = await startServer({ env: { NODE_ENV: "development", JWT_SECRET: "", WS_MAX_CONNECTIONS_PER_USER: "1" } });
+  try {
+    const first = await openDemo("sam", { srv });
+    const second = await browser.newPage({ viewport: PHONE });
+    await second.goto(`${srv.url}/demo?sub=sam&room=lobby`);
+    await second.locator('#status[data-state="refused"]').waitFor();
+    expect(await second.locator("#notice").textContent()).toBe(
+      "Connection refused: at most 1 connections per user. Close another tab or window of this user, then press Connect.",
+    );
+    expect(await second.locator("#notice").isVisible()).toBe(true);
+    expect(await second.locator("#connect").isEnabled()).toBe(true);
+    expect(await second.locator("#log").textContent()).toContain("not retrying");
+    expect(await overflowing(second)).toEqual([]);
+    mkdirSync(SHOTS, { recursive: true });
+    await second.screenshot({ path: join(SHOTS, "demo-refused-phone.png"), fullPage: true });
+
+    await first.page.close();
+    await until(async () => {
+      const res = await srv.api("/metrics");
+      return /^switchboard_connections(?:\{[^}]*\})? 0$/m.test(await res.text()) ? true : undefined;
+    }, "the first tab's connection to close");
+    await second.click("#connect");
+    await second.locator('#status[data-state="connected"]').waitFor();
+    expect(await second.locator("#notice").isVisible()).toBe(false);
+    // One attempt before the refusal, one after pressing Connect: nothing retried in between.
+    expect((await second.locator("#log").textContent())!.match(/connecting \(attempt/g)).toHaveLength(2);
+    await second.close();
+  } finally {
+    await srv.stop();
   }
 }, 30_000);
 

@@ -207,6 +207,12 @@ describe("command line", () => {
     expect(parseArgs(["chat", "--rounds", "3"]).rounds).toBe(3);
     expect(() => parseArgs(["chat", "--rounds", "0"])).toThrow();
   });
+
+  test("a run writes its own files; only --save touches RESULTS.md; --no-save writes nothing", () => {
+    expect(parseArgs(["chat"]).output).toBe("write");
+    expect(parseArgs(["chat", "--save"]).output).toBe("save");
+    expect(parseArgs(["chat", "--no-save"]).output).toBe("none");
+  });
 });
 
 describe("lean client against a real Bun.serve", () => {
