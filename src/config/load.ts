@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
+import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
 
 /** The one typed configuration object, built once at start-up. */
 export interface Config {
@@ -53,6 +54,8 @@ export interface Config {
     | undefined;
   presenceTtlSec: number;
   namespaces: Namespaces;
+  /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
+  socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
 }
 
 export class ConfigError extends Error {
@@ -64,7 +67,9 @@ export class ConfigError extends Error {
 
 type Source = Record<string, string | undefined>;
 
-function readFile(path: string, problems: string[]): { values: Source; namespaces: unknown } {
+type FileParts = { values: Source; namespaces: unknown; socketio?: unknown };
+
+function readFile(path: string, problems: string[]): FileParts {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
@@ -78,19 +83,21 @@ function readFile(path: string, problems: string[]): { values: Source; namespace
   }
   const values: Source = {};
   let namespaces: unknown;
+  let socketio: unknown;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
+    else if (k === "socketio") socketio = val;
     else if (!(k in SETTINGS)) problems.push(`${k}: unknown key in ${path}`);
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces };
+  return { values, namespaces, socketio };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
 export function loadConfig(env: Source = process.env): Config {
   const problems: string[] = [];
-  let file: { values: Source; namespaces: unknown } = { values: {}, namespaces: undefined };
+  let file: FileParts = { values: {}, namespaces: undefined };
   if (env.SWITCHBOARD_CONFIG) file = readFile(env.SWITCHBOARD_CONFIG, problems);
 
   const s = {} as Record<SettingKey, unknown>;
@@ -112,6 +119,13 @@ export function loadConfig(env: Source = process.env): Config {
     const r = v.safeParse(NamespacesSchema, file.namespaces);
     if (r.success) namespaces = r.output;
     else for (const issue of r.issues) problems.push(`namespaces.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
+  }
+
+  let socketio = defaultSocketIo(namespaces);
+  if (file.socketio !== undefined) {
+    const r = v.safeParse(SocketIoSchema, file.socketio);
+    if (r.success) problems.push(...checkSocketIo((socketio = r.output), namespaces));
+    else for (const issue of r.issues) problems.push(`socketio.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
   }
 
   const envName = st.NODE_ENV ?? "development";
@@ -183,5 +197,11 @@ export function loadConfig(env: Source = process.env): Config {
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     namespaces,
+    socketio: {
+      ...socketio,
+      pingIntervalMs: st.SOCKETIO_PING_INTERVAL_MS!,
+      pingTimeoutMs: st.SOCKETIO_PING_TIMEOUT_MS!,
+      recoverySec: st.SOCKETIO_RECOVERY_SEC!,
+    },
   };
 }

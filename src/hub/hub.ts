@@ -7,7 +7,7 @@ import { CLOSE, type ErrorCode } from "../protocol/codes.ts";
 import { encodeErr } from "../protocol/encode.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
-import type { Clock, Conn, ConnData, Fanout, Principal } from "./ports.ts";
+import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
 import { Outbox } from "./outbox.ts";
 import { RequestHandlers } from "./request-handlers.ts";
 import { SubscriptionBuffers } from "./subscription-buffers.ts";
@@ -41,6 +41,7 @@ export class Hub implements EngineSink {
   private readonly byUser = new Map<string, Conn | Conn[]>();
   private readonly handlers: RequestHandlers;
   private fanout: Fanout | undefined;
+  private tap: DeliveryTap | undefined;
   private nextConnId = 1;
   private readonly connPrefix: string;
   private sweeper: Timer | undefined;
@@ -80,6 +81,11 @@ export class Hub implements EngineSink {
     this.fanout = fanout;
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
+  }
+
+  /** Installs the Socket.IO endpoint's fan-out (one tap; see DeliveryTap). */
+  addTap(tap: DeliveryTap): void {
+    this.tap = tap;
   }
 
   newConnData(preauth: Principal | undefined): ConnData {
@@ -138,6 +144,11 @@ export class Hub implements EngineSink {
       return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "frame is not valid JSON"));
     }
     this.handlers.handle(conn, json);
+  }
+
+  /** A request another transport has already turned into a native frame object (the Socket.IO endpoint). */
+  request(conn: Conn, frame: unknown): void {
+    if (!conn.data.closing) this.handlers.handle(conn, frame);
   }
 
   close(conn: Conn, code: number): void {
@@ -288,6 +299,7 @@ export class Hub implements EngineSink {
     if (frame.charCodeAt(6) === 109 /* m */) {
       if (this.buffers.size > 0) this.buffers.offer(key, frame);
       if (fanout.publish(key, frame) > 0) this.outMsg.value += this.subscribersOf(fanout, key);
+      if (this.tap !== undefined) this.tap.deliver(key, frame);
     } else {
       const topic = presenceTopic(key);
       if (fanout.publish(topic, frame) > 0) this.outPresence.value += fanout.subscriberCount(topic);
@@ -317,7 +329,7 @@ export class Hub implements EngineSink {
   hasSubscribers(key: string): boolean {
     const f = this.fanout;
     if (!f) return false;
-    return f.subscriberCount(key) > 0 || f.subscriberCount(presenceTopic(key)) > 0 || this.buffers.has(key);
+    return f.subscriberCount(key) > 0 || f.subscriberCount(presenceTopic(key)) > 0 || this.buffers.has(key) || this.tap?.has(key) === true;
   }
 
   control(msg: ControlMessage): void {

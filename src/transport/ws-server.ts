@@ -7,6 +7,8 @@ import type { TokenVerifier } from "../hub/token-verifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { errorResponse } from "./http/errors.ts";
+import type { SioWsData } from "./socketio/engine-session.ts";
+import { SOCKETIO_PATH, SocketIoEndpoint } from "./socketio/socketio-endpoint.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -71,18 +73,27 @@ class ConnectBurstCollector {
   }
 }
 
+type SocketData = ConnData | SioWsData;
+
+/** `/socket.io/` sockets carry their Engine.IO session in `ws.data.sio`; native ones never have it. */
+function isSocketIo(ws: ServerWebSocket<SocketData>): ws is ServerWebSocket<SioWsData> {
+  return (ws.data as Partial<SioWsData>).sio !== undefined;
+}
+
 /** Raw Bun handlers: no closure per connection, everything per-socket lives in the small `ws.data`. */
-function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebSocketHandler<ConnData> {
+function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, sio: SocketIoEndpoint): WebSocketHandler<SocketData> {
   return {
     open: (ws) => {
+      if (isSocketIo(ws)) return sio.wsOpen(ws);
       bursts.opened();
-      hub.open(ws);
+      hub.open(ws as ServerWebSocket<ConnData>);
     },
     message: (ws, msg) => {
+      if (isSocketIo(ws)) return sio.wsMessage(ws, msg);
       bursts.frame();
-      hub.message(ws, msg);
+      hub.message(ws as ServerWebSocket<ConnData>, msg);
     },
-    close: (ws, code) => hub.close(ws, code),
+    close: (ws, code) => (isSocketIo(ws) ? sio.wsClose(ws) : hub.close(ws as ServerWebSocket<ConnData>, code)),
     maxPayloadLength: config.ws.maxMessageSize,
     idleTimeout: config.ws.idleTimeoutSec,
     backpressureLimit: config.ws.backpressureLimit,
@@ -102,13 +113,15 @@ function bearer(req: Request, url: URL): string | undefined {
   return url.searchParams.get("access_token") ?? undefined;
 }
 
-/** Starts Bun.serve: `/v1/ws` upgrades to the hub, everything else goes to Hono. */
-export function serve(d: ServeDeps): Server<ConnData> {
+/** Starts Bun.serve: `/v1/ws` upgrades to the hub, `/socket.io/` is the Socket.IO endpoint, everything else goes to Hono. */
+export function serve(d: ServeDeps): Server<SocketData> {
   const { config, hub, verifier, app } = d;
   const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
 
   /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
-  function upgrade(req: Request, server: Server<ConnData>, url: URL): Response | undefined | Promise<Response | undefined> {
+  const sio = new SocketIoEndpoint({ config, hub, verifier, logger: d.logger });
+
+  function upgrade(req: Request, server: Server<SocketData>, url: URL): Response | undefined | Promise<Response | undefined> {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new SwitchboardError("BAD_REQUEST", "this endpoint expects a WebSocket upgrade"));
     }
@@ -139,13 +152,13 @@ export function serve(d: ServeDeps): Server<ConnData> {
     return accept(req, server, verified);
   }
 
-  function accept(req: Request, server: Server<ConnData>, preauth: Principal | undefined): Response | undefined {
+  function accept(req: Request, server: Server<SocketData>, preauth: Principal | undefined): Response | undefined {
     if (server.upgrade(req, { data: hub.newConnData(preauth) })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
 
   /** `e` is the verifier's AUTHENTICATION_FAILED (TokenVerifier.verifyNow fails with nothing else). */
-  function refuse(req: Request, server: Server<ConnData>, e: SwitchboardError): Response {
+  function refuse(req: Request, server: Server<SocketData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     d.logger.audit("auth_failure", { reason: e.message, ip: server.requestIP(req)?.address, via: "upgrade" });
@@ -153,7 +166,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
   }
 
   const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
-  return Bun.serve<ConnData>({
+  const bun = Bun.serve<SocketData>({
     hostname: config.host,
     port: config.port,
     ...(tls ? { tls } : {}),
@@ -163,18 +176,21 @@ export function serve(d: ServeDeps): Server<ConnData> {
     fetch(req, server) {
       const url = new URL(req.url);
       if (url.pathname === WS_PATH) return upgrade(req, server, url);
+      if (url.pathname === SOCKETIO_PATH) return sio.fetch(req, server as Server<SioWsData>, url);
       const length = Number(req.headers.get("content-length") ?? 0);
       if (length > config.ws.maxMessageSize) {
         return errorResponse(new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${config.ws.maxMessageSize} bytes`));
       }
       return app.fetch(req, { server });
     },
-    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger)),
+    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger), sio),
     error(err) {
       d.logger.error("unhandled server error", { err });
       return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));
     },
   });
+  sio.attach(bun);
+  return bun;
 }
 
 export type SwitchboardSocket = ServerWebSocket<ConnData>;
