@@ -385,9 +385,14 @@ export class SioSocket implements Conn, FanoutMember {
       this.ctx.fanout.remove(this, key);
     }
     this.frozen = true;
-    return this.ctx.store.save(p.tenant, this.pid, record).catch((err) => {
-      this.ctx.hub.deps.logger.warn("socket.io session record not saved", { err, conn: this.ctx.hub.connId(this) });
-    });
+    const hub = this.ctx.hub;
+    const conn = hub.connId(this);
+    return this.ctx.store.save(p.tenant, this.pid, record).then(
+      () => {
+        if (hub.deps.logger.auditing) hub.deps.logger.audit("socketio_session_saved", { conn, user: p.sub, tenant: p.tenant, channels: record.chs.length });
+      },
+      (err) => hub.deps.logger.warn("socket.io session record not saved", { err, conn }),
+    );
   }
 
   private end(code: number, keep: boolean): void {
