@@ -18,6 +18,8 @@ const LegacySubscribe = v.strictObject({
   channel: Template,
   /** Ack payload; "{field}" strings are replaced by the event's field, "{off}"/"{recovered}" by the result. */
   ack: v.optional(v.unknown()),
+  /** Ack payload of a failure; "{code}" and "{message}" are the error's (default `{error: {code, message}}`). */
+  errorAck: v.optional(v.unknown()),
 });
 
 const LegacyPublish = v.strictObject({
@@ -28,6 +30,7 @@ const LegacyPublish = v.strictObject({
   /** Publish only this field of the payload (default: the whole payload). */
   field: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_]{1,64}$/, "must be a field name"))),
   ack: v.optional(v.unknown()),
+  errorAck: v.optional(v.unknown()),
 });
 
 export const LegacyEventSchema = v.variant("action", [LegacySubscribe, LegacyPublish], "action must be subscribe, unsubscribe or publish");
@@ -53,33 +56,37 @@ export type SocketIoConfig = v.InferOutput<typeof SocketIoSchema>;
 export const GENERIC_EVENTS = ["subscribe", "unsubscribe", "publish", "presence", "history"] as const;
 const RESERVED = new Set<string>([...GENERIC_EVENTS, "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "error"]);
 
+/** The failure acks typical NestJS gateways answer (`{status: "error", error}` / `{success: false, error}`), plus the code. */
+const CASE_ERROR = { status: "error", error: "{message}", code: "{code}" };
+const ROOM_ERROR = { success: false, error: "{message}", code: "{code}" };
+
 export const DEFAULT_SOCKETIO: SocketIoConfig = {
   namespaces: {
     "/": {
       autoSubscribe: ["user:{sub}", "org:{tenant}"],
       events: {
-        "subscribe:case": { action: "subscribe", channel: "case:{caseId}", ack: { status: "subscribed", caseId: "{caseId}" } },
-        "unsubscribe:case": { action: "unsubscribe", channel: "case:{caseId}", ack: { status: "unsubscribed", caseId: "{caseId}" } },
-        join_room: { action: "subscribe", channel: "room:{room}", ack: { success: true } },
-        leave_room: { action: "unsubscribe", channel: "room:{room}", ack: { success: true } },
-        send_message: { action: "publish", channel: "room:{room}", event: "message", ack: { success: true } },
+        "subscribe:case": { action: "subscribe", channel: "case:{caseId}", ack: { status: "subscribed", caseId: "{caseId}" }, errorAck: CASE_ERROR },
+        "unsubscribe:case": { action: "unsubscribe", channel: "case:{caseId}", ack: { status: "unsubscribed", caseId: "{caseId}" }, errorAck: CASE_ERROR },
+        join_room: { action: "subscribe", channel: "room:{room}", ack: { success: true }, errorAck: ROOM_ERROR },
+        leave_room: { action: "unsubscribe", channel: "room:{room}", ack: { success: true }, errorAck: ROOM_ERROR },
+        send_message: { action: "publish", channel: "room:{room}", event: "message", ack: { success: true }, errorAck: ROOM_ERROR },
       },
     },
     "/events": {
       channels: ["user", "org", "case", "student"],
       autoSubscribe: ["user:{sub}", "org:{tenant}"],
       events: {
-        "subscribe:case": { action: "subscribe", channel: "case:{caseId}", ack: { status: "subscribed", caseId: "{caseId}" } },
-        "unsubscribe:case": { action: "unsubscribe", channel: "case:{caseId}", ack: { status: "unsubscribed", caseId: "{caseId}" } },
+        "subscribe:case": { action: "subscribe", channel: "case:{caseId}", ack: { status: "subscribed", caseId: "{caseId}" }, errorAck: CASE_ERROR },
+        "unsubscribe:case": { action: "unsubscribe", channel: "case:{caseId}", ack: { status: "unsubscribed", caseId: "{caseId}" }, errorAck: CASE_ERROR },
       },
     },
     "/messaging": {
       channels: ["room"],
       autoSubscribe: [],
       events: {
-        join_room: { action: "subscribe", channel: "room:{room}", ack: { success: true } },
-        leave_room: { action: "unsubscribe", channel: "room:{room}", ack: { success: true } },
-        send_message: { action: "publish", channel: "room:{room}", event: "message", ack: { success: true } },
+        join_room: { action: "subscribe", channel: "room:{room}", ack: { success: true }, errorAck: ROOM_ERROR },
+        leave_room: { action: "unsubscribe", channel: "room:{room}", ack: { success: true }, errorAck: ROOM_ERROR },
+        send_message: { action: "publish", channel: "room:{room}", event: "message", ack: { success: true }, errorAck: ROOM_ERROR },
       },
     },
   },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket } from "socket.io-client";
+import { io, type Socket } from "socket.io-client";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
 import { apiPublish, collect, connect, ENGINES, next, refusal, startEngineDeps, stopEngineDeps, type ClientOptions } from "./support.ts";
@@ -114,10 +114,14 @@ describe.each(ENGINES)("Socket.IO events on the $name engine", (engine) => {
     expect(meta).toMatchObject({ ch: "room:ward", from: "nurse1" });
 
     // A case the token does not list, and a field that cannot be a channel name.
-    expect(await nurse.emitWithAck("subscribe:case", { caseId: "c8" })).toMatchObject({ error: { code: "AUTHORIZATION_FAILED" } });
+    // Failures answer the shape these gateways used ({status: "error", error} / {success: false, error}), plus the code.
+    expect(await nurse.emitWithAck("subscribe:case", { caseId: "c8" })).toMatchObject({ status: "error", code: "AUTHORIZATION_FAILED", error: expect.any(String) });
     expect(await nurse.emitWithAck("subscribe:case", { caseId: "a b" })).toEqual({
-      error: { code: "VALIDATION_ERROR", message: "subscribe:case.caseId: must be a string of [A-Za-z0-9_.:@=-]" },
+      status: "error",
+      code: "VALIDATION_ERROR",
+      error: "subscribe:case.caseId: must be a string of [A-Za-z0-9_.:@=-]",
     });
+    expect(await other.emitWithAck("join_room", { room: "icu" })).toMatchObject({ success: false, code: "AUTHORIZATION_FAILED" });
     expect(await other.emitWithAck("leave_room", { room: "ward" })).toEqual({ success: true });
 
     // /messaging reaches rooms only; /events reaches cases but not rooms.
@@ -130,7 +134,11 @@ describe.each(ENGINES)("Socket.IO events on the $name engine", (engine) => {
   });
 
   test("auto-subscribed user and org channels receive HTTP-API publications without a subscribe", async () => {
-    const s = await as({ sub: "auto", tenant: "acme" }, { transports: ["polling"] });
+    const s = io(server.url, { auth: { token: await token({ sub: "auto", tenant: "acme" }) }, transports: ["polling"] });
+    sockets.push(s);
+    // Gateways greet with a `connected` event once their connection handler ran; clients wait for it.
+    const [hello] = await next(s, "connected");
+    expect(hello).toEqual({ socketId: s.id, user: "auto", tenant: "acme", node: server.node, recovered: false });
     const mine = next(s, "appointment:reminder");
     const org = next(s, "emergency:alert");
     await apiPublish(server, "acme", "user:auto", "appointment:reminder", { at: "10:00" });

@@ -8,6 +8,8 @@ export interface RoutedEvent {
   ch: string | undefined;
   /** Builds the ack argument from the native `ok` fields. */
   ack: (ok: Record<string, unknown>) => unknown;
+  /** Builds the ack argument of a failure; undefined = `{error: {code, message}}`. */
+  fail: ((err: Record<string, unknown>) => unknown) | undefined;
 }
 
 const GENERIC_FRAME: Record<string, string> = {
@@ -62,13 +64,15 @@ function fill(template: string, fields: Record<string, unknown>, event: string):
   });
 }
 
-/** Copies an ack template, replacing "{field}" strings with payload fields and "{off}"/"{recovered}" with the result. */
+const RESULT_KEYS = new Set(["off", "recovered", "code", "message"]);
+
+/** Copies an ack template, replacing "{name}" strings with the result's field of that name, else the payload's. */
 function shapeAck(template: unknown, fields: Record<string, unknown>, ok: Record<string, unknown>): unknown {
   if (typeof template === "string") {
     const m = /^\{([A-Za-z0-9_]+)\}$/.exec(template);
     if (!m) return template;
     const f = m[1]!;
-    return f === "off" || f === "recovered" ? ok[f] : fields[f];
+    return RESULT_KEYS.has(f) ? ok[f] : fields[f];
   }
   if (Array.isArray(template)) return template.map((t) => shapeAck(t, fields, ok));
   if (typeof template === "object" && template !== null) {
@@ -89,7 +93,16 @@ function legacy(name: string, e: LegacyEvent, arg: unknown): RoutedEvent {
     frame.data = e.field === undefined ? fields : (fields[e.field] ?? null);
   }
   const ack = e.ack === undefined ? (ok: Record<string, unknown>) => genericAck(t, ok) : (ok: Record<string, unknown>) => shapeAck(e.ack, fields, ok);
-  return { frame, ch: t === "pub" ? undefined : ch, ack };
+  const fail = e.errorAck === undefined ? undefined : (err: Record<string, unknown>) => shapeAck(e.errorAck, fields, { code: err.code, message: err.msg });
+  return { frame, ch: t === "pub" ? undefined : ch, ack, fail };
+}
+
+/** The failure ack of a legacy event whose payload could not even become a request. */
+export function failureShape(n: SocketNamespace, name: string, arg: unknown): RoutedEvent["fail"] {
+  const e = n.events[name];
+  if (e?.errorAck === undefined) return undefined;
+  const fields = typeof arg === "object" && arg !== null && !Array.isArray(arg) ? (arg as Record<string, unknown>) : {};
+  return (err) => shapeAck(e.errorAck, fields, { code: err.code, message: err.msg });
 }
 
 /** Maps a client event of namespace `n` to a request; throws SwitchboardError for what cannot be one. */
@@ -99,7 +112,7 @@ export function routeEvent(n: SocketNamespace, name: string, arg: unknown): Rout
   if (t !== undefined) {
     const fields = objectArg(name, arg, t === "pub" ? "{ch, ev, data}" : t === "history" ? "{ch, since?, limit?}" : t === "sub" ? "{ch, since?}" : "{ch}");
     if (t === "sub" && "presence" in fields) throw new SwitchboardError("VALIDATION_ERROR", "presence: unknown field");
-    routed = { frame: { ...fields, t }, ch: t === "sub" || t === "unsub" ? (fields.ch as string | undefined) : undefined, ack: (ok) => genericAck(t, ok) };
+    routed = { frame: { ...fields, t }, ch: t === "sub" || t === "unsub" ? (fields.ch as string | undefined) : undefined, ack: (ok) => genericAck(t, ok), fail: undefined };
   } else {
     const e = n.events[name];
     if (e === undefined) throw new SwitchboardError("RESOURCE_NOT_FOUND", `unknown event ${name.slice(0, 64)}`);

@@ -4,7 +4,7 @@ import type { Conn, ConnData, Principal } from "../../hub/ports.ts";
 import { CLOSE } from "../../protocol/codes.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { RING_SIZE } from "./delivery-ring.ts";
-import { errorAck, errorBody, routeEvent } from "./event-routes.ts";
+import { errorAck, errorBody, failureShape, routeEvent } from "./event-routes.ts";
 import { publicationParts } from "./publication-args.ts";
 import { lastSequence, resumeOffset } from "./recovery-point.ts";
 import type { RecoveryStore, SessionRecord } from "./recovery-store.ts";
@@ -36,6 +36,7 @@ interface Pending {
   /** Socket.IO ack id of the client's event; undefined when it asked for none. */
   ack: number | undefined;
   shape: ((ok: Record<string, unknown>) => unknown) | undefined;
+  fail: ((err: Record<string, unknown>) => unknown) | undefined;
   /** A subscription made while connecting (auto-subscribe or recovery). */
   internal: boolean;
   /** Channel key of a sub request, and whether this request created its mark. */
@@ -159,15 +160,20 @@ export class SioSocket implements Conn, FanoutMember {
     }
     this.connectWaits = subs.length;
     if (subs.length === 0) return this.connected();
-    for (const s of subs) this.request({ t: "sub", ...s }, undefined, undefined, true, "connect");
+    for (const s of subs) this.request({ t: "sub", ...s }, undefined, undefined, undefined, true, "connect");
   }
 
   private connected(): void {
     if (this.state !== CONNECTING) return;
     this.state = CONNECTED;
     if (!this.record || !this.recoveredAll) this.pid = this.ctx.store ? randomId() : undefined;
+    const recovered = this.record !== undefined && this.recoveredAll;
     this.record = undefined;
     this.host.send(connectAck(this.nsp, this.id, this.pid));
+    // Many gateways greet with a `connected` event after their connection handler ran; clients wait for it.
+    const p = this.data.principal!;
+    const hello = { socketId: this.id, user: p.sub, tenant: p.tenant, node: this.ctx.hub.deps.config.nodeId, recovered };
+    this.host.send(this.head + '"connected",' + JSON.stringify(hello) + "]");
   }
 
   // --- client packets ---
@@ -192,19 +198,19 @@ export class SioSocket implements Conn, FanoutMember {
     try {
       routed = routeEvent(this.ns, name, args[1]);
     } catch (err) {
-      return this.failEvent(pkt.id, name, err);
+      return this.failEvent(pkt.id, name, err, failureShape(this.ns, name, args[1]));
     }
-    this.request(routed.frame, pkt.id, routed.ack, false, name);
+    this.request(routed.frame, pkt.id, routed.ack, routed.fail, false, name);
   }
 
-  private failEvent(ack: number | undefined, event: string, err: unknown): void {
+  private failEvent(ack: number | undefined, event: string, err: unknown, fail?: Pending["fail"]): void {
     this.ctx.hub.countIn("invalid");
     const id = this.nextId++;
-    this.pending.set(id, { ack, shape: undefined, internal: false, key: undefined, created: false, since: undefined, event });
+    this.pending.set(id, { ack, shape: undefined, fail, internal: false, key: undefined, created: false, since: undefined, event });
     this.ctx.hub.fail(this, id, err);
   }
 
-  private request(frame: Record<string, unknown>, ack: number | undefined, shape: Pending["shape"], internal: boolean, event: string): void {
+  private request(frame: Record<string, unknown>, ack: number | undefined, shape: Pending["shape"], fail: Pending["fail"], internal: boolean, event: string): void {
     const id = this.nextId++;
     let key: string | undefined;
     let created = false;
@@ -216,7 +222,7 @@ export class SioSocket implements Conn, FanoutMember {
         created = true;
       }
     }
-    this.pending.set(id, { ack, shape, internal, key, created, since, event });
+    this.pending.set(id, { ack, shape, fail, internal, key, created, since, event });
     frame.id = id;
     this.ctx.hub.request(this, frame);
   }
@@ -277,7 +283,11 @@ export class SioSocket implements Conn, FanoutMember {
       if (ok) return 1;
       return this.host.send(this.head + '"error",' + errorBody(f.code as string, f.msg as string, f.retryAfter as number | undefined, p.event) + "]");
     }
-    const arg = ok ? JSON.stringify(p.shape ? p.shape(f) : {}) : errorAck(f.code as string, f.msg as string, f.retryAfter as number | undefined);
+    const arg = ok
+      ? JSON.stringify(p.shape ? p.shape(f) : {})
+      : p.fail
+        ? JSON.stringify(p.fail(f))
+        : errorAck(f.code as string, f.msg as string, f.retryAfter as number | undefined);
     return this.host.send(ackPacket(this.nsp, p.ack, arg ?? "null"));
   }
 
