@@ -173,6 +173,15 @@ describe.each(ENGINES)("Socket.IO events on the $name engine", (engine) => {
     expect(await s.emitWithAck("subscribe", { ch: "room:v" })).toEqual({ off: "0", recovered: true });
   });
 
+  test("a server-side disconnect through the API ends the socket without an automatic reconnect", async () => {
+    const s = await as({ sub: "kicked", tenant: "acme" }, { transports: ["websocket"] });
+    const gone = next(s, "disconnect");
+    const res = await server.api("/v1/users/kicked/disconnect", { method: "POST", json: { tenant: "acme", reason: "account suspended" } });
+    expect(res.status).toBe(200);
+    expect((await gone)[0]).toBe("io server disconnect");
+    expect(s.active).toBe(false);
+  });
+
   test("tenants are isolated: same channel name, different tenants", async () => {
     const acme = await as({ sub: "t1", tenant: "acme", rooms: ["iso"] });
     const globex = await as({ sub: "t2", tenant: "globex", rooms: ["iso"] }, { transports: ["websocket"] });

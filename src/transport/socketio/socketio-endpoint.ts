@@ -113,6 +113,7 @@ export class SocketIoEndpoint implements SessionOwner {
         data = { sio: this.newSession(req, server, url, cors), probe: false };
       }
       if (server.upgrade(req, { data })) return undefined;
+      if (!data.probe) this.sessions.delete(data.sio.sid);
       return this.refuse("BAD_REQUEST", "WebSocket upgrade failed", cors);
     }
     if (transport !== "polling") return this.refuse("BAD_REQUEST", "transport must be polling or websocket", cors);
