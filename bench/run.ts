@@ -21,9 +21,9 @@ import { httpPublishScenario } from "./scenarios/http-publish.ts";
 import { TARGETS, targets, type Target, type TargetName } from "./targets.ts";
 
 const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
-  connect: ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
-  chat: ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
-  fanout: ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  connect: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  chat: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  fanout: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   crossnode: ["switchboard", "socketio-redis", "bun-raw"],
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
 };

@@ -3,16 +3,17 @@
  * free loopback ports and tells the load workers which client dialect to
  * speak and how to authenticate.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "./lib/clock.ts";
 import { BUN, freePort, onExit, rssBytes, spawnTracked, type Tracked } from "./lib/procs.ts";
+import { DEFAULT_NAMESPACES } from "../src/config/policy.ts";
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
-export const TARGETS = ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis"] as const;
+export const TARGETS = ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -96,6 +97,45 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 
 const NODE = "node";
 
+/** Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work. */
+function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: boolean): Promise<ServerNode[]> {
+  return startMany(opts.nodes, async (i) => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
+    const env: Record<string, string> = {
+      NODE_ENV: "production",
+      CORS_ORIGINS: "*",
+      WS_UPGRADES_PER_IP_PER_SEC: "0",
+      WS_MAX_UNAUTHENTICATED_PER_IP: "0",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      JWT_SECRET: BENCH_SECRET,
+      API_KEYS: BENCH_API_KEY,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+      WS_RATE_LIMIT_PER_SEC: "0",
+      WS_MAX_CONNECTIONS_PER_USER: "0",
+      NODE_ID: `bench-${i}`,
+    };
+    if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+    if (socketio) {
+      env.SWITCHBOARD_CONFIG = join(dataDir, "bench-config.json");
+      writeFileSync(env.SWITCHBOARD_CONFIG, JSON.stringify({ namespaces: DEFAULT_NAMESPACES, socketio: { namespaces: { "/": { autoSubscribe: [] } } } }));
+    }
+    const name = socketio ? "switchboard-socketio" : "switchboard";
+    const t = spawnTracked(`${name}#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
+    try {
+      await waitReady(t, port);
+    } catch (e) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw e;
+    }
+    const rm = () => rmSync(dataDir, { recursive: true, force: true });
+    onExit(rm);
+    return node(t, port, rm);
+  });
+}
+
 /** Extra Bun flags for the Bun servers (switchboard, bun-raw), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */
 function serverFlags(): string[] {
   return (process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter(Boolean);
@@ -111,37 +151,18 @@ export const targets: Record<TargetName, Target> = {
     auth: { secret: BENCH_SECRET, tenant: BENCH_TENANT, rooms: ["bench", "idle"], subPrefix: "u" },
     apiKey: BENCH_API_KEY,
     tenant: BENCH_TENANT,
-    start: (opts) =>
-      startMany(opts.nodes, async (i) => {
-        const port = await freePort();
-        const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
-        const env: Record<string, string> = {
-          NODE_ENV: "production",
-          CORS_ORIGINS: "*",
-          WS_UPGRADES_PER_IP_PER_SEC: "0",
-          WS_MAX_UNAUTHENTICATED_PER_IP: "0",
-          HOST: "127.0.0.1",
-          PORT: String(port),
-          JWT_SECRET: BENCH_SECRET,
-          API_KEYS: BENCH_API_KEY,
-          DATA_DIR: dataDir,
-          LOG_LEVEL: "warn",
-          WS_RATE_LIMIT_PER_SEC: "0",
-          WS_MAX_CONNECTIONS_PER_USER: "0",
-          NODE_ID: `bench-${i}`,
-        };
-        if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
-        const t = spawnTracked(`switchboard#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
-        try {
-          await waitReady(t, port);
-        } catch (e) {
-          rmSync(dataDir, { recursive: true, force: true });
-          throw e;
-        }
-        const rm = () => rmSync(dataDir, { recursive: true, force: true });
-        onExit(rm);
-        return node(t, port, rm);
-      }),
+    start: (opts) => startSwitchboard(opts, false),
+  },
+  "switchboard-socketio": {
+    name: "switchboard-socketio",
+    dialect: "switchboard-socketio",
+    stack: "Bun.serve (src/main.ts), /socket.io/ endpoint",
+    note: "the switchboard target through Engine.IO v4 + Socket.IO v5 framing: JWT in CONNECT, generic subscribe/publish events, same hub, policy, offsets and history (no auto-subscribe)",
+    clustered: true,
+    auth: { secret: BENCH_SECRET, tenant: BENCH_TENANT, rooms: ["bench", "idle"], subPrefix: "u" },
+    apiKey: BENCH_API_KEY,
+    tenant: BENCH_TENANT,
+    start: (opts) => startSwitchboard(opts, true),
   },
   "bun-raw": {
     name: "bun-raw",

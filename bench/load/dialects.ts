@@ -9,10 +9,14 @@
  * - `socketio`: Engine.IO v4 over a bare WebSocket
  *   (`/socket.io/?EIO=4&transport=websocket`): `0{..}` open, `40` connect,
  *   `42["ev",..]` events, `421[..]`/`431[..]` acks, `2`/`3` ping/pong.
+ * - `switchboard-socketio`: the same framing against Switchboard's
+ *   `/socket.io/`: the JWT in the CONNECT packet (`40{"token":..}`), the
+ *   generic `subscribe`/`publish` events, publications arriving as their own
+ *   event name (`42["m",data,meta,offset]`).
  */
 import { LeanConn, type LeanOptions } from "./lean-client.ts";
 
-export type DialectKind = "switchboard" | "peer" | "socketio";
+export type DialectKind = "switchboard" | "peer" | "socketio" | "switchboard-socketio";
 
 export interface Endpoint {
   host: string;
@@ -31,10 +35,15 @@ const MSG_JSON = enc.encode('{"t":"msg"');
 const ACK_JSON = enc.encode('{"t":"ok"');
 const MSG_SIO = enc.encode('42["msg"');
 const ACK_SIO = enc.encode("43");
+/** Every bench publication uses the event name "m". */
+const MSG_SBIO = enc.encode('42["m"');
 
 export function leanOptions(ep: Endpoint, spec: ClientSpec): LeanOptions {
   if (spec.dialect === "socketio") {
     return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SIO, ackPrefix: ACK_SIO, engineIoPing: true };
+  }
+  if (spec.dialect === "switchboard-socketio") {
+    return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SBIO, ackPrefix: ACK_SIO, engineIoPing: true };
   }
   const headers = spec.token ? { Authorization: `Bearer ${spec.token}` } : undefined;
   return { ...ep, path: "/v1/ws", headers, msgPrefix: MSG_JSON, ackPrefix: ACK_JSON };
@@ -46,10 +55,10 @@ export async function openClient(ep: Endpoint, spec: ClientSpec): Promise<LeanCo
   const c = await LeanConn.open(opts);
   if (spec.dialect === "switchboard") {
     await c.expect((t) => t.startsWith('{"t":"hello"') || t.includes('"t":"hello"'));
-  } else if (spec.dialect === "socketio") {
+  } else if (spec.dialect === "socketio" || spec.dialect === "switchboard-socketio") {
     await c.expect((t) => t.startsWith("0{"));
     const connected = c.expect((t) => t.startsWith("40"));
-    c.sendText("40");
+    c.sendText(spec.dialect === "socketio" ? "40" : `40{"token":${JSON.stringify(spec.token ?? "")}}`);
     await connected;
   }
   return c;
@@ -66,9 +75,9 @@ function isOkFor(text: string, id: number): boolean {
 
 /** Subscribes and waits for the acknowledgement. `id` must be unique on this connection. */
 export async function subscribe(c: LeanConn, spec: ClientSpec, ch: string, id: number): Promise<void> {
-  if (spec.dialect === "socketio") {
+  if (spec.dialect === "socketio" || spec.dialect === "switchboard-socketio") {
     const ok = c.expect((t) => t.startsWith(`43${id}[`));
-    c.sendText(`42${id}["sub",${JSON.stringify(ch)}]`);
+    c.sendText(spec.dialect === "socketio" ? `42${id}["sub",${JSON.stringify(ch)}]` : `42${id}["subscribe",{"ch":${JSON.stringify(ch)}}]`);
     await ok;
     return;
   }
@@ -80,5 +89,6 @@ export async function subscribe(c: LeanConn, spec: ClientSpec, ch: string, id: n
 /** The text of one publication frame; `dataJson` is already JSON. */
 export function pubFrame(spec: ClientSpec, ch: string, ev: string, dataJson: string, id: number): string {
   if (spec.dialect === "socketio") return `42${id}["pub",{"ch":${JSON.stringify(ch)},"ev":"${ev}","data":${dataJson}}]`;
+  if (spec.dialect === "switchboard-socketio") return `42${id}["publish",{"ch":${JSON.stringify(ch)},"ev":"${ev}","data":${dataJson}}]`;
   return `{"t":"pub","id":${id},"ch":${JSON.stringify(ch)},"ev":"${ev}","data":${dataJson}}`;
 }

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
+import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
 
 /** The one typed configuration object, built once at start-up. */
 export interface Config {
@@ -59,6 +60,8 @@ export interface Config {
     | undefined;
   presenceTtlSec: number;
   namespaces: Namespaces;
+  /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
+  socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
 }
 
 export class ConfigError extends Error {
@@ -75,6 +78,7 @@ interface FileValues {
   namespaces: unknown;
   /** `"extends": "default"`: the file's namespaces are merged over the defaults, one namespace at a time. */
   extendsDefault: boolean;
+  socketio?: unknown;
 }
 
 function readFile(path: string, problems: string[]): FileValues {
@@ -93,8 +97,10 @@ function readFile(path: string, problems: string[]): FileValues {
   const values: Source = {};
   let namespaces: unknown;
   let extendsDefault = false;
+  let socketio: unknown;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
+    else if (k === "socketio") socketio = val;
     else if (k === "extends") {
       if (val === "default") extendsDefault = true;
       else problems.push(`extends: must be "default" (keep the default namespaces and override them by name) or left out (the file's namespaces replace the defaults); got ${JSON.stringify(val)}`);
@@ -103,7 +109,7 @@ function readFile(path: string, problems: string[]): FileValues {
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces, extendsDefault };
+  return { values, namespaces, extendsDefault, socketio };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
@@ -131,6 +137,13 @@ export function loadConfig(env: Source = process.env): Config {
     const r = v.safeParse(NamespacesSchema, file.namespaces);
     if (r.success) namespaces = file.extendsDefault ? { ...DEFAULT_NAMESPACES, ...r.output } : r.output;
     else problems.push(...policyProblems(r.issues));
+  }
+
+  let socketio = defaultSocketIo(namespaces);
+  if (file.socketio !== undefined) {
+    const r = v.safeParse(SocketIoSchema, file.socketio);
+    if (r.success) problems.push(...checkSocketIo((socketio = r.output), namespaces));
+    else for (const issue of r.issues) problems.push(`socketio.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
   }
 
   const envName = st.NODE_ENV ?? "development";
@@ -211,6 +224,12 @@ export function loadConfig(env: Source = process.env): Config {
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     namespaces,
+    socketio: {
+      ...socketio,
+      pingIntervalMs: st.SOCKETIO_PING_INTERVAL_MS!,
+      pingTimeoutMs: st.SOCKETIO_PING_TIMEOUT_MS!,
+      recoverySec: st.SOCKETIO_RECOVERY_SEC!,
+    },
   };
 }
 

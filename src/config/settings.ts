@@ -96,6 +96,9 @@ export const SETTINGS = {
   REDIS_SHARDS: spec("16", "Number of bus streams publications are sharded over.", int(1, 1024)),
   REDIS_COMMAND_TIMEOUT_MS: spec("1000", "A Redis command slower than this fails the publish with SERVICE_UNAVAILABLE.", int(10, 60_000)),
   REDIS_STREAM_MAXLEN: spec("100000", "Approximate length bus streams are trimmed to.", int(100)),
+  SOCKETIO_PING_INTERVAL_MS: spec("25000", "Engine.IO `pingInterval` of `/socket.io/` connections.", int(1000, 600_000)),
+  SOCKETIO_PING_TIMEOUT_MS: spec("20000", "Engine.IO `pingTimeout`: a Socket.IO client that answers no ping within it is disconnected.", int(1000, 600_000)),
+  SOCKETIO_RECOVERY_SEC: spec("120", "How long a disconnected Socket.IO session can be recovered (`socket.recovered`) on any node.", int(0, 86_400)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -7,7 +7,7 @@ import { CLOSE, type ErrorCode } from "../protocol/codes.ts";
 import { encodeErr } from "../protocol/encode.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
-import type { Clock, Conn, ConnData, Fanout, Principal } from "./ports.ts";
+import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
 import { closeCodeLabel } from "../observability/close-codes.ts";
 import { frameOverBudget } from "./frame-budget.ts";
 import { Outbox } from "./outbox.ts";
@@ -46,6 +46,7 @@ export class Hub implements EngineSink {
   private readonly byUser = new Map<string, Conn | Conn[]>();
   private readonly handlers: RequestHandlers;
   private fanout: Fanout | undefined;
+  private tap: DeliveryTap | undefined;
   private nextConnId = 1;
   private readonly connPrefix: string;
   private sweeper: Timer | undefined;
@@ -85,6 +86,11 @@ export class Hub implements EngineSink {
     this.fanout = fanout;
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
+  }
+
+  /** Installs the Socket.IO endpoint's fan-out (one tap; see DeliveryTap). */
+  addTap(tap: DeliveryTap): void {
+    this.tap = tap;
   }
 
   newConnData(preauth: Principal | undefined, clientIp?: string): ConnData {
@@ -185,6 +191,11 @@ export class Hub implements EngineSink {
     const early = conn.data.early;
     conn.data.early = null;
     if (early && conn.data.principal && !conn.data.closing) for (const raw of early) this.message(conn, raw);
+  }
+
+  /** A request another transport has already turned into a native frame object (the Socket.IO endpoint). */
+  request(conn: Conn, frame: unknown): void {
+    if (!conn.data.closing) this.handlers.handle(conn, frame);
   }
 
   close(conn: Conn, code: number): void {
@@ -342,6 +353,7 @@ export class Hub implements EngineSink {
       const sent = fanout.publish(key, frame);
       if (sent > 0) this.outMsg.value += this.subscribersOf(fanout, key);
       else if (sent < 0 || fanout.subscriberCount(key) > 0) this.noteBackpressure(key);
+      if (this.tap !== undefined) this.tap.deliver(key, frame);
     } else {
       const topic = presenceTopic(key);
       const sent = fanout.publish(topic, frame);
@@ -390,7 +402,7 @@ export class Hub implements EngineSink {
   hasSubscribers(key: string): boolean {
     const f = this.fanout;
     if (!f) return false;
-    return f.subscriberCount(key) > 0 || f.subscriberCount(presenceTopic(key)) > 0 || this.buffers.has(key);
+    return f.subscriberCount(key) > 0 || f.subscriberCount(presenceTopic(key)) > 0 || this.buffers.has(key) || this.tap?.has(key) === true;
   }
 
   control(msg: ControlMessage): void {

@@ -80,6 +80,17 @@ export interface Fanout {
   subscriberCount(topic: string): number;
 }
 
+/**
+ * A second door's own fan-out (the Socket.IO endpoint frames publications
+ * differently). The hub hands it every publication it delivers on this node,
+ * after the native topic publish; the tap encodes it once for its own
+ * subscribers. `has` counts towards "this node has subscribers for the key".
+ */
+export interface DeliveryTap {
+  deliver(key: string, frame: string): void;
+  has(key: string): boolean;
+}
+
 export interface Clock {
   now(): number;
 }

@@ -101,6 +101,7 @@ export class Metrics {
   readonly eventLoopLag = new Counter("switchboard_event_loop_lag_seconds", "Event-loop lag measured by a timer", "gauge");
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
+  readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
 
   render(): string {
     return [
@@ -120,6 +121,7 @@ export class Metrics {
       this.eventLoopLag,
       this.httpRequests,
       this.engineUp,
+      this.socketio,
     ]
       .map((m) => m.render())
       .join("");

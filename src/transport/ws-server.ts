@@ -11,6 +11,8 @@ import { errorResponse } from "./http/errors.ts";
 import { IpAdmission } from "./ip-admission.ts";
 import { IdleWatch } from "./idle-watch.ts";
 import { answerPing } from "./ping.ts";
+import type { SioWsData } from "./socketio/engine-session.ts";
+import { SOCKETIO_PATH, SocketIoEndpoint } from "./socketio/socketio-endpoint.ts";
 
 export interface ServeDeps {
   config: Config;
@@ -75,22 +77,36 @@ class ConnectBurstCollector {
   }
 }
 
+type SocketData = ConnData | SioWsData;
+
+/** `/socket.io/` sockets carry their Engine.IO session in `ws.data.sio`; native ones never have it. */
+function isSocketIo(ws: ServerWebSocket<SocketData>): ws is ServerWebSocket<SioWsData> {
+  return (ws.data as Partial<SioWsData>).sio !== undefined;
+}
+
 /** Raw Bun handlers: no closure per connection, everything per-socket lives in the small `ws.data`. */
-function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admission: IpAdmission): WebSocketHandler<ConnData> {
+function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admission: IpAdmission, sio: SocketIoEndpoint): WebSocketHandler<SocketData> {
   return {
     open: (ws) => {
+      if (isSocketIo(ws)) return sio.wsOpen(ws);
       bursts.opened();
-      hub.open(ws);
+      hub.open(ws as ServerWebSocket<ConnData>);
     },
     message: (ws, msg) => {
+      if (isSocketIo(ws)) return sio.wsMessage(ws, msg);
       bursts.frame();
-      IdleWatch.seen(ws.data);
-      if (!answerPing(hub, ws, msg)) hub.message(ws, msg);
+      const conn = ws as ServerWebSocket<ConnData>;
+      IdleWatch.seen(conn.data);
+      if (!answerPing(hub, conn, msg)) hub.message(conn, msg);
     },
-    pong: (ws) => IdleWatch.seen(ws.data),
+    pong: (ws) => {
+      if (!isSocketIo(ws)) IdleWatch.seen((ws as ServerWebSocket<ConnData>).data);
+    },
     close: (ws, code) => {
-      admission.closed(ws.data);
-      hub.close(ws, code);
+      if (isSocketIo(ws)) return sio.wsClose(ws);
+      const conn = ws as ServerWebSocket<ConnData>;
+      admission.closed(conn.data);
+      hub.close(conn, code);
     },
     maxPayloadLength: config.ws.maxMessageSize,
     idleTimeout: IdleWatch.backstopSec(config.ws.idleTimeoutSec),
@@ -112,8 +128,8 @@ function bearer(req: Request, url: URL): string | undefined {
   return url.searchParams.get("access_token") ?? undefined;
 }
 
-/** Starts Bun.serve: `/v1/ws` upgrades to the hub, everything else goes to Hono. */
-export function serve(d: ServeDeps): Server<ConnData> {
+/** Starts Bun.serve: `/v1/ws` upgrades to the hub, `/socket.io/` is the Socket.IO endpoint, everything else goes to Hono. */
+export function serve(d: ServeDeps): Server<SocketData> {
   const { config, hub, verifier, app } = d;
   const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
   const admission = new IpAdmission({ upgradesPerSec: config.ws.upgradesPerIpPerSec, maxUnauthenticated: config.ws.maxUnauthenticatedPerIp, now: () => hub.deps.clock.now() });
@@ -124,7 +140,9 @@ export function serve(d: ServeDeps): Server<ConnData> {
   const forwardedIp = config.trustProxy ? (req: Request, server: Server<ConnData>) => clientAddress(server.requestIP(req)?.address, req.headers) : () => undefined;
 
   /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
-  function upgrade(req: Request, server: Server<ConnData>, url: URL): Response | undefined | Promise<Response | undefined> {
+  const sio = new SocketIoEndpoint({ config, hub, verifier, logger: d.logger });
+
+  function upgrade(req: Request, server: Server<SocketData>, url: URL): Response | undefined | Promise<Response | undefined> {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new SwitchboardError("BAD_REQUEST", "this endpoint expects a WebSocket upgrade"));
     }
@@ -166,14 +184,14 @@ export function serve(d: ServeDeps): Server<ConnData> {
     return accept(req, server, verified);
   }
 
-  function accept(req: Request, server: Server<ConnData>, preauth: Principal | undefined): Response | undefined {
-    lastData = hub.newConnData(preauth, forwardedIp(req, server));
+  function accept(req: Request, server: Server<SocketData>, preauth: Principal | undefined): Response | undefined {
+    lastData = hub.newConnData(preauth, forwardedIp(req, server as Server<ConnData>));
     if (server.upgrade(req, { data: lastData })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
 
   /** `e` is the verifier's AUTHENTICATION_FAILED (TokenVerifier.verifyNow fails with nothing else). */
-  function refuse(req: Request, server: Server<ConnData>, e: SwitchboardError): Response {
+  function refuse(req: Request, server: Server<SocketData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     // The path says which endpoint and how; the logger redacts an access_token in it.
@@ -184,7 +202,7 @@ export function serve(d: ServeDeps): Server<ConnData> {
 
   new IdleWatch(hub, config.ws.idleTimeoutSec);
   const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
-  return Bun.serve<ConnData>({
+  const bun = Bun.serve<SocketData>({
     hostname: config.host,
     port: config.port,
     ...(tls ? { tls } : {}),
@@ -194,18 +212,21 @@ export function serve(d: ServeDeps): Server<ConnData> {
     fetch(req, server) {
       const url = new URL(req.url);
       if (url.pathname === WS_PATH) return upgrade(req, server, url);
+      if (url.pathname === SOCKETIO_PATH) return sio.fetch(req, server as Server<SioWsData>, url);
       const length = Number(req.headers.get("content-length") ?? 0);
       if (length > config.ws.maxMessageSize) {
         return errorResponse(new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${config.ws.maxMessageSize} bytes`));
       }
       return app.fetch(req, { server });
     },
-    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger), admission),
+    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger), admission, sio),
     error(err) {
       d.logger.error("unhandled server error", { err });
       return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));
     },
   });
+  sio.attach(bun);
+  return bun;
 }
 
 export type SwitchboardSocket = ServerWebSocket<ConnData>;

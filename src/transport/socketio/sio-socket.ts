@@ -1,0 +1,423 @@
+import type { SocketNamespace } from "../../config/socketio.ts";
+import type { Hub } from "../../hub/hub.ts";
+import type { Conn, ConnData, Principal } from "../../hub/ports.ts";
+import { CLOSE } from "../../protocol/codes.ts";
+import { SwitchboardError } from "../../protocol/errors.ts";
+import { RING_SIZE } from "./delivery-ring.ts";
+import { errorAck, errorBody, failureShape, routeEvent } from "./event-routes.ts";
+import { publicationParts } from "./publication-args.ts";
+import { lastSequence, resumeOffset } from "./recovery-point.ts";
+import type { RecoveryStore, SessionRecord } from "./recovery-store.ts";
+import type { SocketHost } from "./socket-host.ts";
+import { ackPacket, connectAck, connectError, disconnectPacket, eventHead, SIO, type SocketPacket } from "./socket-packets.ts";
+import type { FanoutMember, SocketIoFanout } from "./socketio-fanout.ts";
+
+/** What every namespace socket of a node shares. */
+export interface SocketContext {
+  hub: Hub;
+  fanout: SocketIoFanout;
+  store: RecoveryStore | undefined;
+}
+
+/** One subscribed channel, as far as recovery needs it. */
+interface Mark {
+  ch: string;
+  /** Offset before anything was sent on this subscription. */
+  base: string;
+  /** Node delivery sequence when the native topic subscription started (Infinity before). */
+  seq: number;
+  /** Deliveries sent to this socket alone (history replays), as (sequence, offset). */
+  sent: [number, string][];
+  complete: boolean;
+  live: boolean;
+}
+
+interface Pending {
+  /** Socket.IO ack id of the client's event; undefined when it asked for none. */
+  ack: number | undefined;
+  shape: ((ok: Record<string, unknown>) => unknown) | undefined;
+  fail: ((err: Record<string, unknown>) => unknown) | undefined;
+  /** A subscription made while connecting (auto-subscribe or recovery). */
+  internal: boolean;
+  /** Channel key of a sub request, and whether this request created its mark. */
+  key: string | undefined;
+  created: boolean;
+  since: string | undefined;
+  event: string;
+}
+
+const CONNECTING = 0;
+const CONNECTED = 1;
+const CLOSED = 2;
+
+function randomId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
+}
+
+/**
+ * A Socket.IO namespace socket: to the hub, one Switchboard connection (the
+ * Conn port), whose native frames it turns into Socket.IO packets, and whose
+ * client events it turns into native requests.
+ */
+export class SioSocket implements Conn, FanoutMember {
+  data: ConnData;
+  private state = CONNECTING;
+  private readonly id = randomId();
+  private pid: string | undefined;
+  private record: SessionRecord | undefined;
+  private recoveredAll = true;
+  private connectWaits = 0;
+  private frozen = false;
+  private readonly marks = new Map<string, Mark>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly head: string;
+
+  constructor(
+    private readonly ctx: SocketContext,
+    private readonly host: SocketHost,
+    readonly nsp: string,
+    private readonly ns: SocketNamespace,
+  ) {
+    this.data = ctx.hub.newConnData(undefined);
+    this.head = eventHead(nsp);
+  }
+
+  get remoteAddress(): string {
+    return this.host.remoteAddress;
+  }
+
+  // --- connect ---
+
+  /** Handles the client's CONNECT: token from `auth.token` (else the handshake's), then the hub's admission. */
+  start(auth: unknown): void {
+    const a = typeof auth === "object" && auth !== null ? (auth as Record<string, unknown>) : {};
+    const token = typeof a.token === "string" ? a.token : this.host.token;
+    const hub = this.ctx.hub;
+    if (token === undefined) {
+      hub.open(this);
+      return hub.authFailed(this, undefined, new SwitchboardError("AUTHENTICATION_FAILED", "no token: pass auth.token, an Authorization header or access_token"));
+    }
+    let verified: Principal | Promise<Principal>;
+    try {
+      verified = hub.deps.verifier.verifyNow(token);
+    } catch (err) {
+      hub.open(this);
+      return hub.authFailed(this, undefined, err as SwitchboardError);
+    }
+    const admit = (p: Principal) => {
+      if (this.state === CLOSED) return;
+      if (typeof a.pid === "string" && this.ctx.store) return void this.recover(p, a.pid, a.offset);
+      this.open(p);
+    };
+    if (verified instanceof Promise) {
+      verified.then(admit, (err: SwitchboardError) => {
+        if (this.state === CLOSED) return;
+        hub.open(this);
+        hub.authFailed(this, undefined, err);
+      });
+    } else admit(verified);
+  }
+
+  private async recover(p: Principal, pid: string, offset: unknown): Promise<void> {
+    try {
+      const record = await this.ctx.store!.load(p.tenant, pid);
+      if (record && record.user === p.sub) {
+        this.record = record;
+        this.pid = pid;
+        this.offsetSeq = lastSequence(record, offset);
+      }
+    } catch (err) {
+      this.ctx.hub.deps.logger.warn("socket.io session record unavailable", { err });
+    }
+    if (this.state !== CLOSED) this.open(p);
+  }
+
+  private offsetSeq = -Infinity;
+
+  private open(p: Principal): void {
+    this.data.preauth = p;
+    this.ctx.hub.open(this);
+  }
+
+  /** After `hello`: resubscribe a recovered session's channels from where the client stopped, then the auto-subscriptions. */
+  private admitted(): void {
+    const p = this.data.principal!;
+    const subs: { ch: string; since?: string }[] = [];
+    const seen = new Set<string>();
+    if (this.record) {
+      for (const c of this.record.chs) {
+        const since = resumeOffset(c, this.offsetSeq);
+        if (since === undefined) this.recoveredAll = false;
+        subs.push(since === undefined ? { ch: c.ch } : { ch: c.ch, since });
+        seen.add(c.ch);
+      }
+    }
+    for (const t of this.ns.autoSubscribe) {
+      if ((t.includes("{tenant}") && !p.tenant) || !/^[A-Za-z0-9_.:@=\-]+$/.test(p.sub)) continue;
+      const ch = t.replaceAll("{sub}", p.sub).replaceAll("{tenant}", p.tenant);
+      if (!seen.has(ch)) subs.push({ ch });
+    }
+    this.connectWaits = subs.length;
+    if (subs.length === 0) return this.connected();
+    for (const s of subs) this.request({ t: "sub", ...s }, undefined, undefined, undefined, true, "connect");
+  }
+
+  private connected(): void {
+    if (this.state !== CONNECTING) return;
+    this.state = CONNECTED;
+    if (!this.record || !this.recoveredAll) this.pid = this.ctx.store ? randomId() : undefined;
+    const recovered = this.record !== undefined && this.recoveredAll;
+    this.record = undefined;
+    this.host.send(connectAck(this.nsp, this.id, this.pid));
+    // Many gateways greet with a `connected` event after their connection handler ran; clients wait for it.
+    const p = this.data.principal!;
+    const hello = { socketId: this.id, user: p.sub, tenant: p.tenant, node: this.ctx.hub.deps.config.nodeId, recovered };
+    this.host.send(this.head + '"connected",' + JSON.stringify(hello) + "]");
+  }
+
+  // --- client packets ---
+
+  onPacket(pkt: SocketPacket): void {
+    if (this.state !== CONNECTED) return;
+    if (pkt.type === SIO.DISCONNECT) return this.end(CLOSE.NORMAL, false);
+    if (pkt.type === SIO.EVENT) return this.onEvent(pkt);
+    if (pkt.type === SIO.BINARY_EVENT) {
+      return this.failEvent(pkt.id, "binary", new SwitchboardError("BAD_REQUEST", "binary payloads are not supported; send JSON"));
+    }
+    // ACKs of the client answer nothing the server asked (it asks none); BINARY_ACK likewise.
+  }
+
+  private onEvent(pkt: SocketPacket): void {
+    const args = pkt.data;
+    if (!Array.isArray(args) || typeof args[0] !== "string") {
+      return this.failEvent(pkt.id, "", new SwitchboardError("BAD_REQUEST", "an event is [name, ...args]"));
+    }
+    const name = args[0];
+    let routed;
+    try {
+      routed = routeEvent(this.ns, name, args[1]);
+    } catch (err) {
+      return this.failEvent(pkt.id, name, err, failureShape(this.ns, name, args[1]));
+    }
+    this.request(routed.frame, pkt.id, routed.ack, routed.fail, false, name);
+  }
+
+  private failEvent(ack: number | undefined, event: string, err: unknown, fail?: Pending["fail"]): void {
+    this.ctx.hub.countIn("invalid");
+    const id = this.nextId++;
+    this.pending.set(id, { ack, shape: undefined, fail, internal: false, key: undefined, created: false, since: undefined, event });
+    this.ctx.hub.fail(this, id, err);
+  }
+
+  private request(frame: Record<string, unknown>, ack: number | undefined, shape: Pending["shape"], fail: Pending["fail"], internal: boolean, event: string): void {
+    const id = this.nextId++;
+    let key: string | undefined;
+    let created = false;
+    const since = typeof frame.since === "string" ? frame.since : undefined;
+    if (frame.t === "sub" && typeof frame.ch === "string") {
+      key = this.data.principal!.tenant + "/" + frame.ch;
+      if (!this.marks.has(key)) {
+        this.marks.set(key, { ch: frame.ch, base: since ?? "0", seq: Infinity, sent: [], complete: true, live: false });
+        created = true;
+      }
+    }
+    this.pending.set(id, { ack, shape, fail, internal, key, created, since, event });
+    frame.id = id;
+    this.ctx.hub.request(this, frame);
+  }
+
+  // --- hub → client (the Conn port) ---
+
+  send(frame: string): number {
+    if (this.state === CLOSED) return 1;
+    const t = frame.charCodeAt(6);
+    if (t === 109 /* m */) return this.sendPublication(frame);
+    if (t === 111 /* o */ || (t === 101 /* e */ && frame.charCodeAt(7) === 114 /* r */)) return this.answer(JSON.parse(frame) as Record<string, unknown>);
+    if (t === 104 /* h */) {
+      this.admitted();
+      return 1;
+    }
+    if (t === 114 /* r */) return this.drain((JSON.parse(frame) as { after: number }).after);
+    if (t === 101 /* e: expiring */) return this.host.send(this.head + '"expiring",{' + frame.slice(frame.indexOf('"in"')) + "]");
+    return 1;
+  }
+
+  private sendPublication(frame: string): number {
+    const parts = publicationParts(frame);
+    if (parts === undefined) return 1;
+    const { seq, offset } = this.ctx.fanout.nextOffset();
+    const m = this.marks.get(this.data.principal!.tenant + "/" + parts.ch);
+    if (m) {
+      m.sent.push([seq, parts.off]);
+      if (m.sent.length > RING_SIZE) {
+        m.sent.shift();
+        m.complete = false;
+      }
+    }
+    return this.host.send(this.head + parts.ev + "," + parts.args + ',"' + offset + '"]');
+  }
+
+  private answer(f: Record<string, unknown>): number {
+    const id = f.id as number | undefined;
+    const p = id === undefined ? undefined : this.pending.get(id);
+    if (id !== undefined) this.pending.delete(id);
+    const ok = f.t === "ok";
+    if (p?.key !== undefined) {
+      const m = this.marks.get(p.key);
+      if (m && ok && p.since === undefined) m.base = f.off as string;
+      if (m && !ok && p.created) this.marks.delete(p.key);
+    }
+    if (p === undefined) {
+      // An unsolicited err: before CONNECT it refuses the socket, afterwards it is an `error` event.
+      if (this.state === CONNECTING) return this.host.send(connectError(this.nsp, f.code as string, f.msg as string));
+      return this.host.send(this.head + '"error",' + errorBody(f.code as string, f.msg as string) + "]");
+    }
+    if (p.internal) {
+      if (!ok || f.recovered === false) this.recoveredAll = false;
+      if (!ok) this.ctx.hub.deps.logger.debug("socket.io connect-time subscription refused", { code: f.code, conn: this.ctx.hub.connId(this) });
+      if (--this.connectWaits === 0) this.connected();
+      return 1;
+    }
+    if (p.ack === undefined) {
+      if (ok) return 1;
+      return this.host.send(this.head + '"error",' + errorBody(f.code as string, f.msg as string, f.retryAfter as number | undefined, p.event) + "]");
+    }
+    const arg = ok
+      ? JSON.stringify(p.shape ? p.shape(f) : {})
+      : p.fail
+        ? JSON.stringify(p.fail(f))
+        : errorAck(f.code as string, f.msg as string, f.retryAfter as number | undefined);
+    return this.host.send(ackPacket(this.nsp, p.ack, arg ?? "null"));
+  }
+
+  subscribe(topic: string): void {
+    const m = this.marks.get(topic);
+    if (!m || m.live) return;
+    m.live = true;
+    m.seq = this.ctx.fanout.seq;
+    if (!this.frozen) this.ctx.fanout.add(this, topic);
+  }
+
+  unsubscribe(topic: string): void {
+    const m = this.marks.get(topic);
+    if (!m) return;
+    this.marks.delete(topic);
+    if (m.live && !this.frozen) this.ctx.fanout.remove(this, topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.marks.get(topic)?.live === true;
+  }
+
+  get subscriptions(): string[] {
+    const live: string[] = [];
+    for (const [topic, m] of this.marks) if (m.live) live.push(topic);
+    return live;
+  }
+
+  getBufferedAmount(): number {
+    return this.host.bufferedAmount();
+  }
+
+  cork(cb: () => unknown): unknown {
+    return this.host.cork(cb);
+  }
+
+  /**
+   * Closes for the hub. Drain and going-away end the Engine.IO connection so
+   * that the client reconnects by itself; every other reason (server
+   * disconnect, expiry, policy) is a Socket.IO DISCONNECT, which the client
+   * does not retry.
+   */
+  close(code?: number): void {
+    if (this.state === CLOSED) return;
+    if (code === CLOSE.RESTART || code === CLOSE.GOING_AWAY || code === CLOSE.TOKEN_EXPIRED) {
+      return this.host.closeTransport(code === CLOSE.TOKEN_EXPIRED ? "token expired" : "server going away");
+    }
+    if (this.state === CONNECTED) this.host.send(disconnectPacket(this.nsp));
+    this.end(code ?? CLOSE.NORMAL, false);
+  }
+
+  // --- fan-out member ---
+
+  pushPolling(packet: string): void {
+    if (this.state !== CLOSED && this.host.send(packet) === 0) this.close(CLOSE.POLICY);
+  }
+
+  subscribeWs(topic: string): boolean {
+    return this.host.subscribeWs(topic);
+  }
+
+  unsubscribeWs(topic: string): void {
+    this.host.unsubscribeWs(topic);
+  }
+
+  /** The Engine.IO connection moved to WebSocket: channel deliveries switch to native topics. */
+  upgraded(): void {
+    if (this.frozen) return;
+    for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.upgraded(this, key);
+  }
+
+  // --- end of life ---
+
+  /** The Engine.IO connection is gone (network, ping timeout, drain): keep the session for recovery. */
+  transportClosed(): void {
+    this.end(CLOSE.GOING_AWAY, true);
+  }
+
+  /**
+   * Drain: freeze deliveries (what comes next is recovered on the node the
+   * client reconnects to), save the session while the drain waits for it,
+   * then end the connection after the jittered delay.
+   */
+  private drain(afterMs: number): number {
+    if (this.state !== CONNECTED || this.frozen) return 1;
+    const hub = this.ctx.hub;
+    const saved = this.freezeAndSave();
+    hub.inflight++;
+    const t0 = Date.now();
+    void saved.finally(() => {
+      hub.inflight--;
+      const wait = Math.max(0, afterMs - (Date.now() - t0));
+      setTimeout(() => this.host.closeTransport("server is restarting"), wait).unref();
+    });
+    return 1;
+  }
+
+  private freezeAndSave(): Promise<void> {
+    const p = this.data.principal;
+    if (this.frozen || !p || !this.pid || !this.ctx.store || this.state !== CONNECTED) {
+      this.frozen = true;
+      return Promise.resolve();
+    }
+    const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: [] };
+    for (const [key, m] of this.marks) {
+      if (!m.live) continue;
+      const after = this.ctx.fanout.deliveredAfter(key, m.seq);
+      const sent = m.sent.concat(after.entries).slice(-RING_SIZE);
+      const complete = m.complete && after.complete && m.sent.length + after.entries.length <= RING_SIZE;
+      record.chs.push({ ch: m.ch, base: m.base, sent, complete });
+      this.ctx.fanout.remove(this, key);
+    }
+    this.frozen = true;
+    const hub = this.ctx.hub;
+    const conn = hub.connId(this);
+    return this.ctx.store.save(p.tenant, this.pid, record).then(
+      () => {
+        if (hub.deps.logger.auditing) hub.deps.logger.audit("socketio_session_saved", { conn, user: p.sub, tenant: p.tenant, channels: record.chs.length });
+      },
+      (err) => hub.deps.logger.warn("socket.io session record not saved", { err, conn }),
+    );
+  }
+
+  private end(code: number, keep: boolean): void {
+    if (this.state === CLOSED) return;
+    if (keep) void this.freezeAndSave();
+    else if (!this.frozen) for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.remove(this, key);
+    this.frozen = true;
+    this.state = CLOSED;
+    this.ctx.hub.close(this, code);
+    this.host.socketEnded(this.nsp);
+  }
+}

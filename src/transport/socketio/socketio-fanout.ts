@@ -1,0 +1,120 @@
+import type { Server } from "bun";
+import type { DeliveryTap } from "../../hub/ports.ts";
+import type { Cell, Metrics } from "../../observability/metrics.ts";
+import { DeliveryRing } from "./delivery-ring.ts";
+import { publicationParts } from "./publication-args.ts";
+import { eventHead } from "./socket-packets.ts";
+
+/** A namespace socket as the fan-out sees it. */
+export interface FanoutMember {
+  readonly nsp: string;
+  /** Delivers an already framed packet to a socket on HTTP long-polling. */
+  pushPolling(packet: string): void;
+  /** Subscribes the socket's WebSocket to a native topic; false while the socket is on long-polling. */
+  subscribeWs(topic: string): boolean;
+  unsubscribeWs(topic: string): void;
+}
+
+interface NspSubscribers {
+  /** Native topic of this (namespace, channel): WebSocket sockets get the packet by one server.publish. */
+  topic: string;
+  head: string;
+  ws: number;
+  /** Sockets still on long-polling get the same packet string from a loop (there is no native topic for them). */
+  polling: Set<FanoutMember>;
+}
+
+interface KeyState {
+  byNsp: Map<string, NspSubscribers>;
+  ring: DeliveryRing;
+}
+
+export function sioTopic(nsp: string, key: string): string {
+  return "sio" + nsp + "\n" + key;
+}
+
+/**
+ * Socket.IO fan-out: each publication delivered on this node is framed once
+ * per Socket.IO namespace with subscribers (`42[ev,data,meta,"<offset>"]`)
+ * and published to a native topic of its own, so native and Socket.IO
+ * subscribers each cost one encode. Every publication gets a node delivery
+ * sequence, the per-packet offset of Socket.IO's connection-state recovery.
+ */
+export class SocketIoFanout implements DeliveryTap {
+  private readonly keys = new Map<string, KeyState>();
+  private server: Pick<Server<unknown>, "publish"> | undefined;
+  /** Node delivery sequence; `epoch` makes it unique across restarts of this node. */
+  seq = 0;
+  readonly epoch: string;
+  private readonly out: Cell;
+
+  constructor(epoch: string, metrics: Metrics) {
+    this.epoch = epoch;
+    this.out = metrics.messagesOut.cell({ type: "socketio" });
+  }
+
+  attach(server: Pick<Server<unknown>, "publish">): void {
+    this.server = server;
+  }
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  deliver(key: string, frame: string): void {
+    const st = this.keys.get(key);
+    if (st === undefined) return;
+    const parts = publicationParts(frame);
+    if (parts === undefined) return;
+    const seq = ++this.seq;
+    st.ring.push(seq, parts.off);
+    const tail = parts.ev + "," + parts.args + ',"' + this.epoch + seq + '"]';
+    for (const subs of st.byNsp.values()) {
+      const packet = subs.head + tail;
+      if (subs.ws > 0 && this.server) this.server.publish(subs.topic, packet);
+      for (const m of subs.polling) m.pushPolling(packet);
+      this.out.value += subs.ws + subs.polling.size;
+    }
+  }
+
+  /** The recovery offset of a publication sent to one socket only (history replays). */
+  nextOffset(): { seq: number; offset: string } {
+    const seq = ++this.seq;
+    return { seq, offset: this.epoch + seq };
+  }
+
+  add(m: FanoutMember, key: string): void {
+    let st = this.keys.get(key);
+    if (!st) this.keys.set(key, (st = { byNsp: new Map(), ring: new DeliveryRing() }));
+    let subs = st.byNsp.get(m.nsp);
+    if (!subs) st.byNsp.set(m.nsp, (subs = { topic: sioTopic(m.nsp, key), head: eventHead(m.nsp), ws: 0, polling: new Set() }));
+    if (m.subscribeWs(subs.topic)) subs.ws++;
+    else subs.polling.add(m);
+  }
+
+  remove(m: FanoutMember, key: string): void {
+    const st = this.keys.get(key);
+    const subs = st?.byNsp.get(m.nsp);
+    if (!st || !subs) return;
+    if (!subs.polling.delete(m)) {
+      m.unsubscribeWs(subs.topic);
+      subs.ws--;
+    }
+    if (subs.ws === 0 && subs.polling.size === 0) st.byNsp.delete(m.nsp);
+    if (st.byNsp.size === 0) this.keys.delete(key);
+  }
+
+  /** A socket moved from long-polling to its WebSocket: it now gets the native topic. */
+  upgraded(m: FanoutMember, key: string): void {
+    const subs = this.keys.get(key)?.byNsp.get(m.nsp);
+    if (!subs || !subs.polling.delete(m)) return;
+    if (m.subscribeWs(subs.topic)) subs.ws++;
+    else subs.polling.add(m);
+  }
+
+  /** Deliveries of `key` on this node after sequence `seq` (see DeliveryRing). */
+  deliveredAfter(key: string, seq: number): { entries: [number, string][]; complete: boolean } {
+    const st = this.keys.get(key);
+    return st ? st.ring.after(seq) : { entries: [], complete: true };
+  }
+}

@@ -1,0 +1,173 @@
+/** Shared pieces of the Socket.IO tests: real socket.io-client sockets, a switchable TCP proxy, engines. */
+import type { Socket as TcpSocket, TCPSocketListener } from "bun";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { startRedis, type RedisServer } from "../helpers/redis.ts";
+import type { TestServer } from "../helpers/server.ts";
+
+export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
+
+/** Connects a socket.io-client socket and resolves once it is connected (rejects on connect_error). */
+export async function connect(url: string, opts: ClientOptions): Promise<Socket> {
+  const socket = io(url, { reconnectionDelay: 100, reconnectionDelayMax: 500, ...opts });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+  return socket;
+}
+
+/** The error a socket is refused with. */
+export function refusal(url: string, opts: ClientOptions): Promise<Error & { data?: { code: string } }> {
+  const socket = io(url, { reconnection: false, ...opts });
+  return new Promise((resolve) => {
+    socket.once("connect_error", (err) => {
+      socket.close();
+      resolve(err as Error & { data?: { code: string } });
+    });
+    socket.once("connect", () => {
+      socket.close();
+      resolve(Object.assign(new Error("connected"), { data: { code: "CONNECTED" } }));
+    });
+  });
+}
+
+/** Arguments of the next `ev` event on `socket`. */
+export function next(socket: Socket, ev: string): Promise<unknown[]> {
+  return new Promise((resolve) => socket.once(ev, (...args: unknown[]) => resolve(args)));
+}
+
+/** Collects every `ev` event as [data, meta]. */
+export function collect(socket: Socket, ev: string): { data: unknown; meta: { ch: string; off: string; from?: string; ts: number } }[] {
+  const seen: { data: unknown; meta: { ch: string; off: string; from?: string; ts: number } }[] = [];
+  socket.on(ev, (data: unknown, meta: { ch: string; off: string; ts: number }) => seen.push({ data, meta }));
+  return seen;
+}
+
+export async function apiPublish(server: TestServer, tenant: string, ch: string, ev: string, data: unknown): Promise<string> {
+  const res = await server.api("/v1/publish", { method: "POST", json: { tenant, ch, ev, data } });
+  if (res.status !== 200) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { off: string }).off;
+}
+
+/**
+ * A TCP proxy the test controls: forwards to `target`, can cut every open
+ * connection (a network loss), refuse new ones while blocked, and switch to
+ * another node.
+ */
+export class TcpProxy {
+  private listener: TCPSocketListener<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }> | undefined;
+  private readonly open = new Set<TcpSocket<unknown>>();
+  blocked = false;
+  port = 0;
+
+  constructor(public target: number) {}
+
+  start(): this {
+    const self = this;
+    this.listener = Bun.listen<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(client) {
+          client.data = { buf: [] };
+          if (self.blocked) return void client.end();
+          self.open.add(client as TcpSocket<unknown>);
+          void Bun.connect<{ client: typeof client }>({
+            hostname: "127.0.0.1",
+            port: self.target,
+            data: { client },
+            socket: {
+              open(peer) {
+                client.data.peer = peer as TcpSocket<unknown>;
+                self.open.add(peer as TcpSocket<unknown>);
+                for (const b of client.data.buf) peer.write(b);
+                client.data.buf = [];
+              },
+              data(peer, chunk) {
+                peer.data.client.write(chunk);
+              },
+              close(peer) {
+                self.open.delete(peer as TcpSocket<unknown>);
+                peer.data.client.end();
+              },
+              error(peer) {
+                peer.data.client.end();
+              },
+              connectError() {
+                client.end();
+              },
+            },
+          }).catch(() => client.end());
+        },
+        data(client, chunk) {
+          if (client.data.peer) client.data.peer.write(chunk);
+          else client.data.buf.push(new Uint8Array(chunk));
+        },
+        close(client) {
+          self.open.delete(client as TcpSocket<unknown>);
+          client.data.peer?.end();
+        },
+      },
+    });
+    this.port = this.listener.port;
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Cuts every open connection at once, as a network loss would. */
+  cut(): void {
+    for (const s of [...this.open]) s.terminate();
+    this.open.clear();
+  }
+
+  stop(): void {
+    this.cut();
+    this.listener?.stop(true);
+  }
+}
+
+/** A config file with the given namespaces (and optional socketio mapping). */
+export function configFile(content: Record<string, unknown>): { path: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "sb-sio-"));
+  const path = join(dir, "config.json");
+  writeFileSync(path, JSON.stringify(content));
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The two engines every behaviour runs on: embedded, and Redis (a redis-server this file starts). */
+export interface EngineUnderTest {
+  name: "local" | "redis";
+  env(): Record<string, string>;
+}
+
+let redis: RedisServer | undefined;
+let prefixes = 0;
+
+export const ENGINES: EngineUnderTest[] = [
+  { name: "local", env: () => ({}) },
+  {
+    name: "redis",
+    env: () => {
+      if (!redis) throw new Error("startEngineDeps() first");
+      return { REDIS_URL: redis.url, REDIS_PREFIX: `sio${process.pid}x${++prefixes}` };
+    },
+  },
+];
+
+export async function startEngineDeps(): Promise<void> {
+  redis ??= await startRedis();
+}
+
+export async function stopEngineDeps(): Promise<void> {
+  await redis?.stop();
+  redis = undefined;
+}
