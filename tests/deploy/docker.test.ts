@@ -37,7 +37,8 @@ test("multi-stage, non-root, STOPSIGNAL SIGTERM, exec-form entrypoint, HEALTHCHE
 test("the image's entrypoint, run on the host with the image's environment, serves, passes its HEALTHCHECK and drains on SIGTERM with exit 0", async () => {
   const entry = onHost(JSON.parse(instr("ENTRYPOINT")[0]!.args));
   const hcArgv = onHost(JSON.parse(instr("HEALTHCHECK")[0]!.args.slice(instr("HEALTHCHECK")[0]!.args.indexOf("CMD ") + 4)));
-  const env = { ...dockerEnv(), HOST: "127.0.0.1", PORT: "0" };
+  // What `docker run -e …` adds to the image's own environment: a production node needs its Origin allowlist.
+  const env = { ...dockerEnv(), HOST: "127.0.0.1", PORT: "0", CORS_ORIGINS: "https://care.example.org" };
   delete (env as Record<string, string>).DATA_DIR;
   const s = await startCommand(entry, { env });
   try {

@@ -405,18 +405,23 @@ test("specific hostile frames get specific answers", async () => {
     return ws.nextJson((f) => f.id === id);
   };
 
-  // 10,000-deep nesting as a frame: a validation error, the connection stays usable.
+  // 10,000-deep nesting as a frame: refused by the nesting budget before parsing, the connection stays usable.
   ws.sendText("[".repeat(10_000) + "]".repeat(10_000));
-  expect(await ws.nextJson((f) => f.t === "err")).toMatchObject({ code: "VALIDATION_ERROR" });
+  expect(await ws.nextJson((f) => f.t === "err")).toMatchObject({ code: "BAD_REQUEST" });
   expect((await ask(101)).t).toBe("ok");
 
-  // As the data of a publish it is just data: stored and delivered intact.
+  // As the data of a publish the same depth is refused too, and nothing is published.
   const sub = (await TestClient.auth(s.wsUrl, await token({ sub: "deep-reader", tenant: "fz", rooms: ["deep"] }))).client;
   expect(await sub.request({ t: "sub", ch: "room:deep" })).toMatchObject({ t: "ok" });
-  const depth = 10_000;
-  ws.sendText(`{"t":"pub","id":102,"ch":"room:deep","ev":"deep","data":${"[".repeat(depth) + "]".repeat(depth)}}`);
-  expect((await ws.nextJson((f) => f.id === 102)).t).toBe("ok");
-  const m = await sub.next((f) => f.t === "msg" && f.ev === "deep", 10_000);
+  ws.sendText(`{"t":"pub","id":102,"ch":"room:deep","ev":"too-deep","data":${"[".repeat(10_000) + "]".repeat(10_000)}}`);
+  expect(await ws.nextJson((f) => f.t === "err")).toMatchObject({ code: "BAD_REQUEST" });
+  // Data nested within the budget (the frame is level 1) is just data: stored and delivered intact.
+  const depth = 60;
+  ws.sendText(`{"t":"pub","id":106,"ch":"room:deep","ev":"deep","data":${"[".repeat(depth) + "]".repeat(depth)}}`);
+  expect((await ws.nextJson((f) => f.id === 106)).t).toBe("ok");
+  const m = await sub.next((f) => f.t === "msg", 10_000);
+  expect(m.ev).toBe("deep");
+  expect(m.off).toBe("1");
   let d: unknown = m.data;
   let n = 0;
   while (Array.isArray(d) && d.length > 0) {
