@@ -1,13 +1,17 @@
 /**
  * `npm test`: checks that the real programs the suite starts are installed
- * (redis-server, Debian's chromium), then runs `bun test` and ends with a
+ * (redis-server, PostgreSQL's initdb/pg_ctl, Debian's chromium), then runs `bun test` and ends with a
  * plain "N passed, N failed" line. Extra arguments go to `bun test`.
  */
 import { existsSync } from "node:fs";
+import { postgresBinDir } from "../tests/helpers/postgres.ts";
 
 const missing: string[] = [];
 if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
   missing.push("redis-server (the Redis engine tests start their own): apt-get install -y redis-server");
+}
+if (!postgresBinDir()) {
+  missing.push("PostgreSQL (the record-store tests start their own with initdb + pg_ctl): apt-get install -y postgresql");
 }
 if (!existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) {
   missing.push("chromium (the browser test drives Debian's chromium; no browser is downloaded): apt-get install -y chromium");

@@ -10,6 +10,8 @@ import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
+import { SchemaTooNewError } from "./store/migrations.ts";
+import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
 import { HealthCheck } from "./observability/health.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
@@ -40,6 +42,28 @@ async function createEngine(config: Config, logger: Logger): Promise<Engine> {
     readCount: 500,
     logger,
   });
+}
+
+/** The record store: PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR (loaded only when used). */
+async function createStore(config: Config): Promise<Store> {
+  if (config.database) {
+    const { PostgresStore } = await import("./store/postgres/postgres-store.ts");
+    return new PostgresStore({ url: config.database.url, timeoutMs: config.database.timeoutMs, poolSize: config.database.poolSize });
+  }
+  const { SqliteStore } = await import("./store/sqlite/sqlite-store.ts");
+  return new SqliteStore(config.dataDir);
+}
+
+async function startStore(config: Config, logger: Logger): Promise<Store> {
+  const store = await createStore(config);
+  try {
+    await store.start();
+  } catch (err) {
+    if (err instanceof SchemaTooNewError) fatal(err.message);
+    fatal(`cannot start the ${store.kind} record store: ${(err as Error).message}`);
+  }
+  store.onAvailability((up, reason) => logger[up ? "info" : "warn"]("record store availability changed", { up, reason }));
+  return store;
 }
 
 async function devToken(config: Config, claims: Record<string, unknown>): Promise<string> {
@@ -101,11 +125,12 @@ async function main(): Promise<void> {
   }
   hub.presence.useEngine(engine);
 
+  const store = await startStore(config, logger);
   const scheduler = new Scheduler(logger);
-  scheduler.add("history-trim", config.historyTrimCron, () => engine.trim());
+  scheduler.add("history-trim", config.historyTrimCron, async () => (await engine.trim()) + (await store.trim(Date.now())));
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
   lag.start();
-  const health = new HealthCheck(hub, engine, scheduler, lag);
+  const health = new HealthCheck(hub, engine, scheduler, lag, store);
   const api = new ServerApi(hub);
 
   const reports = new ReportRenderer();
@@ -139,6 +164,7 @@ async function main(): Promise<void> {
     reports.stop();
     lag.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
+    await store.stop().catch((err) => logger.warn("record store stop failed", { err }));
     server.stop(true);
     logger.info("stopped", { signal });
     process.exit(0);
@@ -146,7 +172,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   const scheme = config.tls ? "https" : "http";
-  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
+  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, store: store.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
 
   if (config.env === "development" && config.jwt.generated) {
     await printDevTour(config, server.port ?? config.port);

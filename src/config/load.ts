@@ -52,6 +52,8 @@ export interface Config {
       }
     | undefined;
   presenceTtlSec: number;
+  /** PostgreSQL record store; undefined = the embedded SQLite one. */
+  database: { url: string; timeoutMs: number; poolSize: number } | undefined;
   namespaces: Namespaces;
 }
 
@@ -103,7 +105,7 @@ export function loadConfig(env: Source = process.env): Config {
     }
     const r = v.safeParse(setting.schema as v.GenericSchema<string, unknown>, rawValue);
     if (r.success) s[key] = r.output;
-    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") ? "[redacted]" : rawValue)})`);
+    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") || key === "DATABASE_URL" ? "[redacted]" : rawValue)})`);
   }
   const st = s as Settings;
 
@@ -182,6 +184,7 @@ export function loadConfig(env: Source = process.env): Config {
         }
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
+    database: st.DATABASE_URL ? { url: st.DATABASE_URL, timeoutMs: st.DATABASE_TIMEOUT_MS!, poolSize: st.DATABASE_POOL_SIZE! } : undefined,
     namespaces,
   };
 }

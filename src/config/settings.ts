@@ -80,6 +80,9 @@ export const SETTINGS = {
   REDIS_SHARDS: spec("16", "Number of bus streams publications are sharded over.", int(1, 1024)),
   REDIS_COMMAND_TIMEOUT_MS: spec("1000", "A Redis command slower than this fails the publish with SERVICE_UNAVAILABLE.", int(10, 60_000)),
   REDIS_STREAM_MAXLEN: spec("100000", "Approximate length bus streams are trimmed to.", int(100)),
+  DATABASE_URL: spec(undefined, "Keep records (conversations, chat messages, read positions, notifications, last seen) in this PostgreSQL (`postgres://…`), shared by every node; unset = `records.sqlite` in `DATA_DIR`.", v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"))),
+  DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
+  DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 
