@@ -9,6 +9,8 @@ import { Hub } from "./hub/hub.ts";
 import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
+import { chatFeature } from "./features/chat/chat-feature.ts";
+import { chatNamespace } from "./features/chat/chat-service.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
@@ -18,6 +20,7 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createHttpApp } from "./transport/http/app.ts";
+import { chatRoutes } from "./transport/http/chat-routes.ts";
 import { serve } from "./transport/ws-server.ts";
 
 function fatal(message: string): never {
@@ -126,6 +129,18 @@ async function main(): Promise<void> {
   hub.presence.useEngine(engine);
 
   const store = await startStore(config, logger);
+  const featureRoutes = [];
+  let chatNs: string | undefined;
+  try {
+    chatNs = chatNamespace(config.namespaces);
+  } catch (err) {
+    fatal(`invalid configuration:\n  namespaces: ${(err as Error).message}`);
+  }
+  if (chatNs) {
+    const chat = chatFeature(hub, store, chatNs);
+    hub.register(chat.feature);
+    featureRoutes.push(chatRoutes(chat.service, logger));
+  }
   const scheduler = new Scheduler(logger);
   scheduler.add("history-trim", config.historyTrimCron, async () => (await engine.trim()) + (await store.trim(Date.now())));
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
@@ -143,6 +158,7 @@ async function main(): Promise<void> {
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.ws.maxMessageSize,
+    featureRoutes,
     extend: await demoExtension(config),
   });
   const server = serve({ config, hub, verifier, app, logger });

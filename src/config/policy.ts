@@ -10,10 +10,11 @@ import * as v from "valibot";
  *   claim:<name>  the rest is listed in the token's `<name>` claim (array of strings)
  *   role:<role>   the token's `roles` include `<role>`
  *   server        only the HTTP API (for `publish`; allows no client)
+ *   member        the user is a member of the conversation named by the rest (chat; decided by the record store)
  */
-export const RULE = /^(self|tenant|tenant-id|server|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
+export const RULE = /^(self|tenant|tenant-id|server|member|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
 
-const Rule = v.pipe(v.string(), v.regex(RULE, "must be self, tenant, tenant-id, server, claim:<name> or role:<role>"));
+const Rule = v.pipe(v.string(), v.regex(RULE, "must be self, tenant, tenant-id, server, member, claim:<name> or role:<role>"));
 
 export const NamespacePolicySchema = v.strictObject({
   subscribe: v.array(Rule),
@@ -30,6 +31,8 @@ export const NamespacePolicySchema = v.strictObject({
   ),
   presence: v.optional(v.boolean(), false),
   joinLeave: v.optional(v.boolean(), false),
+  /** Chat: messages are kept in the record store for this many days, or `forever` (absent = not kept there). */
+  retention: v.optional(v.union([v.literal("forever"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36_500))], 'must be "forever" or a number of days')),
 });
 
 export type NamespacePolicy = v.InferOutput<typeof NamespacePolicySchema>;
@@ -58,4 +61,5 @@ export const DEFAULT_NAMESPACES: Namespaces = {
   student: { subscribe: ["role:nurse", "role:admin", "claim:students"], publish: ["server"], history: keep, presence: false, joinLeave: false },
   case: { subscribe: ["claim:cases", "role:admin"], publish: ["server"], history: keep, presence: false, joinLeave: false },
   call: { subscribe: ["claim:calls"], publish: ["claim:calls"], history: false, presence: false, joinLeave: false },
+  chat: { subscribe: ["member"], publish: ["member"], history: keep, presence: false, joinLeave: false, retention: 365 },
 };

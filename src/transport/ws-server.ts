@@ -89,7 +89,8 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector): WebS
     closeOnBackpressureLimit: true,
     sendPings: true,
     perMessageDeflate: false,
-    publishToSelf: true,
+    // Only ws.publish is affected (the hub fans out with server.publish): a typing signal skips its sender.
+    publishToSelf: false,
   };
 }
 
