@@ -11,6 +11,7 @@ import { ServerApi } from "./hub/server-api.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
 import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
+import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
@@ -21,6 +22,7 @@ import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
+import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { serve } from "./transport/ws-server.ts";
 
 function fatal(message: string): never {
@@ -141,6 +143,9 @@ async function main(): Promise<void> {
     hub.register(chat.feature);
     featureRoutes.push(chatRoutes(chat.service, logger));
   }
+  const inbox = notificationsFeature(hub, store, config.notificationRetentionDays);
+  hub.register(inbox.feature);
+  featureRoutes.push(notificationRoutes(inbox.service, logger));
   const scheduler = new Scheduler(logger);
   scheduler.add("history-trim", config.historyTrimCron, async () => (await engine.trim()) + (await store.trim(Date.now())));
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));

@@ -54,6 +54,8 @@ export interface Config {
   presenceTtlSec: number;
   /** PostgreSQL record store; undefined = the embedded SQLite one. */
   database: { url: string; timeoutMs: number; poolSize: number } | undefined;
+  /** 0 = forever. */
+  notificationRetentionDays: number;
   namespaces: Namespaces;
 }
 
@@ -185,6 +187,7 @@ export function loadConfig(env: Source = process.env): Config {
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     database: st.DATABASE_URL ? { url: st.DATABASE_URL, timeoutMs: st.DATABASE_TIMEOUT_MS!, poolSize: st.DATABASE_POOL_SIZE! } : undefined,
+    notificationRetentionDays: st.NOTIFICATION_RETENTION_DAYS!,
     namespaces,
   };
 }
