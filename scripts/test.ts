@@ -1,11 +1,12 @@
 /**
  * `npm test`: checks that the real programs the suite starts are installed
- * (redis-server, Debian's chromium, node ≥ 20, the proxies and tools the
- * deploy tests check configs with), then runs `bun test` and ends with a plain
- * "N passed, N failed, N skipped" line. In CI (CI=true) a skipped test fails
- * the run: a clean CI run skips nothing. Extra arguments go to `bun test`.
+ * (redis-server, PostgreSQL's initdb/pg_ctl, Debian's chromium, node ≥ 20, the
+ * proxies and tools the deploy tests check configs with), then runs `bun test`
+ * and ends with a plain "N passed, N failed, N skipped" line. In CI (CI=true) a
+ * skipped test fails the run: a clean CI run skips nothing. Extra arguments go to `bun test`.
  */
 import { existsSync } from "node:fs";
+import { postgresBinDir } from "../tests/helpers/postgres.ts";
 
 const CI = process.env.CI === "true";
 const missing: string[] = [];
@@ -16,6 +17,9 @@ if (nodeMajor < 20) {
 }
 if (!Bun.which("redis-server") || !Bun.which("redis-cli")) {
   missing.push("redis-server (the Redis engine tests start their own): apt-get install -y redis-server");
+}
+if (!postgresBinDir()) {
+  missing.push("PostgreSQL (the record-store tests start their own with initdb + pg_ctl): apt-get install -y postgresql");
 }
 if (!Bun.which("prlimit")) {
   missing.push("prlimit (the disk-full readiness test limits the server's file size): apt-get install -y util-linux");

@@ -10,13 +10,20 @@ import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
 import { watchParent } from "./process/parent-watch.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
+import { chatFeature } from "./features/chat/chat-feature.ts";
+import { chatNamespace } from "./features/chat/chat-service.ts";
+import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
+import { SchemaTooNewError } from "./store/migrations.ts";
+import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
 import { HealthCheck } from "./observability/health.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createHttpApp } from "./transport/http/app.ts";
+import { chatRoutes } from "./transport/http/chat-routes.ts";
+import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { serve } from "./transport/ws-server.ts";
 
 function fatal(message: string): never {
@@ -41,6 +48,28 @@ async function createEngine(config: Config, logger: Logger): Promise<Engine> {
     readCount: 500,
     logger,
   });
+}
+
+/** The record store: PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR (loaded only when used). */
+async function createStore(config: Config): Promise<Store> {
+  if (config.database) {
+    const { PostgresStore } = await import("./store/postgres/postgres-store.ts");
+    return new PostgresStore({ url: config.database.url, timeoutMs: config.database.timeoutMs, poolSize: config.database.poolSize });
+  }
+  const { SqliteStore } = await import("./store/sqlite/sqlite-store.ts");
+  return new SqliteStore(config.dataDir);
+}
+
+async function startStore(config: Config, logger: Logger): Promise<Store> {
+  const store = await createStore(config);
+  try {
+    await store.start();
+  } catch (err) {
+    if (err instanceof SchemaTooNewError) fatal(err.message);
+    fatal(`cannot start the ${store.kind} record store: ${(err as Error).message}`);
+  }
+  store.onAvailability((up, reason) => logger[up ? "info" : "warn"]("record store availability changed", { up, reason }));
+  return store;
 }
 
 function devToken(config: Config, claims: DevClaims): Promise<string> {
@@ -114,11 +143,27 @@ async function main(): Promise<void> {
   }
   hub.presence.useEngine(engine);
 
+  const store = await startStore(config, logger);
+  const featureRoutes = [];
+  let chatNs: string | undefined;
+  try {
+    chatNs = chatNamespace(config.namespaces);
+  } catch (err) {
+    fatal(`invalid configuration:\n  namespaces: ${(err as Error).message}`);
+  }
+  if (chatNs) {
+    const chat = chatFeature(hub, store, chatNs);
+    hub.register(chat.feature);
+    featureRoutes.push(chatRoutes(chat.service, logger));
+  }
+  const inbox = notificationsFeature(hub, store, config.notificationRetentionDays);
+  hub.register(inbox.feature);
+  featureRoutes.push(notificationRoutes(inbox.service, logger));
   const scheduler = new Scheduler(logger);
-  scheduler.add("history-trim", config.historyTrimCron, () => engine.trim());
+  scheduler.add("history-trim", config.historyTrimCron, async () => (await engine.trim()) + (await store.trim(Date.now())));
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
   lag.start();
-  const health = new HealthCheck(hub, engine, scheduler, lag);
+  const health = new HealthCheck(hub, engine, scheduler, lag, store);
   const api = new ServerApi(hub);
 
   const reports = new ReportRenderer();
@@ -133,6 +178,7 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
+    featureRoutes,
     extend: await demoExtension(config),
   });
   let server: ReturnType<typeof serve>;
@@ -161,6 +207,7 @@ async function main(): Promise<void> {
     reports.stop();
     lag.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
+    await store.stop().catch((err) => logger.warn("record store stop failed", { err }));
     server.stop(true);
     logger.info("stopped", { signal });
     process.exit(0);
@@ -174,7 +221,7 @@ async function main(): Promise<void> {
     });
   }
   const scheme = config.tls ? "https" : "http";
-  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
+  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, store: store.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
 
   if (config.env === "development" && config.jwt.generated) {
     await printDevTour(config, server.port ?? config.port);

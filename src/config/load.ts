@@ -59,6 +59,10 @@ export interface Config {
       }
     | undefined;
   presenceTtlSec: number;
+  /** PostgreSQL record store; undefined = the embedded SQLite one. */
+  database: { url: string; timeoutMs: number; poolSize: number } | undefined;
+  /** 0 = forever. */
+  notificationRetentionDays: number;
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
@@ -128,7 +132,7 @@ export function loadConfig(env: Source = process.env): Config {
     }
     const r = v.safeParse(setting.schema as v.GenericSchema<string, unknown>, rawValue);
     if (r.success) s[key] = r.output;
-    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") ? "[redacted]" : rawValue)})`);
+    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") || key === "DATABASE_URL" ? "[redacted]" : rawValue)})`);
   }
   const st = s as Settings;
 
@@ -223,6 +227,8 @@ export function loadConfig(env: Source = process.env): Config {
         }
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
+    database: st.DATABASE_URL ? { url: st.DATABASE_URL, timeoutMs: st.DATABASE_TIMEOUT_MS!, poolSize: st.DATABASE_POOL_SIZE! } : undefined,
+    notificationRetentionDays: st.NOTIFICATION_RETENTION_DAYS!,
     namespaces,
     socketio: {
       ...socketio,

@@ -10,10 +10,11 @@ import * as v from "valibot";
  *   claim:<name>  the rest is listed in the token's `<name>` claim (array of strings)
  *   role:<role>   the token's `roles` include `<role>`
  *   server        only the HTTP API (for `publish`; allows no client)
+ *   member        the user is a member of the conversation named by the rest (chat; decided by the record store)
  */
-export const RULE = /^(self|tenant|tenant-id|server|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
+export const RULE = /^(self|tenant|tenant-id|server|member|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
 
-const RULES_IN_WORDS = "self, tenant, tenant-id, server, claim:<name> or role:<role>";
+const RULES_IN_WORDS = "self, tenant, tenant-id, server, member, claim:<name> or role:<role>";
 const Rule = v.pipe(v.string(`each rule is a string: ${RULES_IN_WORDS}`), v.regex(RULE, `must be ${RULES_IN_WORDS}`));
 const Rules = v.array(Rule, `must be a list of rules, e.g. ["claim:rooms", "role:admin"] (rules: ${RULES_IN_WORDS})`);
 const HISTORY_IN_WORDS = 'must be false (no history) or {"size": 1-100000 messages, "ttlSec": 1-31536000 seconds}';
@@ -21,7 +22,7 @@ const whole = (min: number, max: number, what: string) =>
   v.pipe(v.number(`${what} must be a number from ${min} to ${max}`), v.integer(`${what} must be a whole number`), v.minValue(min, `${what} must be at least ${min}`), v.maxValue(max, `${what} must be at most ${max}`));
 
 /** Namespace keys in the order a reader would write them; named in the unknown-key message. */
-const POLICY_KEYS = ["subscribe", "publish", "history", "presence", "joinLeave"];
+const POLICY_KEYS = ["subscribe", "publish", "history", "presence", "joinLeave", "retention"];
 
 export const NamespacePolicySchema = v.strictObject(
   {
@@ -33,6 +34,8 @@ export const NamespacePolicySchema = v.strictObject(
     ),
     presence: v.optional(v.boolean("must be true or false"), false),
     joinLeave: v.optional(v.boolean("must be true or false"), false),
+    /** Chat: messages are kept in the record store for this many days, or `forever` (absent = not kept there). */
+    retention: v.optional(v.union([v.literal("forever"), whole(1, 36_500, "retention")], 'must be "forever" or a number of days from 1 to 36500')),
   },
   `must be an object with "subscribe" and "publish" rule lists and optional ${POLICY_KEYS.slice(2).join(", ")}`,
 );
@@ -86,4 +89,5 @@ export const DEFAULT_NAMESPACES: Namespaces = {
   student: { subscribe: ["role:nurse", "role:admin", "claim:students"], publish: ["server"], history: keep, presence: false, joinLeave: false },
   case: { subscribe: ["claim:cases", "role:admin"], publish: ["server"], history: keep, presence: false, joinLeave: false },
   call: { subscribe: ["claim:calls"], publish: ["claim:calls"], history: false, presence: false, joinLeave: false },
+  chat: { subscribe: ["member"], publish: ["member"], history: keep, presence: false, joinLeave: false, retention: 365 },
 };

@@ -85,7 +85,9 @@ export interface PresenceEntry {
 /** Node-to-node control messages (e.g. disconnect a user everywhere). */
 export type ControlMessage =
   | { type: "disconnect"; tenant: string; user: string; reason: string }
-  | { type: "drain"; node: string };
+  | { type: "drain"; node: string }
+  /** A feature's own message (e.g. chat: members removed), handed to that feature on every node. */
+  | { type: "feature"; feature: string; body: Record<string, unknown> };
 
 /** What the engine calls back into; implemented by the hub. */
 export interface EngineSink {

@@ -1,6 +1,7 @@
 import type { NamespacePolicy, Namespaces } from "../config/policy.ts";
 import type { ChannelOptions } from "../engine/engine.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import type { ChannelTakeover, RecordRule } from "./features.ts";
 import type { Principal } from "./ports.ts";
 
 export interface ResolvedChannel {
@@ -14,6 +15,11 @@ export interface ResolvedChannel {
   /** The namespace's rules, compiled once. */
   subscribeRules: readonly Rule[];
   publishRules: readonly Rule[];
+  /** Rules decided by records (e.g. `member`), tried when no token rule allows. */
+  subscribeRecordRules: readonly string[];
+  publishRecordRules: readonly string[];
+  /** The feature that carries this namespace's publications (persisted chat), if any. */
+  takeover: ChannelTakeover | undefined;
 }
 
 /** A channel as one tenant sees it: its policy and its engine key. */
@@ -41,6 +47,8 @@ export class ChannelPolicy {
   /** Routes by tenant, then channel name: the engine key is built once, not per frame. */
   private readonly routes = new Map<string, Map<string, Route>>();
   private routeCount = 0;
+  private readonly recordRules = new Map<string, RecordRule>();
+  private readonly takeovers: ChannelTakeover[] = [];
 
   /** Names of the token claims that some rule reads. */
   claimNames(): string[] {
@@ -56,6 +64,23 @@ export class ChannelPolicy {
       this.options.set(ns, p.history ? { historySize: p.history.size, historyTtlSec: p.history.ttlSec } : NO_HISTORY);
       this.rules.set(ns, { subscribe: p.subscribe.map(compile), publish: p.publish.map(compile) });
     }
+  }
+
+  /** A rule that a feature decides from records (features register before any channel is resolved). */
+  registerRule(name: string, rule: RecordRule): void {
+    this.recordRules.set(name, rule);
+    this.forget();
+  }
+
+  registerTakeover(t: ChannelTakeover): void {
+    this.takeovers.push(t);
+    this.forget();
+  }
+
+  private forget(): void {
+    this.cache.clear();
+    this.routes.clear();
+    this.routeCount = 0;
   }
 
   /** resolve() plus the tenant's engine key for the channel, cached. */
@@ -93,7 +118,39 @@ export class ChannelPolicy {
       throw new SwitchboardError("RESOURCE_NOT_FOUND", `namespace ${JSON.stringify(ns)} is not configured`);
     }
     const rules = this.rules.get(ns)!;
-    return { ch, ns, rest: ch.slice(i + 1), policy, options: this.options.get(ns)!, subscribeRules: rules.subscribe, publishRules: rules.publish };
+    return {
+      ch,
+      ns,
+      rest: ch.slice(i + 1),
+      policy,
+      options: this.options.get(ns)!,
+      subscribeRules: rules.subscribe,
+      publishRules: rules.publish,
+      subscribeRecordRules: policy.subscribe.filter(isRecordRule),
+      publishRecordRules: policy.publish.filter(isRecordRule),
+      takeover: this.takeovers.find((t) => t.claims(policy)),
+    };
+  }
+
+  /** assertSubscribe, also trying record rules: undefined when decided at once, else a promise. */
+  checkSubscribe(p: Principal, c: ResolvedChannel): void | Promise<void> {
+    if (passes(c.subscribeRules, p, c.rest)) return;
+    if (c.subscribeRecordRules.length === 0) return this.assertSubscribe(p, c);
+    return this.checkRecords(p, c, c.subscribeRecordRules, `not allowed to subscribe to ${c.ch}`);
+  }
+
+  checkPublish(p: Principal, c: ResolvedChannel): void | Promise<void> {
+    if (passes(c.publishRules, p, c.rest)) return;
+    if (c.publishRecordRules.length === 0) return this.assertPublish(p, c);
+    return this.checkRecords(p, c, c.publishRecordRules, `not allowed to publish to ${c.ch}`);
+  }
+
+  private async checkRecords(p: Principal, c: ResolvedChannel, names: readonly string[], denied: string): Promise<void> {
+    for (const name of names) {
+      const rule = this.recordRules.get(name);
+      if (rule && (await rule(p, c))) return;
+    }
+    throw new SwitchboardError("AUTHORIZATION_FAILED", denied);
   }
 
   canSubscribe(p: Principal, c: ResolvedChannel): boolean {
@@ -118,8 +175,14 @@ function passes(rules: readonly Rule[], p: Principal, rest: string): boolean {
   return false;
 }
 
+/** Rules no token can satisfy: a feature decides them from records. */
+const RECORD_RULES: ReadonlySet<string> = new Set(["member"]);
+const isRecordRule = (rule: string) => RECORD_RULES.has(rule);
+
 function compile(rule: string): Rule {
   switch (rule) {
+    case "member":
+      return () => false;
     case "self":
       return (p, rest) => rest === p.sub;
     case "tenant":

@@ -5,8 +5,10 @@ import type { Logger } from "../observability/logger.ts";
 import type { Cell, Metrics } from "../observability/metrics.ts";
 import { CLOSE, type ErrorCode } from "../protocol/codes.ts";
 import { encodeErr } from "../protocol/encode.ts";
+import { FRAME_TYPES } from "../protocol/frames.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
+import type { Feature, FeatureFrame } from "./features.ts";
 import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
 import { closeCodeLabel } from "../observability/close-codes.ts";
 import { frameOverBudget } from "./frame-budget.ts";
@@ -28,6 +30,7 @@ export interface HubDeps {
 
 /** Frames a client may send before `hello` while its authentication is under way (held, then replayed). */
 const MAX_EARLY_FRAMES = 16;
+const CORE_FRAMES: ReadonlySet<string> = new Set(FRAME_TYPES);
 
 /** Errors that do not count towards `maxErrors` (not the client's fault, or already limited). */
 const NOT_COUNTED: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]);
@@ -45,6 +48,9 @@ export class Hub implements EngineSink {
   /** Local connections per `<tenant>/<sub>`: the connection itself when it is the only one (the common case). */
   private readonly byUser = new Map<string, Conn | Conn[]>();
   private readonly handlers: RequestHandlers;
+  /** Registered features, and their client frames by `t`. */
+  readonly features: Feature[] = [];
+  readonly featureFrames = new Map<string, FeatureFrame>();
   private fanout: Fanout | undefined;
   private tap: DeliveryTap | undefined;
   private nextConnId = 1;
@@ -57,6 +63,7 @@ export class Hub implements EngineSink {
   engineReason = "starting";
   private readonly outMsg: Cell;
   private readonly outPresence: Cell;
+  private readonly outSignal: Cell;
   private readonly inByType = new Map<string, Cell>();
   private readonly outbox = new Outbox((conn, frame) => this.send(conn, frame));
   /** The parts of `hello` that are the same for every connection, encoded once. */
@@ -80,6 +87,18 @@ export class Hub implements EngineSink {
     this.handlers = new RequestHandlers(this);
     this.outMsg = deps.metrics.messagesOut.cell({ type: "msg" });
     this.outPresence = deps.metrics.messagesOut.cell({ type: "presence" });
+    this.outSignal = deps.metrics.messagesOut.cell({ type: "signal" });
+  }
+
+  /** Adds a feature's frames, record rules and channel takeover (before the node serves traffic). */
+  register(feature: Feature): void {
+    for (const [t, frame] of Object.entries(feature.frames ?? {})) {
+      if (this.featureFrames.has(t) || CORE_FRAMES.has(t)) throw new Error(`frame type ${t} of feature ${feature.name} is already taken`);
+      this.featureFrames.set(t, frame);
+    }
+    for (const [name, rule] of Object.entries(feature.rules ?? {})) this.deps.policy.registerRule(name, rule);
+    if (feature.channels) this.deps.policy.registerTakeover(feature.channels);
+    this.features.push(feature);
   }
 
   attach(fanout: Fanout): void {
@@ -220,6 +239,7 @@ export class Hub implements EngineSink {
       if (mine.length === 1) this.byUser.set(userKey, mine[0]!);
     }
     void this.presence.leaveAll(conn);
+    for (const f of this.features) f.closed?.(conn);
     if (d.leased) {
       d.leased = false;
       this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
@@ -354,11 +374,16 @@ export class Hub implements EngineSink {
       if (sent > 0) this.outMsg.value += this.subscribersOf(fanout, key);
       else if (sent < 0 || fanout.subscriberCount(key) > 0) this.noteBackpressure(key);
       if (this.tap !== undefined) this.tap.deliver(key, frame);
-    } else {
+    } else if (frame.charCodeAt(6) === 106 /* j */ || frame.charCodeAt(6) === 108 /* l */) {
       const topic = presenceTopic(key);
       const sent = fanout.publish(topic, frame);
       if (sent > 0) this.outPresence.value += fanout.subscriberCount(topic);
       else if (sent < 0 || fanout.subscriberCount(topic) > 0) this.noteBackpressure(topic);
+    } else {
+      // A feature's signal (typing, read, redact) goes to the channel's subscribers; one that
+      // names a connection of this process was already delivered here without its sender.
+      if (frame.includes(',"conn":"' + this.connPrefix)) return;
+      if (fanout.publish(key, frame) > 0) this.outSignal.value += fanout.subscriberCount(key);
     }
   }
 
@@ -410,7 +435,33 @@ export class Hub implements EngineSink {
       const mine = this.byUser.get(msg.tenant + "/" + msg.user);
       if (!mine) return;
       for (const conn of Array.isArray(mine) ? [...mine] : [mine]) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
+    } else if (msg.type === "feature") {
+      for (const f of this.features) if (f.name === msg.feature) f.control?.(msg.body);
     }
+  }
+
+  /** This node's authenticated connections of a user. */
+  connectionsOf(tenant: string, user: string): Conn[] {
+    const mine = this.byUser.get(tenant + "/" + user);
+    return mine === undefined ? [] : Array.isArray(mine) ? [...mine] : [mine];
+  }
+
+  /**
+   * Ends a live subscription the server no longer allows: no further `msg`
+   * on it, and an unsolicited `err` with its `ch` tells the client why.
+   */
+  endSubscription(conn: Conn, key: string, ch: string, code: ErrorCode, why: string): boolean {
+    if (!conn.isSubscribed(key) || conn.data.closing) return false;
+    conn.unsubscribe(key);
+    conn.unsubscribe(presenceTopic(key));
+    conn.data.subs--;
+    this.deps.metrics.subscriptions.inc(undefined, -1);
+    this.deps.metrics.errors.inc({ code });
+    this.send(conn, '{"t":"err","ch":' + JSON.stringify(ch) + ',"code":"' + code + '","msg":' + JSON.stringify(why) + "}");
+    void this.presence.leave(conn, key);
+    const p = conn.data.principal;
+    if (this.deps.logger.auditing) this.deps.logger.audit("subscription_ended", { conn: this.connId(conn), user: p?.sub, tenant: p?.tenant, ch, code });
+    return true;
   }
 
   availability(up: boolean, reason: string): void {

@@ -63,6 +63,8 @@ export interface Conn {
   readonly remoteAddress: string;
   /** Bun semantics: >0 bytes sent, -1 enqueued (backpressure), 0 dropped. */
   send(data: string): number;
+  /** Bun semantics: sends to the topic's subscribers except this socket (a sender never gets its own typing signal). */
+  publish?(topic: string, data: string): number;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   isSubscribed(topic: string): boolean;

@@ -6,7 +6,8 @@ import {
 } from "../protocol/frames.ts";
 import type { PublicationInput, PublishReceiver } from "../engine/engine.ts";
 import { HISTORY_ANSWER_MAX_BYTES, RECOVERY_MAX_BYTES } from "../engine/history-budget.ts";
-import { channelKey, presenceTopic, type Route } from "./channel-policy.ts";
+import { channelKey, presenceTopic, type ResolvedChannel, type Route } from "./channel-policy.ts";
+import { isFrameError, parseFeatureFrame, type FeatureFrame } from "./features.ts";
 import type { Hub } from "./hub.ts";
 import type { Conn, Principal } from "./ports.ts";
 import { revokeDisallowed } from "./revocation.ts";
@@ -34,6 +35,9 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const hub = this.hub;
     const f = parseClientFrame(json);
     if ("ok" in f) {
+      // Feature frames are looked up only here, off the path of the core frames.
+      const feature = typeof json === "object" && json !== null ? hub.featureFrames.get((json as { t?: unknown }).t as string) : undefined;
+      if (feature) return this.featureFrame(conn, (json as { t: string }).t, feature, json as Record<string, unknown>);
       hub.countIn("invalid");
       return hub.fail(conn, f.id, new SwitchboardError("VALIDATION_ERROR", f.message));
     }
@@ -88,6 +92,32 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     });
   }
 
+  private featureFrame(conn: Conn, t: string, feature: FeatureFrame, json: Record<string, unknown>): void {
+    const hub = this.hub;
+    const f = parseFeatureFrame(feature.schema, json);
+    const id = isFrameError(f) ? f.id : (f as { id?: number }).id;
+    if (isFrameError(f)) {
+      hub.countIn("invalid");
+      return hub.fail(conn, id, new SwitchboardError("VALIDATION_ERROR", f.message));
+    }
+    hub.countIn(t);
+    const p = conn.data.principal;
+    if (!p) return hub.fail(conn, id, new SwitchboardError("AUTHENTICATION_FAILED", "authenticate first with an auth frame"));
+    if (feature.budget === "shared") {
+      const wait = hub.bucket.take(conn.data);
+      if (wait > 0) return hub.fail(conn, id, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames; slow down", { retryAfter: wait }));
+    }
+    let pending: void | Promise<void>;
+    try {
+      pending = feature.handle(conn, p, f as never);
+    } catch (err) {
+      return hub.fail(conn, id, err);
+    }
+    pending?.catch((err) => {
+      if (!conn.data.closing) hub.fail(conn, id, err);
+    });
+  }
+
   /** Subscriptions go to many distinct channels (every user's own); only publishes use the route cache. */
   private resolve(p: Principal, ch: string): Route {
     return { c: this.hub.deps.policy.resolve(ch), key: channelKey(p.tenant, ch) };
@@ -97,16 +127,38 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const hub = this.hub;
     hub.assertAccepting();
     const { c, key } = hub.deps.policy.route(p.tenant, f.ch);
+    if (c.takeover) return this.pubTakenOver(conn, p, f, c, key);
     hub.deps.policy.assertPublish(p, c);
-    let data: string;
-    try {
-      data = JSON.stringify(f.data);
-    } catch {
-      throw new SwitchboardError("BAD_REQUEST", "data cannot be encoded as JSON");
-    }
+    const data = encodeData(f.data);
     const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now(), p };
     hub.inflight++;
     hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
+  }
+
+  /** A publication a feature carries (persisted chat): acknowledged once the feature's promise holds. */
+  private pubTakenOver(conn: Conn, p: Principal, f: Frame<"pub">, c: ResolvedChannel, key: string): void {
+    const hub = this.hub;
+    const data = encodeData(f.data);
+    const t0 = performance.now();
+    hub.inflight++;
+    const run = async () => {
+      const check = hub.deps.policy.checkPublish(p, c);
+      if (check) await check;
+      return c.takeover!.publish(key, c, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() });
+    };
+    run().then(
+      (off) => {
+        hub.inflight--;
+        hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
+        hub.deps.metrics.publishesWs.value++;
+        if (!conn.data.closing) hub.sendSoon(conn, '{"t":"ok","id":' + f.id + ',"off":"' + off + '"}');
+        if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch, ev: f.ev });
+      },
+      (err) => {
+        hub.inflight--;
+        if (!conn.data.closing) hub.fail(conn, f.id, err);
+      },
+    );
   }
 
   published(t: PubTicket, off: string): void {
@@ -126,7 +178,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
   private async sub(conn: Conn, p: Principal, f: Frame<"sub">): Promise<void> {
     const hub = this.hub;
     const { c, key } = this.resolve(p, f.ch);
-    hub.deps.policy.assertSubscribe(p, c);
+    const check = hub.deps.policy.checkSubscribe(p, c);
+    if (check) await check;
     if (conn.isSubscribed(key) || hub.buffers.isPending(conn, key)) throw new SwitchboardError("CONFLICT", `already subscribed to ${f.ch}`);
     if (conn.data.subs >= hub.deps.config.ws.maxSubscriptions) {
       throw new SwitchboardError("LIMIT_EXCEEDED", `at most ${hub.deps.config.ws.maxSubscriptions} subscriptions per connection`);
@@ -194,7 +247,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
   private async presence(conn: Conn, p: Principal, f: Frame<"presence">): Promise<void> {
     const hub = this.hub;
     const { c, key } = this.resolve(p, f.ch);
-    hub.deps.policy.assertSubscribe(p, c);
+    const check = hub.deps.policy.checkSubscribe(p, c);
+    if (check) await check;
     if (!c.policy.presence) throw new SwitchboardError("BAD_REQUEST", `presence is off for namespace ${c.ns}`);
     const members = await hub.deps.engine.presence(key);
     if (conn.data.closing) return;
@@ -206,7 +260,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
   private async history(conn: Conn, p: Principal, f: Frame<"history">): Promise<void> {
     const hub = this.hub;
     const { c, key } = this.resolve(p, f.ch);
-    hub.deps.policy.assertSubscribe(p, c);
+    const check = hub.deps.policy.checkSubscribe(p, c);
+    if (check) await check;
     if (c.options.historySize <= 0) throw new SwitchboardError("BAD_REQUEST", `history is off for namespace ${c.ns}`);
     const res = await hub.deps.engine.history(key, { since: f.since, limit: f.limit ?? 100, maxBytes: HISTORY_ANSWER_MAX_BYTES }, c.options);
     if (conn.data.closing) return;
@@ -227,5 +282,13 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.send(conn, encodeOk(f.id, next.expMs !== undefined ? { exp: Math.floor(next.expMs / 1000) } : {}));
     const revoked = revokeDisallowed(hub, conn);
     hub.deps.logger.audit("refresh", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, revoked });
+  }
+}
+
+function encodeData(data: unknown): string {
+  try {
+    return JSON.stringify(data);
+  } catch {
+    throw new SwitchboardError("BAD_REQUEST", "data cannot be encoded as JSON");
   }
 }

@@ -29,7 +29,8 @@ export class ServerApi {
     const t0 = performance.now();
     hub.inflight++;
     try {
-      const off = await hub.deps.engine.publish(key, { ch, ev, data, ts: hub.deps.clock.now() }, c.options);
+      const pub = { ch, ev, data, ts: hub.deps.clock.now() };
+      const off = c.takeover ? await c.takeover.publish(key, c, pub) : await hub.deps.engine.publish(key, pub, c.options);
       hub.deps.metrics.publishLatency.observe((performance.now() - t0) / 1000);
       hub.deps.metrics.publishesApi.value++;
       return off;

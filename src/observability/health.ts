@@ -1,6 +1,7 @@
 import type { Engine } from "../engine/engine.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Scheduler } from "../jobs/scheduler.ts";
+import type { Store } from "../store/ports.ts";
 import type { LoopLagMonitor } from "./loop-lag.ts";
 
 export type ComponentStatus = "ok" | "degraded" | "down";
@@ -21,6 +22,7 @@ export class HealthCheck {
     private readonly engine: Engine,
     private readonly scheduler: Scheduler,
     private readonly lag: LoopLagMonitor,
+    private readonly store?: Store,
   ) {}
 
   engineChannels(): number {
@@ -31,6 +33,8 @@ export class HealthCheck {
   notReadyReason(): string | null {
     if (this.hub.draining) return "draining";
     if (!this.hub.engineUp) return `engine unavailable: ${this.hub.engineReason}`;
+    const records = this.store?.health();
+    if (records && !records.up) return `record store unavailable: ${records.detail}`;
     return null;
   }
 
@@ -42,6 +46,7 @@ export class HealthCheck {
       engine: { ...e, status: e.up && this.hub.engineUp ? "ok" : "down", kind: this.engine.kind, reason: this.hub.engineReason },
       websocket: { status: this.hub.draining ? "down" : "ok", connections: this.hub.conns.size, draining: this.hub.draining },
       scheduler: { status: jobs.some((j) => j.lastError) ? "degraded" : "ok", jobs },
+      ...(this.store ? { store: { ...this.store.health(), status: this.store.health().up ? ("ok" as const) : ("down" as const), kind: this.store.kind } } : {}),
       eventLoop: { status: lagStatus, lagMs: Math.round(this.lag.lastMs * 10) / 10, maxLagMs: Math.round(this.lag.maxMs * 10) / 10 },
     };
     const all = Object.values(components).map((c) => c.status);

@@ -115,7 +115,8 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admis
     // Pings come from IdleWatch, at half the idle time.
     sendPings: false,
     perMessageDeflate: false,
-    publishToSelf: true,
+    // Only ws.publish is affected (the hub fans out with server.publish): a typing signal skips its sender.
+    publishToSelf: false,
   };
 }
 

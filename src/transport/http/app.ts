@@ -28,6 +28,8 @@ export interface HttpAppDeps {
   maxBodyBytes: number;
   /** Served over TLS: answers carry HSTS. */
   tls?: boolean;
+  /** Features' server API routes, mounted under /v1 behind the API key. */
+  featureRoutes?: readonly Hono<{ Variables: { apiKey: number } }>[];
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -72,6 +74,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   v1.use("*", requireApiKey(d.apiKeys));
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
   v1.route("/", apiRoutes(d.api, d.reports, d.logger));
+  for (const routes of d.featureRoutes ?? []) v1.route("/", routes);
   app.route("/v1", v1);
   d.extend?.(app);
   app.notFound(() => errorResponse(new SwitchboardError("RESOURCE_NOT_FOUND", "no such route")));

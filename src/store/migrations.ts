@@ -1,0 +1,56 @@
+/**
+ * Schema migrations, numbered, applied in order at start-up inside one
+ * transaction each. The SQL is written once for both stores (BIGINT and TEXT
+ * mean the same to SQLite and PostgreSQL here). Never edit a released
+ * migration: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "conversations, messages, read positions, notifications, last seen",
+    statements: [
+      `CREATE TABLE conversations (
+        tenant TEXT NOT NULL, id TEXT NOT NULL, title TEXT, created_ms BIGINT NOT NULL, active_ms BIGINT NOT NULL,
+        PRIMARY KEY (tenant, id))`,
+      `CREATE TABLE conversation_members (
+        tenant TEXT NOT NULL, conversation TEXT NOT NULL, user_id TEXT NOT NULL, added_ms BIGINT NOT NULL,
+        PRIMARY KEY (tenant, conversation, user_id))`,
+      "CREATE INDEX conversation_members_by_user ON conversation_members (tenant, user_id)",
+      `CREATE TABLE chat_messages (
+        tenant TEXT NOT NULL, conversation TEXT NOT NULL, off BIGINT NOT NULL, ev TEXT NOT NULL, data TEXT NOT NULL,
+        sender TEXT, ts BIGINT NOT NULL, expires_ms BIGINT, redacted_by TEXT, redacted_ms BIGINT,
+        PRIMARY KEY (tenant, conversation, off))`,
+      "CREATE INDEX chat_messages_expiry ON chat_messages (expires_ms)",
+      `CREATE TABLE read_positions (
+        tenant TEXT NOT NULL, conversation TEXT NOT NULL, user_id TEXT NOT NULL, off BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+        PRIMARY KEY (tenant, conversation, user_id))`,
+      `CREATE TABLE notifications (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, title TEXT NOT NULL, body TEXT,
+        data TEXT, priority TEXT NOT NULL, created_ms BIGINT NOT NULL, read_ms BIGINT, expires_ms BIGINT,
+        PRIMARY KEY (tenant, user_id, id))`,
+      "CREATE INDEX notifications_expiry ON notifications (expires_ms)",
+      `CREATE TABLE last_seen (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, seen_ms BIGINT NOT NULL,
+        PRIMARY KEY (tenant, user_id))`,
+    ],
+  },
+];
+
+export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The database was migrated by a newer Switchboard: this node must not touch it. */
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`database schema is version ${found}, this node knows up to ${known}: upgrade this node (or point it at another database)`);
+    this.name = "SchemaTooNewError";
+  }
+}

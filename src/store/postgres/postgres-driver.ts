@@ -1,0 +1,84 @@
+import { SQL } from "bun";
+import { LATEST_SCHEMA, SchemaTooNewError, type Migration } from "../migrations.ts";
+import { pendingMigrations, type SqlDriver, type SqlStatement, type SqlValue } from "../sql/driver.ts";
+
+/** Any constant: the advisory lock that makes concurrent node start-ups migrate one at a time. */
+const MIGRATION_LOCK = 73_265_419;
+
+/**
+ * PostgreSQL through Bun's built-in client (Bun.SQL): a small pool, `?`
+ * placeholders rewritten to `$n` once per statement text. Statements of a
+ * transaction are sent without waiting for each answer (Bun pipelines them
+ * on the transaction's connection).
+ */
+export class PostgresDriver implements SqlDriver {
+  readonly kind = "postgres" as const;
+  private readonly sql: SQL;
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly url: string, poolSize = 10) {
+    this.sql = new SQL(url, { max: poolSize, connectionTimeout: 5, idleTimeout: 60 });
+  }
+
+  private text(sql: string): string {
+    let t = this.texts.get(sql);
+    if (t === undefined) {
+      let n = 0;
+      t = sql.replace(/\?/g, () => "$" + ++n);
+      this.texts.set(sql, t);
+    }
+    return t;
+  }
+
+  async open(migrations: readonly Migration[]): Promise<number> {
+    return this.sql.begin(async (tx) => {
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      await tx.unsafe("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)");
+      const rows = (await tx.unsafe("SELECT max(version) AS v FROM schema_migrations")) as { v: number | null }[];
+      const current = Number(rows[0]?.v ?? 0);
+      if (current > LATEST_SCHEMA) throw new SchemaTooNewError(current, LATEST_SCHEMA);
+      for (const m of pendingMigrations(migrations, current)) {
+        for (const s of m.statements) await tx.unsafe(s);
+        await tx.unsafe("INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)", [m.version, m.name, Date.now()]);
+      }
+      return Math.max(current, LATEST_SCHEMA);
+    });
+  }
+
+  async query<T>(sql: string, params: SqlValue[]): Promise<T[]> {
+    return [...((await this.sql.unsafe(this.text(sql), params)) as T[])];
+  }
+
+  async run(sql: string, params: SqlValue[]): Promise<number> {
+    const r = (await this.sql.unsafe(this.text(sql), params)) as { count?: number; affectedRows?: number };
+    return Number(r.affectedRows ?? r.count ?? 0);
+  }
+
+  async transaction(statements: readonly SqlStatement[]): Promise<void> {
+    await this.sql.begin((tx) => Promise.all(statements.map((s) => tx.unsafe(this.text(s.sql), s.params))));
+  }
+
+  async ping(): Promise<void> {
+    await this.sql.unsafe("SELECT 1");
+  }
+
+  isUnavailable(err: unknown): boolean {
+    const e = err as { code?: string; errno?: string };
+    // A server error with an SQLSTATE is the statement's fault, except connection (08) and shutdown (57P) classes.
+    if (e?.code === "ERR_POSTGRES_SERVER_ERROR") return typeof e.errno === "string" && /^(08|57P)/.test(e.errno);
+    return typeof e?.code === "string" && e.code.startsWith("ERR_POSTGRES");
+  }
+
+  describe(): string {
+    try {
+      const u = new URL(this.url);
+      return `postgres://${u.host}${u.pathname}`;
+    } catch {
+      return "postgres";
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close({ timeout: 2 });
+  }
+}

@@ -1,0 +1,92 @@
+import { SwitchboardError } from "../../protocol/errors.ts";
+import type { SqlDriver } from "./driver.ts";
+
+/**
+ * Whether the database answers: a failure that means "unreachable" marks it
+ * down at once, a heartbeat ping brings it back up. While down, writes are
+ * refused before they are queued, so nothing is acknowledged that was not
+ * committed, and the caller learns it at once.
+ */
+export class StoreAvailability {
+  up = false;
+  reason = "starting";
+  private readonly listeners: ((up: boolean, reason: string) => void)[] = [];
+  private timer: Timer | undefined;
+
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly timeoutMs: number,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  onChange(listener: (up: boolean, reason: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  set(up: boolean, reason: string): void {
+    if (up === this.up && reason === this.reason) return;
+    const changed = up !== this.up;
+    this.up = up;
+    this.reason = reason;
+    if (changed) for (const l of this.listeners) l(up, reason);
+  }
+
+  /** Starts the heartbeat (only databases behind a network need one). */
+  watch(): void {
+    if (this.timer || this.heartbeatMs <= 0) return;
+    this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.bounded(this.driver.ping());
+      this.set(true, "ready");
+    } catch (err) {
+      this.set(false, `${this.driver.kind} unreachable: ${describeError(err)}`);
+    }
+  }
+
+  /** Refuses a write while the database is known to be down. */
+  assertUp(): void {
+    if (!this.up) throw new SwitchboardError("SERVICE_UNAVAILABLE", `record store unavailable (${this.reason}); nothing was stored`);
+  }
+
+  /** Runs `p` with the timeout; an unreachable database becomes SERVICE_UNAVAILABLE and marks the store down. */
+  async guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await this.bounded(p);
+    } catch (err) {
+      if (err instanceof SwitchboardError) throw err;
+      if (err instanceof StoreTimeout || this.driver.isUnavailable(err)) {
+        this.set(false, `${this.driver.kind} unreachable: ${describeError(err)}`);
+        throw new SwitchboardError("SERVICE_UNAVAILABLE", "record store unavailable; nothing was stored", { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeout(this.timeoutMs)), this.timeoutMs);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+class StoreTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+function describeError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return (e?.code ? e.code + " " : "") + String(e?.message ?? err).slice(0, 120);
+}

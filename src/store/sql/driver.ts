@@ -1,0 +1,37 @@
+import type { Migration } from "../migrations.ts";
+
+export type SqlValue = string | number | null;
+
+export interface SqlStatement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/**
+ * What SqlStore needs from a database: the two technologies fill this port.
+ * SQL is written with `?` placeholders; a driver rewrites them if its
+ * database wants another form. Numbers may come back as strings (PostgreSQL
+ * BIGINT): SqlStore converts.
+ */
+export interface SqlDriver {
+  readonly kind: "sqlite" | "postgres";
+  /** Opens the database and applies pending migrations; answers the schema version now in use. */
+  open(migrations: readonly Migration[]): Promise<number>;
+  query<T>(sql: string, params: SqlValue[]): Promise<T[]>;
+  /** Runs one statement; answers the number of rows it changed. */
+  run(sql: string, params: SqlValue[]): Promise<number>;
+  /** Runs the statements in one transaction: all of them or none. */
+  transaction(statements: readonly SqlStatement[]): Promise<void>;
+  /** A cheap round trip that fails when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** True when `err` means the database is unreachable (rather than a bad statement). */
+  isUnavailable(err: unknown): boolean;
+  /** Human-readable place of the database, without credentials. */
+  describe(): string;
+  close(): Promise<void>;
+}
+
+/** The migrations above `current`, in order. */
+export function pendingMigrations(migrations: readonly Migration[], current: number): readonly Migration[] {
+  return migrations.filter((m) => m.version > current);
+}

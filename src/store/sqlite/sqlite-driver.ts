@@ -1,0 +1,78 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { LATEST_SCHEMA, SchemaTooNewError, type Migration } from "../migrations.ts";
+import { pendingMigrations, type SqlDriver, type SqlStatement, type SqlValue } from "../sql/driver.ts";
+
+/**
+ * The embedded store's database: one bun:sqlite file in DATA_DIR, owned by
+ * this process (exclusive locking, like the engine's history file).
+ * Statements run synchronously; the promise shape is the port's.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly kind = "sqlite" as const;
+  readonly path: string;
+  private db: Database | undefined;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, "records.sqlite");
+  }
+
+  private get open_(): Database {
+    if (!this.db) throw new Error("record store is closed");
+    return this.db;
+  }
+
+  async open(migrations: readonly Migration[]): Promise<number> {
+    const db = new Database(this.path, { create: true, strict: true });
+    this.db = db;
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    db.exec("PRAGMA busy_timeout = 1000");
+    db.exec("PRAGMA journal_mode = WAL");
+    // WAL + NORMAL: a committed batch survives a process crash (not a power cut).
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)");
+    const current = db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM schema_migrations").get()?.v ?? 0;
+    if (current > LATEST_SCHEMA) throw new SchemaTooNewError(current, LATEST_SCHEMA);
+    for (const m of pendingMigrations(migrations, current)) {
+      db.transaction(() => {
+        for (const s of m.statements) db.exec(s);
+        db.query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+      })();
+    }
+    return Math.max(current, LATEST_SCHEMA);
+  }
+
+  async query<T>(sql: string, params: SqlValue[]): Promise<T[]> {
+    return this.open_.query<T, SqlValue[]>(sql).all(...params);
+  }
+
+  async run(sql: string, params: SqlValue[]): Promise<number> {
+    return this.open_.query(sql).run(...params).changes;
+  }
+
+  async transaction(statements: readonly SqlStatement[]): Promise<void> {
+    const db = this.open_;
+    db.transaction(() => {
+      for (const s of statements) db.query(s.sql).run(...s.params);
+    })();
+  }
+
+  async ping(): Promise<void> {
+    this.open_;
+  }
+
+  isUnavailable(err: unknown): boolean {
+    return /SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)|closed/i.test(String((err as Error)?.message ?? err));
+  }
+
+  describe(): string {
+    return this.path;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close(false);
+    this.db = undefined;
+  }
+}

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { token, type TestServer } from "../helpers/server.ts";
+import { until } from "../helpers/until.ts";
+import { TestClient, type Frame } from "../helpers/ws-client.ts";
+import { SETUPS, type Deployment } from "./setups.ts";
+
+const T = "acme";
+const CH = "chat:visit-1";
+
+async function user(s: TestServer, sub: string, tenant = T): Promise<TestClient> {
+  return (await TestClient.auth(s.wsUrl, await token({ sub, tenant }))).client;
+}
+
+async function put(s: TestServer, id: string, members: string[], tenant = T): Promise<Response> {
+  return s.api(`/v1/conversations/${id}`, { method: "PUT", json: { tenant, members, title: "Visit" } });
+}
+
+const msgs = (c: TestClient, ch = CH) => c.frames.filter((f) => f.t === "msg" && f.ch === ch);
+
+for (const setup of SETUPS) {
+  describe(`chat on ${setup.name}`, () => {
+    let d: Deployment;
+    let ann: TestClient;
+    let bob: TestClient;
+    const offs: string[] = [];
+    const ahead = () => String(BigInt(offs.at(-1)!) + 1000n);
+
+    beforeAll(async () => {
+      d = await setup.start();
+    });
+    afterAll(async () => {
+      ann?.close();
+      bob?.close();
+      await d?.stop();
+    });
+
+    test("membership through the HTTP API lets users in without claims; others and other tenants stay out", async () => {
+      const res = await put(d.a, "visit-1", ["bob", "ann", "ann"]);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ id: "visit-1", members: ["ann", "bob"] });
+      ann = await user(d.a, "ann");
+      bob = await user(d.b, "bob");
+      expect(await ann.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok", recovered: true });
+      expect(await bob.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok" });
+      const cy = await user(d.b, "cy");
+      expect(await cy.request({ t: "sub", ch: CH })).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
+      expect(await cy.request({ t: "pub", ch: CH, ev: "message", data: { text: "let me in" } })).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
+      cy.close();
+      const stranger = await user(d.a, "ann", "globex");
+      expect(await stranger.request({ t: "sub", ch: CH })).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
+      expect(await stranger.request({ t: "unread" })).toMatchObject({ t: "ok", total: 0, conversations: [] });
+      stranger.close();
+      const other = await d.b.api(`/v1/users/ann/conversations?tenant=globex`);
+      expect(await other.json()).toEqual({ conversations: [], unread: 0 });
+    });
+
+    test("typing reaches the other member, is never echoed, takes no offset and is not in history", async () => {
+      ann.send({ t: "typing", ch: CH });
+      const seen = await bob.next((f) => f.t === "typing");
+      expect(seen).toEqual({ t: "typing", ch: CH, user: "ann", conn: expect.any(String), active: true, expires: 5000 });
+      ann.send({ t: "typing", ch: CH, active: false });
+      expect(await bob.next((f) => f.t === "typing" && f.active === false)).toMatchObject({ user: "ann" });
+      const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "hello 1" } });
+      expect(ok.t).toBe("ok");
+      expect(ok.off).toMatch(/^[1-9]\d*$/);
+      offs.push(ok.off);
+      await bob.next((f) => f.t === "msg" && f.off === ok.off);
+      expect(ann.frames.some((f) => f.t === "typing")).toBe(false);
+      const hist = await bob.request({ t: "history", ch: CH, limit: 100 });
+      expect(hist.messages.map((m: Frame) => m.t)).toEqual(["msg"]);
+    });
+
+    test("persisted messages: ok carries the offset; a message older than the engine window comes back by paging", async () => {
+      for (let i = 2; i <= 8; i++) {
+        const ok = await (i % 2 ? ann : bob).request({ t: "pub", ch: CH, ev: "message", data: { text: `hello ${i}` } });
+        expect(ok.t).toBe("ok");
+        expect(BigInt(ok.off)).toBe(BigInt(offs.at(-1)!) + 1n);
+        offs.push(ok.off);
+      }
+      await bob.next((f) => f.t === "msg" && f.off === offs[7]);
+      const window = await ann.request({ t: "history", ch: CH, limit: 100 });
+      expect(window.messages.map((m: Frame) => m.off)).toEqual(offs.slice(3));
+      const page = await ann.request({ t: "messages", ch: CH, before: offs[3], limit: 2 });
+      expect(page).toMatchObject({ t: "ok", more: true });
+      expect(page.messages.map((m: Frame) => [m.off, m.data.text, m.from])).toEqual([
+        [offs[1], "hello 2", "bob"],
+        [offs[2], "hello 3", "ann"],
+      ]);
+      const http = await (await d.b.api(`/v1/conversations/visit-1/messages?tenant=${T}&before=${offs[2]}&limit=10`)).json();
+      expect(http).toEqual({ messages: [{ t: "msg", ch: CH, off: offs[0], ev: "message", data: { text: "hello 1" }, from: "ann", ts: expect.any(Number) }, expect.objectContaining({ off: offs[1] })], more: false });
+    });
+
+    test("read receipts: one position per user, read events to the others, unread counts over WS and HTTP", async () => {
+      // ann wrote 1,3,5,7; bob wrote 2,4,6,8. ann reads up to 6: unread for her is 8 only.
+      const r = await ann.request({ t: "read", ch: CH, off: offs[5] });
+      expect(r).toEqual({ t: "ok", id: r.id, off: offs[5], unread: 1, total: 1 });
+      expect(await bob.next((f) => f.t === "read")).toEqual({ t: "read", ch: CH, user: "ann", off: offs[5] });
+      expect((await ann.request({ t: "read", ch: CH, off: offs[1] })).off).toBe(offs[5]);
+      const bobCounts = await bob.request({ t: "unread" });
+      expect(bobCounts).toMatchObject({ t: "ok", total: 4, conversations: [{ id: "visit-1", unread: 4 }] });
+      const list = await (await d.a.api(`/v1/users/ann/conversations?tenant=${T}`)).json();
+      expect(list.conversations).toEqual([{ id: "visit-1", title: "Visit", lastMessage: expect.objectContaining({ off: offs[7], data: { text: "hello 8" } }), unread: 1 }]);
+      expect(await (await d.b.api(`/v1/users/bob/unread?tenant=${T}`)).json()).toEqual({ conversations: [{ id: "visit-1", unread: 4 }], total: 4 });
+    });
+
+    test("after a restart of every process: counts, messages and recovery are intact", async () => {
+      ann.close();
+      bob.close();
+      await d.restartAll();
+      ann = await user(d.a, "ann");
+      bob = await user(d.b, "bob");
+      expect(await ann.request({ t: "unread" })).toMatchObject({ total: 1 });
+      expect(await (await d.b.api(`/v1/users/bob/unread?tenant=${T}`)).json()).toMatchObject({ total: 4 });
+      const sub = await bob.request({ t: "sub", ch: CH, since: offs[5] });
+      expect(sub).toMatchObject({ t: "ok", recovered: true, missed: 2 });
+      expect(msgs(bob).map((f) => f.off)).toEqual(offs.slice(6));
+      expect(await ann.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok", off: offs[7] });
+      const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "after restart" } });
+      expect(BigInt(ok.off)).toBeGreaterThan(BigInt(offs[7]!));
+      offs.push(ok.off);
+      const page = await (await d.a.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100`)).json();
+      expect(page.messages.map((m: Frame) => m.off)).toEqual(offs);
+    });
+
+    test("a redaction drops the content, keeps who and when, and tells the subscribers", async () => {
+      const res = await d.a.api(`/v1/conversations/visit-1/messages/${offs[2]}/redact`, { method: "POST", json: { tenant: T, by: "dr-who" } });
+      expect(await res.json()).toEqual({ redacted: true });
+      expect(await bob.next((f) => f.t === "redact")).toEqual({ t: "redact", ch: CH, off: offs[2], by: "dr-who", ts: expect.any(Number) });
+      const page = await ann.request({ t: "messages", ch: CH, before: offs[3], limit: 1 });
+      expect(page.messages[0]).toMatchObject({ off: offs[2], data: null, redacted: { by: "dr-who" } });
+      const missing = await d.a.api(`/v1/conversations/visit-1/messages/${ahead()}/redact`, { method: "POST", json: { tenant: T, by: "dr-who" } });
+      expect(missing.status).toBe(404);
+    });
+
+    test("removal through the HTTP API ends the live subscription at once with a clear code; an added user gets in", async () => {
+      const res = await put(d.a, "visit-1", ["ann", "cy"]);
+      expect(await res.json()).toEqual({ id: "visit-1", members: ["ann", "cy"] });
+      expect(await bob.next((f) => f.t === "err" && f.ch === CH)).toEqual({ t: "err", ch: CH, code: "AUTHORIZATION_FAILED", msg: "removed from the conversation" });
+      const before = msgs(bob).length;
+      expect(await bob.request({ t: "pub", ch: CH, ev: "message", data: { text: "still here?" } })).toMatchObject({ code: "AUTHORIZATION_FAILED" });
+      expect(await bob.request({ t: "messages", ch: CH })).toMatchObject({ code: "AUTHORIZATION_FAILED" });
+      const cy = await user(d.b, "cy");
+      expect(await cy.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok" });
+      const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "welcome cy" } });
+      await cy.next((f) => f.t === "msg" && f.off === ok.off);
+      expect(msgs(bob).length).toBe(before);
+      cy.close();
+    });
+
+    test("bad input to every chat frame and route gets a clear code", async () => {
+      const bad: [Frame, string][] = [
+        [{ t: "typing", ch: CH, extra: 1 }, "VALIDATION_ERROR"],
+        [{ t: "read", ch: CH }, "VALIDATION_ERROR"],
+        [{ t: "read", ch: CH, off: 5 }, "VALIDATION_ERROR"],
+        [{ t: "read", ch: CH, off: ahead() }, "BAD_REQUEST"],
+        [{ t: "read", ch: "user:ann", off: "1" }, "BAD_REQUEST"],
+        [{ t: "unread", all: true }, "VALIDATION_ERROR"],
+        [{ t: "messages", ch: CH, limit: 1000 }, "VALIDATION_ERROR"],
+        [{ t: "messages", ch: "nope:x" }, "RESOURCE_NOT_FOUND"],
+        [{ t: "typing", ch: "chat:elsewhere" }, "BAD_REQUEST"],
+      ];
+      for (const [frame, code] of bad) expect([JSON.stringify(frame), (await ann.request(frame)).code]).toEqual([JSON.stringify(frame), code]);
+      const routes: [string, RequestInit & { json?: unknown }, number, string][] = [
+        ["/v1/conversations/visit-1", { method: "PUT", json: { tenant: T } }, 400, "members: is required"],
+        ["/v1/conversations/visit-1", { method: "PUT", json: { tenant: T, members: ["a"], colour: "red" } }, 400, "colour: unknown field"],
+        ["/v1/conversations/bad%20id", { method: "PUT", json: { tenant: T, members: ["a"] } }, 400, "id: must be"],
+        ["/v1/conversations/visit-1/messages?tenant=acme&limit=0", {}, 400, "limit: must be"],
+        ["/v1/conversations/visit-1/messages?tenant=acme&page=2", {}, 400, "page: unknown query parameter"],
+        ["/v1/conversations/nobody-here?tenant=acme", {}, 404, "no such conversation"],
+        ["/v1/direct-conversations", { method: "PUT", json: { tenant: T, users: ["ann"] } }, 400, "users: must name exactly two users"],
+      ];
+      for (const [path, init, status, text] of routes) {
+        const r = await d.b.api(path, init);
+        const body = await r.json();
+        expect([path, r.status, body.error.code === "VALIDATION_ERROR" || body.error.code === "RESOURCE_NOT_FOUND", body.error.message]).toEqual([path, status, true, expect.stringContaining(text)]);
+      }
+      const noKey = await fetch(d.a.url + `/v1/users/ann/conversations?tenant=${T}`);
+      expect(noKey.status).toBe(401);
+    });
+
+    test("a direct conversation has one stable id whoever creates it", async () => {
+      const one = await (await d.a.api("/v1/direct-conversations", { method: "PUT", json: { tenant: T, users: ["zed", "ann"] } })).json();
+      const two = await (await d.b.api("/v1/direct-conversations", { method: "PUT", json: { tenant: T, users: ["ann", "zed"] } })).json();
+      expect(one).toEqual({ id: "dm:ann:zed", members: ["ann", "zed"] });
+      expect(two).toEqual(one);
+      expect(await ann.request({ t: "sub", ch: "chat:dm:ann:zed" })).toMatchObject({ t: "ok" });
+    });
+
+    if (setup.name.includes("PostgreSQL")) {
+      test("a PostgreSQL outage refuses publishes with SERVICE_UNAVAILABLE, turns readiness 503, and recovers with nothing acknowledged lost", async () => {
+        const pg = d.postgres!;
+        await pg.halt();
+        const refused = await until(async () => {
+          const r = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "during outage" } });
+          return r.t === "err" ? r : undefined;
+        }, "a refused publish");
+        expect(refused.code).toBe("SERVICE_UNAVAILABLE");
+        const ready = await fetch(d.a.url + "/health/ready");
+        expect(ready.status).toBe(503);
+        expect((await ready.json()).reason).toContain("record store unavailable");
+        await pg.restart();
+        await until(async () => ((await fetch(d.b.url + "/health/ready")).status === 200 ? true : undefined), "ready again");
+        const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "after outage" } });
+        expect(ok.t).toBe("ok");
+        const page = await (await d.b.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100`)).json();
+        const stored = page.messages.map((m: Frame) => m.off);
+        for (const f of ann.frames.filter((x) => x.t === "ok" && typeof x.off === "string" && x.recovered === undefined)) expect(stored).toContain(f.off);
+        expect(page.messages.at(-1).data).toEqual({ text: "after outage" });
+      });
+    }
+  });
+}
