@@ -43,7 +43,8 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-const proc = Bun.spawn([process.execPath, "test", ...process.argv.slice(2)], {
+// bunfig's [test] timeout is not applied by every Bun release; the flag is. Real processes on a loaded box need room.
+const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", ...process.argv.slice(2)], {
   stdin: "ignore",
   stdout: "inherit",
   stderr: "pipe",

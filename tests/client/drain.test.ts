@@ -23,7 +23,8 @@ test("a draining node's reconnect frame: the client waits the advised delay, the
   const disconnected = nextEvent(client, "disconnected");
   const aExited = a.stop("SIGTERM");
   const advice = await reconnecting;
-  const scheduledAt = Date.now();
+  // When the client scheduled the retry: the moment it emitted `reconnecting`, not when this await resumed.
+  const scheduledAt = events.find((e) => e.name === "reconnecting")!.at;
   expect(advice.cause).toBe("server");
   expect(advice.delayMs).toBeLessThanOrEqual(1500);
   expect(await disconnected).toMatchObject({ code: 1012, willReconnect: true });

@@ -283,7 +283,7 @@ describe("health and metrics", () => {
     expect(res.status).toBe(200);
     const h = (await res.json()) as any;
     expect(h.node).toBe(s.node);
-    expect(Object.keys(h.components).sort()).toEqual(["engine", "eventLoop", "scheduler", "websocket"]);
+    expect(Object.keys(h.components).sort()).toEqual(["engine", "eventLoop", "scheduler", "store", "websocket"]);
     expect(h.components.engine.status).toBe("ok");
     expect(h.components.websocket.status).toBe("ok");
     // No job has failed on a fresh node: the scheduler is ok and lists the history-trim job.

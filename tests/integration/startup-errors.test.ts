@@ -109,10 +109,10 @@ test("a bad policy file names each key and the allowed values in words, not the 
   expect(line).toStartWith("switchboard: invalid configuration: ");
   for (const part of [
     'extends: must be "default" (keep the default namespaces and override them by name) or left out (the file\'s namespaces replace the defaults); got "base"',
-    "namespaces.room.subscribe.0: must be self, tenant, tenant-id, server, claim:<name> or role:<role>",
+    "namespaces.room.subscribe.0: must be self, tenant, tenant-id, server, member, claim:<name> or role:<role>",
     'namespaces.room.publish: must be a list of rules, e.g. ["claim:rooms", "role:admin"]',
     "namespaces.room.history.size: size must be at least 1",
-    'namespaces.room.presense: unknown key "presense"; a namespace takes subscribe, publish, history, presence, joinLeave',
+    'namespaces.room.presense: unknown key "presense"; a namespace takes subscribe, publish, history, presence, joinLeave, retention',
   ]) {
     expect(line).toContain(part);
   }
@@ -140,7 +140,7 @@ test("the README's policy file keeps the default namespaces and adds its own", a
   writeFileSync(file, JSON.stringify(policy));
   const s: TestServer = await startServer({ env: { SWITCHBOARD_CONFIG: file, API_KEYS: "" } });
   try {
-    expect(s.logs.find((l) => l.msg === "channel policy")?.namespaces).toEqual(["user", "org", "room", "student", "case", "call", "alerts"]);
+    expect(s.logs.find((l) => l.msg === "channel policy")?.namespaces).toEqual(["user", "org", "room", "student", "case", "call", "chat", "alerts"]);
     const { client } = await TestClient.auth(s.wsUrl, await token({ sub: "alice", tenant: "acme", rooms: ["lobby"] }));
     expect(await client.request({ t: "sub", ch: "user:alice" })).toMatchObject({ t: "ok" });
     expect(await client.request({ t: "sub", ch: "alerts:ward-3" })).toMatchObject({ t: "ok" });
