@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisEngine, type RedisEngineOptions } from "../../src/engine/redis/redis-engine.ts";
-import { createLogger } from "../../src/observability/logger.ts";
 import { SwitchboardError } from "../../src/protocol/errors.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { engineContract, pub, type EngineNode } from "./contract.ts";
 import { RecordingSink } from "./recording-sink.ts";
+import { testLogger } from "../helpers/test-log.ts";
 
-const logger = createLogger(process.env.TEST_LOG_LEVEL === "warn" ? "warn" : "error", {}, (line) => process.stderr.write(line));
+const logger = testLogger("engine-redis");
 let redis: RedisServer;
 let seq = 0;
 
