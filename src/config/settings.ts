@@ -59,7 +59,7 @@ export const SETTINGS = {
   PORT: spec("8080", "HTTP and WebSocket port (0 = any free port).", int(0, 65535)),
   NODE_ID: spec(undefined, "Name of this node in `hello.node`, logs and metrics (default: host name + random suffix).", v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-]{1,64}$/, "must be 1–64 of [A-Za-z0-9_.-]"))),
   LOG_LEVEL: spec("info", "`debug`, `info`, `warn` or `error`.", v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error")),
-  SWITCHBOARD_CONFIG: spec(undefined, "Path of an optional JSON file with any of these keys and `namespaces` (channel policy); environment variables win over the file.", str()),
+  SWITCHBOARD_CONFIG: spec(undefined, "Path of an optional JSON file with any of these keys, `namespaces` (channel policy) and `extends: default` (merge them over the default namespaces); environment variables win over the file.", str()),
   TLS_CERT_FILE: spec(undefined, "PEM certificate; with `TLS_KEY_FILE` serves https/wss.", str()),
   TLS_KEY_FILE: spec(undefined, "PEM private key for `TLS_CERT_FILE`.", str()),
   JWT_SECRET: spec(undefined, "HS256 secret (≥ 32 bytes) for user tokens.", v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),

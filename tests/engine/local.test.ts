@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalEngine } from "../../src/engine/local/local-engine.ts";
-import { createLogger } from "../../src/observability/logger.ts";
 import { engineContract, pub, type EngineNode } from "./contract.ts";
 import { RecordingSink } from "./recording-sink.ts";
+import { testLogger } from "../helpers/test-log.ts";
 
-const logger = createLogger("error", {}, (line) => process.stderr.write(line));
+const logger = testLogger("engine-local");
 
 engineContract("LocalEngine", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "sb-local-engine-"));

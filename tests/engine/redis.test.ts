@@ -202,5 +202,6 @@ describe("RedisEngine specifics", () => {
       await Promise.all([a.engine.stop(), b.engine.stop()]);
       await own.stop();
     }
-  }));
+    // 2,000 publishes and a reconnect: past bun's 5 s default on a loaded 2-core box.
+  }), 30_000);
 });

@@ -58,6 +58,19 @@ test("npm run token: an unknown flag, a missing value, a bad duration and an emp
   expect(ok.stdout).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/);
 });
 
+test("npm run listen: no channel, a bad flag, or no server to reach: one line each, exit 2", async () => {
+  const listen = (...args: string[]) => run(["npm", "run", "-s", "listen", "--", ...args]);
+  const none = await listen();
+  expect(none.code).toBe(2);
+  expect(oneLine(none.stderr)).toBe("npm run listen: name at least one channel, e.g. npm run -s listen -- room:lobby");
+  const bad = await listen("room:lobby", "--bogus");
+  expect(bad.code).toBe(2);
+  expect(oneLine(bad.stderr)).toMatch(/^npm run listen: Unknown option '--bogus'.*; usage: npm run -s listen -- <channel>/);
+  const closed = await listen("room:lobby", "--url", "ws://127.0.0.1:1/v1/ws");
+  expect(closed.code).toBe(2);
+  expect(oneLine(closed.stderr)).toBe("npm run listen: cannot connect to ws://127.0.0.1:1/v1/ws: is the server running (npm start)? Set PORT or --url if it listens elsewhere");
+});
+
 test("a port already in use: one line naming the port and what to do, exit 1", async () => {
   const first = await startServer();
   try {

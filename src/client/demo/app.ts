@@ -144,7 +144,8 @@ function connect(): void {
   c.on("reconnecting", ({ delayMs, cause }) => note(`reconnecting in ${delayMs} ms (${cause})`));
   c.on("error", (e) => {
     note(`error ${e.code}: ${e.message}`);
-    if (e.code === "LIMIT_EXCEEDED" && c.state !== "closed") refused(c, e.message);
+    // A connection-level refusal carries no channel; a channel's LIMIT_EXCEEDED (too many subscriptions) does.
+    if (e.code === "LIMIT_EXCEEDED" && e.ch === undefined && c.state !== "closed") refused(c, e.message);
   });
   c.on("tokenRefreshed", ({ exp }) => note(`token refreshed, expires ${new Date(exp * 1000).toLocaleTimeString()}`));
   sub = c.subscribe(ch, (m) => void showMessage(m), {
