@@ -12,7 +12,7 @@ import { BUN, freePort, onExit, rssBytes, spawnTracked, type Tracked } from "./l
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
-export const TARGETS = ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis"] as const;
+export const TARGETS = ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -171,6 +171,14 @@ export const targets: Record<TargetName, Target> = {
     note: "Engine.IO/Socket.IO framing, rooms, acks; no auth",
     clustered: false,
     start: peer("socketio-node", () => [NODE, "bench/peers/socketio-node.mjs"]),
+  },
+  "lossy-peer": {
+    name: "lossy-peer",
+    dialect: "peer",
+    stack: `Bun ${Bun.version} Bun.serve, a Set per room`,
+    note: "deliberately broken: drops 1 delivery in 10 and duplicates 1 in 20; its runs must be flagged",
+    clustered: false,
+    start: peer("lossy-peer", () => [BUN, "bench/peers/lossy-peer.ts"]),
   },
   "socketio-redis": {
     name: "socketio-redis",
