@@ -4,6 +4,7 @@
  * coordinated-omission-free figure), with a few WebSocket subscribers whose
  * delivery latency (HTTP request start → frame received) is recorded too.
  */
+import { sleep } from "../lib/clock.ts";
 import { mergeHistograms } from "../lib/latency.ts";
 import { CpuMeter } from "../lib/procs.ts";
 import { LoadWorker } from "../lib/workers.ts";
@@ -35,6 +36,7 @@ export async function httpPublishScenario(t: Target, ctx: Ctx): Promise<RunResul
     posters.forEach((w) => w.send(go));
     res.cpu.main = await measureCpu(new CpuMeter(pidsOf(servers, workers)), go.measureFrom, go.measureTo, workers.length);
     const rs = await Promise.all(posters.map((w) => w.waitFor("result", 60_000)));
+    await sleep(1500); // let the deliveries of the last requests arrive before the subscribers stop counting
     sub.send({ cmd: "stop" });
     const sr = await sub.waitFor("result", 30_000);
     applyTally(res, httpTally(rs as unknown as HttpWorkerResult[], sr as never, subscribers, durationMs, mergeHistograms));
