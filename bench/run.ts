@@ -13,7 +13,7 @@ import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { chatScenario } from "./scenarios/chat.ts";
-import { SCENARIOS, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
+import { SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
 import { connectScenario } from "./scenarios/connect.ts";
 import { crossnodeScenario } from "./scenarios/crossnode.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
@@ -128,17 +128,39 @@ async function main(): Promise<void> {
 
 /**
  * With several rounds, the reported run is the median by the scenario's first
- * figure (failed rounds only when every round failed); the others stay in
- * the JSON under `rounds`.
+ * figure, over the rounds that finished unflagged (failed or flagged rounds
+ * only when no round is clean). With an even number of rounds the median is
+ * the mean of the two middle ones (every figure averaged), not the lower of
+ * them. The others stay in the JSON under `rounds`.
  */
 export function pickMedian(rs: RunResult[]): RunResult {
   if (rs.length <= 1) return rs[0];
-  const ok = rs.filter((r) => r.ok);
+  const clean = rs.filter(trusted);
+  const ok = clean.length > 0 ? clean : rs.filter((r) => r.ok);
   if (ok.length === 0) return rs[rs.length - 1];
   const f = FIGURES[ok[0].scenario][0];
   const sorted = [...ok].sort((a, b) => (f.get(a) ?? 0) - (f.get(b) ?? 0));
-  const pick = sorted[Math.floor((sorted.length - 1) / 2)];
-  return { ...pick, notes: [...pick.notes, `median of ${ok.length} successful rounds by ${f.label} (${sorted.map((r) => fmtValue(f.get(r), f.unit)).join(", ")})${ok.length < rs.length ? `; ${rs.length - ok.length} round(s) failed` : ""}`], rounds: rs.map((r) => ({ ok: r.ok, error: r.error, metrics: r.metrics })) };
+  const mid = (sorted.length - 1) / 2;
+  const pick = Number.isInteger(mid) ? sorted[mid] : meanOf(sorted[Math.floor(mid)], sorted[Math.ceil(mid)]);
+  const skipped = rs.length - ok.length;
+  return {
+    ...pick,
+    notes: [...pick.notes, `median of ${ok.length} ${clean.length > 0 ? "clean" : "flagged"} rounds by ${f.label} (${sorted.map((r) => fmtValue(f.get(r), f.unit)).join(", ")})${skipped > 0 ? `; ${skipped} round(s) failed or were flagged` : ""}`],
+    rounds: rs.map((r) => ({ ok: r.ok, error: r.error, flags: r.flags, metrics: r.metrics })),
+  };
+}
+
+/** Two rounds' figures averaged: metrics and latency summaries (curves and CPU are `a`'s). */
+function meanOf(a: RunResult, b: RunResult): RunResult {
+  const avg = (x: number, y: number | undefined) => (y === undefined ? x : (x + y) / 2);
+  const metrics = Object.fromEntries(Object.entries(a.metrics).map(([k, v]) => [k, avg(v, b.metrics[k])]));
+  const latency = Object.fromEntries(
+    Object.entries(a.latency).map(([k, l]) => {
+      const m = b.latency[k];
+      return [k, m ? { ...l, count: avg(l.count, m.count), p50: avg(l.p50, m.p50), p90: avg(l.p90, m.p90), p99: avg(l.p99, m.p99), p999: avg(l.p999, m.p999), max: avg(l.max, m.max), mean: avg(l.mean, m.mean) } : l];
+    }),
+  );
+  return { ...a, metrics, latency, flags: [...new Set([...(a.flags ?? []), ...(b.flags ?? [])])], notes: [...a.notes, "figures are the mean of the two middle rounds"] };
 }
 
 if (import.meta.main) {

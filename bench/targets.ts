@@ -13,7 +13,7 @@ import { DEFAULT_NAMESPACES } from "../src/config/policy.ts";
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
-export const TARGETS = ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis"] as const;
+export const TARGETS = ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -195,6 +195,14 @@ export const targets: Record<TargetName, Target> = {
     note: "Engine.IO/Socket.IO framing, rooms, acks; no auth",
     clustered: false,
     start: peer("socketio-node", () => [NODE, "bench/peers/socketio-node.mjs"]),
+  },
+  "lossy-peer": {
+    name: "lossy-peer",
+    dialect: "peer",
+    stack: `Bun ${Bun.version} Bun.serve, a Set per room`,
+    note: "deliberately broken: drops 1 delivery in 10 and duplicates 1 in 20; its runs must be flagged",
+    clustered: false,
+    start: peer("lossy-peer", () => [BUN, "bench/peers/lossy-peer.ts"]),
   },
   "socketio-redis": {
     name: "socketio-redis",

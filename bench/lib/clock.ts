@@ -12,6 +12,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
 
-export function sleepUntil(atMs: number): Promise<void> {
-  return sleep(atMs - nowMs());
+export async function sleepUntil(atMs: number): Promise<void> {
+  await sleep(atMs - nowMs());
+  // Timers round to whole milliseconds and may fire up to one early: a publication stamped with
+  // its scheduled time and sent before it would show a negative latency. Wait out the rest.
+  while (nowMs() < atMs) {
+    // at most about a millisecond
+  }
 }

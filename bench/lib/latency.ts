@@ -22,9 +22,14 @@ export function newHistogram(): Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
 }
 
-/** Records one latency; negative values (clock skew between processes) count as 0. */
-export function recordMicros(h: Histogram, us: number): void {
+/**
+ * Records one latency; a negative value (clock skew between processes) is
+ * recorded as 0 and reported: returns true then, so the caller can count
+ * clamped samples and the run can be flagged instead of looking fast.
+ */
+export function recordMicros(h: Histogram, us: number): boolean {
   h.recordValue(us < 0 ? 0 : Math.round(us));
+  return us < 0;
 }
 
 export function encodeHistogram(h: Histogram): string {

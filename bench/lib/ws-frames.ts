@@ -192,3 +192,13 @@ export function readIntAfter(buf: Uint8Array, start: number, end: number, key: U
   }
   return -1;
 }
+
+/** True when `pat` occurs in `buf[start..end)`. No allocation. */
+export function includesBytes(buf: Uint8Array, start: number, end: number, pat: Uint8Array): boolean {
+  const last = end - pat.length;
+  outer: for (let i = start; i <= last; i++) {
+    for (let k = 0; k < pat.length; k++) if (buf[i + k] !== pat[k]) continue outer;
+    return true;
+  }
+  return false;
+}

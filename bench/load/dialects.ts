@@ -37,16 +37,19 @@ const MSG_SIO = enc.encode('42["msg"');
 const ACK_SIO = enc.encode("43");
 /** Every bench publication uses the event name "m". */
 const MSG_SBIO = enc.encode('42["m"');
+const ERR_JSON = enc.encode('{"t":"err"');
+const ID_JSON = enc.encode('"id":');
 
 export function leanOptions(ep: Endpoint, spec: ClientSpec): LeanOptions {
   if (spec.dialect === "socketio") {
-    return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SIO, ackPrefix: ACK_SIO, engineIoPing: true };
+    // An Engine.IO ack names its id right after "43": `43<id>[...]`.
+    return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SIO, ackPrefix: ACK_SIO, idKey: ACK_SIO, engineIoPing: true };
   }
   if (spec.dialect === "switchboard-socketio") {
-    return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SBIO, ackPrefix: ACK_SIO, engineIoPing: true };
+    return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SBIO, ackPrefix: ACK_SIO, idKey: ACK_SIO, engineIoPing: true };
   }
   const headers = spec.token ? { Authorization: `Bearer ${spec.token}` } : undefined;
-  return { ...ep, path: "/v1/ws", headers, msgPrefix: MSG_JSON, ackPrefix: ACK_JSON };
+  return { ...ep, path: "/v1/ws", headers, msgPrefix: MSG_JSON, ackPrefix: ACK_JSON, errPrefix: ERR_JSON, idKey: ID_JSON };
 }
 
 /** Opens a connection and completes the dialect's handshake (authenticated and ready). */

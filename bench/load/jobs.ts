@@ -8,6 +8,8 @@ import { nowMs, sleepUntil } from "../lib/clock.ts";
 import { encodeHistogram, newHistogram, recordMicros, type Histogram } from "../lib/latency.ts";
 import { encodeClientFrame, OP_TEXT, readIntAfter } from "../lib/ws-frames.ts";
 import { openClient, pubFrame, subscribe, type ClientSpec, type DialectKind, type Endpoint } from "./dialects.ts";
+import { addTallies, channelBytes, newTally, SeqFilter } from "./delivery-check.ts";
+import { httpJob } from "./http-job.ts";
 import type { LeanConn } from "./lean-client.ts";
 
 export interface AuthSpec {
@@ -26,11 +28,13 @@ interface Base {
   concurrency?: number;
 }
 
-export interface ChatJob extends Base { kind: "chat"; n: number; ch: string; batch: number; totalClients: number }
+/** `base`: this worker's first client number across all workers (the sender id in each message). */
+export interface ChatJob extends Base { kind: "chat"; n: number; ch: string; batch: number; totalClients: number; base?: number }
 export interface ListenJob extends Base { kind: "listen"; n: number; ch: string }
 export interface PublishJob extends Base { kind: "publish"; ch: string }
 export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string }
-export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number }
+/** `base`: sender id of this worker's first lane (lanes publish sequences of their own). */
+export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number; base?: number }
 export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob;
 
 /** Time window (ms, nowMs clock); publications are assigned to phases by their scheduled send time. */
@@ -105,7 +109,7 @@ export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<st
     case "connect":
       return connect(job, emit, next);
     case "http":
-      return http(job, emit, next);
+      return httpJob(job, emit, next);
   }
 }
 
@@ -121,21 +125,28 @@ async function chat(job: ChatJob, emit: Emit, next: () => Promise<Record<string,
   const perRound = job.batch * job.totalClients;
   let running = false;
   const sent = new Array<number>(conns.length).fill(0);
+  const got = new Array<number>(conns.length).fill(0);
+  const tally = newTally();
+  const chBytes = channelBytes(job.ch);
+  const base = job.base ?? 0;
   let id = 10;
   const sendBatch = (i: number) => {
     const c = conns[i];
     const frames: Uint8Array[] = [];
     for (let k = 0; k < job.batch; k++) {
-      frames.push(encodeText(pubFrame(ss[i], job.ch, "m", `"hello from ${i} #${sent[i] + k}"`, id++)));
+      frames.push(encodeText(pubFrame(ss[i], job.ch, "m", `{"s":${base + i},"q":${sent[i] + k}}`, id++)));
     }
     c.write(concat(frames));
     sent[i] += job.batch;
   };
   conns.forEach((c, i) => {
-    c.onMsg = () => {
+    const filter = new SeqFilter(tally, chBytes);
+    c.onMsg = (buf, s, e) => {
+      if (!filter.accept(buf, s, e)) return;
+      got[i]++;
       if (!running) return;
       const round = sent[i] / job.batch;
-      if (c.received >= (round - 1) * perRound) sendBatch(i);
+      if (got[i] >= (round - 1) * perRound) sendBatch(i);
     };
   });
   emit({ ev: "ready", conns: conns.length, failed, firstError });
@@ -143,7 +154,7 @@ async function chat(job: ChatJob, emit: Emit, next: () => Promise<Record<string,
   await sleepUntil(go.startAt);
   running = true;
   conns.forEach((_, i) => { sendBatch(i); sendBatch(i); });
-  const total = () => conns.reduce((s, c) => s + c.received, 0);
+  const total = () => got.reduce((s, n) => s + n, 0);
   await sleepUntil(go.measureFrom);
   const c0 = total();
   const t0 = nowMs();
@@ -151,7 +162,23 @@ async function chat(job: ChatJob, emit: Emit, next: () => Promise<Record<string,
   const c1 = total();
   const t1 = nowMs();
   running = false;
-  emit({ ev: "result", received: c1 - c0, seconds: (t1 - t0) / 1000, sent: sent.reduce((a, b) => a + b, 0), closed: conns.filter((c) => c.closed).length });
+  // Every client stops sending at measureTo: wait for what is in flight (quiet for 500 ms, at most 5 s),
+  // so the coordinator can compare everything sent with everything received.
+  for (let last = -1, quietSince = nowMs(), until = nowMs() + 5000; nowMs() < until; ) {
+    const n = total();
+    if (n !== last) [last, quietSince] = [n, nowMs()];
+    else if (nowMs() - quietSince >= 500) break;
+    await sleepUntil(nowMs() + 50);
+  }
+  emit({
+    ev: "result",
+    received: c1 - c0,
+    seconds: (t1 - t0) / 1000,
+    sent: sent.reduce((a, b) => a + b, 0),
+    receivedTotal: total(),
+    tally: addTallies([tally]),
+    closed: conns.filter((c) => c.closed).length,
+  });
   for (const c of conns) c.close();
 }
 
@@ -171,7 +198,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Subscribers that record delivery latency from the publisher's scheduled send time (`"bt":<µs>`). */
+/**
+ * Subscribers that record delivery latency from the publisher's scheduled send
+ * time (`"bt":<µs>`). Only fresh deliveries of the channel count (see
+ * delivery-check.ts); negative latencies (clock skew) are counted as such.
+ */
 async function listen(job: ListenJob, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
   const { conns, failed, firstError } = await openAndSub(job, job.n);
   emit({ ev: "ready", conns: conns.length, failed, firstError });
@@ -181,29 +212,36 @@ async function listen(job: ListenJob, emit: Emit, next: () => Promise<Record<str
   const counts = phases.map(() => 0);
   const fromUs = phases.map((p) => Math.round(p.fromMs * 1000));
   const toUs = phases.map((p) => Math.round(p.toMs * 1000));
-  let unparsed = 0;
-  const onMsg = (buf: Uint8Array, s: number, e: number) => {
-    const now = nowMs() * 1000;
-    const bt = readIntAfter(buf, s, e, BT);
-    if (bt < 0) {
-      unparsed++;
-      return;
-    }
-    for (let p = 0; p < phases.length; p++) {
-      if (bt >= fromUs[p] && bt < toUs[p]) {
-        recordMicros(hists[p], now - bt);
-        counts[p]++;
+  const tally = newTally();
+  const chBytes = channelBytes(job.ch);
+  let negative = 0;
+  for (const c of conns) {
+    const filter = new SeqFilter(tally, chBytes);
+    c.onMsg = (buf: Uint8Array, s: number, e: number) => {
+      const now = nowMs() * 1000;
+      const bt = readIntAfter(buf, s, e, BT);
+      if (bt < 0) {
+        tally.unparsed++;
         return;
       }
-    }
-  };
-  for (const c of conns) c.onMsg = onMsg;
+      if (!filter.accept(buf, s, e)) return;
+      for (let p = 0; p < phases.length; p++) {
+        if (bt >= fromUs[p] && bt < toUs[p]) {
+          if (recordMicros(hists[p], now - bt)) negative++;
+          counts[p]++;
+          return;
+        }
+      }
+    };
+  }
   await next(); // "stop": the publisher is done and the tail has drained
   emit({
     ev: "result",
     phases: phases.map((p, i) => ({ name: p.name, received: counts[i], hist: encodeHistogram(hists[i]) })),
     received: conns.reduce((s, c) => s + c.received, 0),
-    unparsed,
+    tally: addTallies([tally]),
+    unparsed: tally.unparsed,
+    negative,
     closed: conns.filter((c) => c.closed).length,
   });
   for (const c of conns) c.close();
@@ -221,12 +259,36 @@ async function publish(job: PublishJob, emit: Emit, next: () => Promise<Record<s
   const c = await openClient(job.ep, spec);
   emit({ ev: "ready", conns: 1 });
   const go = (await next()) as Go;
-  let id = 10;
+  const firstPubId = 10;
+  let id = firstPubId;
+  // Per publication id: 0 sent and unanswered, 1 acknowledged, 2 refused. Answers are matched by id,
+  // so a subscribe's ack or a second answer to one publication is never counted as a publication.
+  let state = new Uint8Array(1 << 16);
+  let answered = 0;
+  let strayAnswers = 0;
+  let firstRefusal: string | undefined;
+  c.onAnswer = (ok, answerId, buf, s, e) => {
+    const k = answerId - firstPubId;
+    if (k < 0 || answerId >= id || state[k] !== 0) {
+      strayAnswers++;
+      return;
+    }
+    state[k] = ok ? 1 : 2;
+    answered++;
+    if (!ok) firstRefusal ??= new TextDecoder().decode(buf.subarray(s, Math.min(e, s + 200)));
+  };
+  const send = (dataJson: string) => {
+    if (id - firstPubId >= state.length) {
+      const bigger = new Uint8Array(state.length * 2);
+      bigger.set(state);
+      state = bigger;
+    }
+    c.sendText(pubFrame(spec, job.ch, "m", dataJson, id++));
+  };
   const lag = newHistogram();
-  const out: { name: string; sent: number; acked: number; seconds: number }[] = [];
+  const ranges: { name: string; from: number; to: number; seconds: number }[] = [];
   for (const ph of go.phases ?? []) {
-    const acks0 = c.acks;
-    let sent = 0;
+    const from = id;
     await sleepUntil(ph.fromMs);
     if (ph.rate) {
       const periodMs = 1000 / ph.rate;
@@ -235,11 +297,11 @@ async function publish(job: PublishJob, emit: Emit, next: () => Promise<Record<s
         if (due >= ph.toMs) break;
         if (due > nowMs()) await sleepUntil(due);
         recordMicros(lag, (nowMs() - due) * 1000);
-        c.sendText(pubFrame(spec, job.ch, "m", `{"bt":${Math.round(due * 1000)}}`, id++));
-        sent++;
+        send(`{"bt":${Math.round(due * 1000)},"q":${id}}`);
       }
     } else {
       const win = ph.window ?? 64;
+      const answered0 = answered;
       const done = Promise.withResolvers<void>();
       const pump = () => {
         const now = nowMs();
@@ -248,10 +310,7 @@ async function publish(job: PublishJob, emit: Emit, next: () => Promise<Record<s
           done.resolve();
           return;
         }
-        while (sent - (c.acks - acks0) < win) {
-          c.sendText(pubFrame(spec, job.ch, "m", `{"bt":${Math.round(nowMs() * 1000)}}`, id++));
-          sent++;
-        }
+        while (id - from - (answered - answered0) < win) send(`{"bt":${Math.round(nowMs() * 1000)},"q":${id}}`);
       };
       c.onAck = pump;
       pump();
@@ -259,10 +318,19 @@ async function publish(job: PublishJob, emit: Emit, next: () => Promise<Record<s
       await done.promise;
       clearTimeout(guard);
     }
-    out.push({ name: ph.name, sent, acked: c.acks - acks0, seconds: (ph.toMs - ph.fromMs) / 1000 });
+    ranges.push({ name: ph.name, from, to: id, seconds: (ph.toMs - ph.fromMs) / 1000 });
   }
-  await next();
-  emit({ ev: "result", phases: out, lag: encodeHistogram(lag), framesReceived: c.parser.frames, closed: c.closed, closeInfo: c.closeInfo });
+  await next(); // "stop": late answers have had the tail's time to arrive
+  const out = ranges.map((r) => {
+    let acked = 0;
+    let refused = 0;
+    for (let k = r.from - firstPubId; k < r.to - firstPubId; k++) {
+      if (state[k] === 1) acked++;
+      else if (state[k] === 2) refused++;
+    }
+    return { name: r.name, sent: r.to - r.from, acked, refused, seconds: r.seconds };
+  });
+  emit({ ev: "result", phases: out, lag: encodeHistogram(lag), framesReceived: c.parser.frames, strayAnswers, firstRefusal, closed: c.closed, closeInfo: c.closeInfo });
   c.close();
 }
 
@@ -305,42 +373,4 @@ async function connect(job: ConnectJob, emit: Emit, next: () => Promise<Record<s
   const alive = conns.filter((c) => c && !c.closed).length;
   for (const c of conns) c?.close();
   emit({ ev: "result", alive });
-}
-
-/** Closed-loop HTTP publishers (keep-alive fetch); latency is request service time. */
-async function http(job: HttpJob, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
-  emit({ ev: "ready" });
-  const go = (await next()) as Go;
-  const h = newHistogram();
-  let ok = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (job.apiKey) headers.authorization = `Bearer ${job.apiKey}`;
-  await sleepUntil(go.startAt);
-  const lanes = Array.from({ length: job.concurrency }, async () => {
-    while (nowMs() < go.measureTo) {
-      const s = nowMs();
-      const body = JSON.stringify({ ...(job.tenant ? { tenant: job.tenant } : {}), ch: job.ch, ev: "m", data: { bt: Math.round(s * 1000) } });
-      let good = false;
-      try {
-        const res = await fetch(job.url, { method: "POST", headers, body });
-        const text = await res.text();
-        good = res.ok;
-        if (!good) firstError ??= `HTTP ${res.status} ${text.slice(0, 200)}`;
-      } catch (e) {
-        firstError ??= (e as Error).message;
-      }
-      const e = nowMs();
-      if (s >= go.measureFrom && e <= go.measureTo) {
-        if (good) {
-          ok++;
-          recordMicros(h, (e - s) * 1000);
-        } else failed++;
-      }
-    }
-  });
-  await Promise.all(lanes);
-  emit({ ev: "result", ok, failed, firstError, seconds: (go.measureTo - go.measureFrom) / 1000, hist: encodeHistogram(h) });
-  await next().catch(() => undefined);
 }

@@ -6,7 +6,7 @@
  * waits for are decoded to strings.
  */
 import type { Socket } from "bun";
-import { FrameParser, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, encodeClientFrame, startsWith } from "../lib/ws-frames.ts";
+import { FrameParser, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, encodeClientFrame, readIntAfter, startsWith } from "../lib/ws-frames.ts";
 
 export interface LeanOptions {
   host: string;
@@ -18,6 +18,10 @@ export interface LeanOptions {
   msgPrefix: Uint8Array;
   /** Byte prefix of a publish acknowledgement (counted). */
   ackPrefix?: Uint8Array;
+  /** Byte prefix of an error answer (counted; a refused publish is not a sent one). */
+  errPrefix?: Uint8Array;
+  /** Bytes after which an answer carries its request id. */
+  idKey?: Uint8Array;
   /** Engine.IO heartbeats: answer a text "2" with "3". */
   engineIoPing?: boolean;
 }
@@ -32,10 +36,13 @@ export class LeanConn {
   /** Publications received (frames starting with `msgPrefix`). */
   received = 0;
   acks = 0;
+  errs = 0;
   closed = false;
   closeInfo = "";
   onMsg: ((buf: Uint8Array, start: number, end: number) => void) | null = null;
   onAck: (() => void) | null = null;
+  /** Every `ok` (true) or `err` (false) answer with the request id it names (-1 when none). */
+  onAnswer: ((ok: boolean, id: number, buf: Uint8Array, start: number, end: number) => void) | null = null;
   readonly parser: FrameParser;
   private upgraded = false;
   private head = "";
@@ -103,6 +110,12 @@ export class LeanConn {
       }
       if (this.opts.ackPrefix !== undefined && startsWith(buf, s, e, this.opts.ackPrefix)) {
         this.acks++;
+        if (this.onAnswer !== null) this.onAnswer(true, this.answerId(buf, s, e), buf, s, e);
+        if (this.onAck !== null) this.onAck();
+        if (this.waiter === null) return;
+      } else if (this.opts.errPrefix !== undefined && startsWith(buf, s, e, this.opts.errPrefix)) {
+        this.errs++;
+        if (this.onAnswer !== null) this.onAnswer(false, this.answerId(buf, s, e), buf, s, e);
         if (this.onAck !== null) this.onAck();
         if (this.waiter === null) return;
       }
@@ -137,6 +150,10 @@ export class LeanConn {
       this.closeInfo = `close ${code} ${decoder.decode(buf.subarray(s + 2, e))}`;
       this.close();
     }
+  }
+
+  private answerId(buf: Uint8Array, s: number, e: number): number {
+    return this.opts.idKey === undefined ? -1 : readIntAfter(buf, s, e, this.opts.idKey);
   }
 
   /** Waits for the next decoded text frame matching `pred` (one waiter at a time). */

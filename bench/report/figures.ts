@@ -4,7 +4,7 @@
  * for throughput figures and worse for latency and memory figures (`better`
  * says which); it is null when either side is missing, zero or not finite.
  */
-import type { RunResult, ScenarioName } from "../scenarios/common.ts";
+import { trusted, type RunResult, type ScenarioName } from "../scenarios/common.ts";
 
 export const BASELINE = "bun-raw";
 
@@ -73,8 +73,8 @@ export function fmtValue(v: number | undefined, unit: string): string {
 
 /** Ratio of every figure of `r` against the bun-raw run of the same scenario in `runs`. */
 export function ratiosAgainstBaseline(r: RunResult, runs: RunResult[]): Record<string, number | null> {
-  const base = runs.find((x) => x.scenario === r.scenario && x.target === BASELINE && x.ok);
+  const base = runs.find((x) => x.scenario === r.scenario && x.target === BASELINE && trusted(x));
   const out: Record<string, number | null> = {};
-  for (const f of FIGURES[r.scenario]) out[f.key] = base && r.ok && !f.noRatio ? ratio(f.get(r), f.get(base)) : null;
+  for (const f of FIGURES[r.scenario]) out[f.key] = base && trusted(r) && !f.noRatio ? ratio(f.get(r), f.get(base)) : null;
   return out;
 }

@@ -3,7 +3,7 @@
  * scripts, fonts or network), the same tables as the Markdown, the machine
  * and versions, and the raw JSON embedded at the end.
  */
-import type { LatencyResult, Report, RunResult, ScenarioName } from "../scenarios/common.ts";
+import { trusted, type LatencyResult, type Report, type RunResult, type ScenarioName } from "../scenarios/common.ts";
 import { BASELINE, FIGURES, fmtRatio, fmtValue, ratiosAgainstBaseline } from "./figures.ts";
 import { SCENARIO_TEXT, goals } from "./markdown.ts";
 
@@ -73,6 +73,10 @@ function table(s: ScenarioName, runs: RunResult[], all: RunResult[]): string {
       h += `<tr><td>${esc(r.target)}</td><td colspan="${figs.length + 2}" class="bad">failed: ${esc((r.error ?? "").slice(0, 600))}</td></tr>`;
       continue;
     }
+    if (!trusted(r)) {
+      h += `<tr><td>${esc(r.target)}</td><td colspan="${figs.length + 2}" class="bad">flagged, figures withheld: ${esc(r.flags!.join("; ").slice(0, 600))}</td></tr>`;
+      continue;
+    }
     const ratios = ratiosAgainstBaseline(r, all);
     const cells = figs.map((f) => {
       const v = fmtValue(f.get(r), f.unit) + (f.unit === "ms" ? " ms" : "");
@@ -87,7 +91,7 @@ function table(s: ScenarioName, runs: RunResult[], all: RunResult[]): string {
 }
 
 function charts(s: ScenarioName, runs: RunResult[]): string {
-  const ok = runs.filter((r) => r.ok);
+  const ok = runs.filter(trusted);
   if (ok.length === 0) return "";
   const out: string[] = [];
   const bar = (title: string, f: (r: RunResult) => number, fmt: (v: number) => string) => out.push(bars(title, ok.map((r) => ({ label: r.target, value: f(r), text: fmt(f(r)) }))));

@@ -1,5 +1,5 @@
 /** The Markdown summary (bench/out/*.md and bench/RESULTS.md). */
-import type { Report, RunResult, ScenarioName } from "../scenarios/common.ts";
+import { trusted, type Report, type RunResult, type ScenarioName } from "../scenarios/common.ts";
 import { BASELINE, FIGURES, fmtRatio, fmtValue, ratiosAgainstBaseline } from "./figures.ts";
 
 export const SCENARIO_TEXT: Record<ScenarioName, string> = {
@@ -22,13 +22,22 @@ function satCell(r: RunResult): string {
   return s.size ? [...s].join(", ") : "none";
 }
 
+function cellText(text: string): string {
+  return text.split("\n")[0].replace(/\|/g, "\\|").slice(0, 300);
+}
+
 function table(scenario: ScenarioName, runs: RunResult[], all: RunResult[]): string {
   const figs = FIGURES[scenario];
   const head = ["target", ...figs.map((f) => `${f.label} (${f.better === "higher" ? "↑" : "↓"})`), "CPU srv / cli / machine (cores)", "saturated"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const r of runs) {
     if (!r.ok) {
-      lines.push(`| ${r.target} | **failed**: ${(r.error ?? "").split("\n")[0].replace(/\|/g, "\\|").slice(0, 200)} |${figs.map(() => "").join(" |")} | |`);
+      lines.push(`| ${r.target} | **failed**: ${cellText(r.error ?? "")} |${figs.map(() => "").join(" |")} | |`);
+      continue;
+    }
+    if (!trusted(r)) {
+      // Percentiles over whatever arrived would look plausible and be wrong: no figures for this run.
+      lines.push(`| ${r.target} | **flagged, figures withheld**: ${cellText(r.flags!.join("; "))} |${figs.map(() => "").join(" |")} | |`);
       continue;
     }
     const ratios = ratiosAgainstBaseline(r, all);
@@ -46,7 +55,7 @@ interface Goal { text: string; verdict: string }
 
 /** The issue's targets, reported (never asserted) from this run's figures. */
 export function goals(runs: RunResult[]): Goal[] {
-  const get = (s: ScenarioName, t: string) => runs.find((r) => r.scenario === s && r.target === t && r.ok);
+  const get = (s: ScenarioName, t: string) => runs.find((r) => r.scenario === s && r.target === t && trusted(r));
   const out: Goal[] = [];
   const yes = (b: boolean) => (b ? "met" : "**not met**");
   const sbChat = get("chat", "switchboard");
@@ -54,7 +63,7 @@ export function goals(runs: RunResult[]): Goal[] {
   if (sbChat && rawChat) {
     const x = sbChat.metrics.deliveredPerSec / rawChat.metrics.deliveredPerSec;
     out.push({ text: "chat ≥ 0.85× bun-raw", verdict: `${x.toFixed(2)}× — ${yes(x >= 0.85)}` });
-  } else out.push({ text: "chat ≥ 0.85× bun-raw", verdict: "not measured (a run failed or was not selected)" });
+  } else out.push({ text: "chat ≥ 0.85× bun-raw", verdict: "not measured (a run failed, was flagged or was not selected)" });
   const sbConn = get("connect", "switchboard");
   if (sbConn) {
     const b = sbConn.metrics.rssPerConnBytes;
@@ -87,7 +96,7 @@ export function goals(runs: RunResult[]): Goal[] {
       parts.push(`vs one node with the local engine, same load shape ${single} ms: Δ ${d} ms — ${yes(d <= 2)}`);
     }
     out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: parts.join("; ") });
-  } else out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: `not measured${runs.find((r) => r.scenario === "crossnode" && r.target === "switchboard")?.error ? " (the switchboard run failed, see below)" : ""}` });
+  } else out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: `not measured${runs.find((r) => r.scenario === "crossnode" && r.target === "switchboard" && !trusted(r)) ? " (the switchboard run failed or was flagged, see below)" : ""}` });
   return out;
 }
 
@@ -119,7 +128,7 @@ export function renderMarkdown(rep: Report): string {
     out.push(`Parameters: ${Object.entries(p).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("/") : v}`).join(", ")}.`);
     out.push("");
     out.push(table(s, runs, rep.runs));
-    const notes = runs.flatMap((r) => r.notes.map((n) => `- ${r.target}: ${n}`));
+    const notes = runs.flatMap((r) => [...(r.flags ?? []).map((f) => `- ${r.target}: **flagged**: ${f}`), ...r.notes.map((n) => `- ${r.target}: ${n}`)]);
     if (notes.length) {
       out.push("");
       out.push(...notes);

@@ -6,7 +6,8 @@
 import { CpuMeter } from "../lib/procs.ts";
 import { LoadWorker } from "../lib/workers.ts";
 import { ROOM, type ServerNode, type Target } from "../targets.ts";
-import { authFor, guarded, measureCpu, newResult, pidsOf, soon, spread, type Ctx, type RunResult } from "./common.ts";
+import { applyTally, authFor, guarded, measureCpu, newResult, pidsOf, soon, spread, type Ctx, type RunResult } from "./common.ts";
+import { chatTally, type ChatWorkerResult } from "./tally.ts";
 
 export async function chatScenario(t: Target, ctx: Ctx): Promise<RunResult> {
   const clients = 32;
@@ -19,9 +20,11 @@ export async function chatScenario(t: Target, ctx: Ctx): Promise<RunResult> {
   return guarded(res, servers, workers, async () => {
     servers.push(...(await t.start({ nodes: 1 })));
     const ep = { host: "127.0.0.1", port: servers[0].port };
-    spread(clients, ctx.workers).forEach((k, i) =>
-      workers.push(LoadWorker.start(`chat-w${i}`, { kind: "chat", dialect: t.dialect, ep, auth: authFor(t, `chat${i}`), n: k, ch: ROOM, batch, totalClients: clients })),
-    );
+    let base = 0;
+    spread(clients, ctx.workers).forEach((k, i) => {
+      workers.push(LoadWorker.start(`chat-w${i}`, { kind: "chat", dialect: t.dialect, ep, auth: authFor(t, `chat${i}`), n: k, ch: ROOM, batch, totalClients: clients, base }));
+      base += k;
+    });
     const ready = await Promise.all(workers.map((w) => w.waitFor("ready", 60_000)));
     const failed = ready.reduce((s, r) => s + r.failed, 0);
     if (failed > 0) throw new Error(`${failed} chat clients failed to connect: ${ready.find((r) => r.firstError)?.firstError}`);
@@ -30,14 +33,7 @@ export async function chatScenario(t: Target, ctx: Ctx): Promise<RunResult> {
     workers.forEach((w) => w.send(go));
     res.cpu.main = await measureCpu(new CpuMeter(pidsOf(servers, workers)), go.measureFrom, go.measureTo, workers.length);
     const results = await Promise.all(workers.map((w) => w.waitFor("result", durationMs + 30_000)));
-    const rate = results.reduce((s, r) => s + r.received / r.seconds, 0);
-    res.metrics = {
-      deliveredPerSec: Math.round(rate),
-      publishedPerSec: Math.round(rate / clients),
-      received: results.reduce((s, r) => s + r.received, 0),
-      closedClients: results.reduce((s, r) => s + r.closed, 0),
-    };
-    if (res.metrics.closedClients > 0) res.notes.push(`${res.metrics.closedClients} clients were closed by the server during the run`);
-    if (rate === 0) throw new Error("no message was delivered in the measured window (server dropped or rejected publications?)");
+    applyTally(res, chatTally(results as unknown as ChatWorkerResult[], clients));
+    if (res.metrics.deliveredPerSec === 0) throw new Error("no message was delivered in the measured window (server dropped or rejected publications?)");
   });
 }

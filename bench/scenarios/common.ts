@@ -34,8 +34,14 @@ export interface RunResult {
   cpu: Record<string, CpuUsage & { saturated: string }>;
   params: Record<string, unknown>;
   notes: string[];
+  /**
+   * Why the figures cannot be trusted (deliveries missing or duplicated,
+   * clients closed, clamped latencies, refused publications…). A flagged run
+   * is reported as flagged, not summarised; see scenarios/tally.ts.
+   */
+  flags?: string[];
   /** With --rounds > 1: every round's figures (this record is the median round). */
-  rounds?: { ok: boolean; error?: string; metrics: Record<string, number> }[];
+  rounds?: { ok: boolean; error?: string; flags?: string[]; metrics: Record<string, number> }[];
 }
 
 export interface Report {
@@ -55,7 +61,20 @@ export interface Report {
 }
 
 export function newResult(scenario: ScenarioName, target: string, params: Record<string, unknown>): RunResult {
-  return { scenario, target, ok: false, metrics: {}, latency: {}, cpu: {}, params, notes: [] };
+  return { scenario, target, ok: false, metrics: {}, latency: {}, cpu: {}, params, notes: [], flags: [] };
+}
+
+/** A run whose figures may be reported and compared: it finished and nothing flagged it. */
+export function trusted(r: RunResult): boolean {
+  return r.ok && (r.flags?.length ?? 0) === 0;
+}
+
+/** Copies a tally's figures into the run record. */
+export function applyTally(res: RunResult, t: { metrics: Record<string, number>; latency: Record<string, LatencyResult>; notes: string[]; flags: string[] }): void {
+  Object.assign(res.metrics, t.metrics);
+  Object.assign(res.latency, t.latency);
+  res.notes.push(...t.notes);
+  (res.flags ??= []).push(...t.flags);
 }
 
 export function latencyOf(h: Histogram): LatencyResult {

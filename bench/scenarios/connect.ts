@@ -8,7 +8,8 @@ import { mergeHistograms } from "../lib/latency.ts";
 import { CpuMeter, saturation } from "../lib/procs.ts";
 import { LoadWorker } from "../lib/workers.ts";
 import type { ServerNode, Target } from "../targets.ts";
-import { authFor, guarded, latencyOf, newResult, pidsOf, soon, spread, type Ctx, type RunResult } from "./common.ts";
+import { applyTally, authFor, guarded, latencyOf, newResult, pidsOf, soon, spread, type Ctx, type RunResult } from "./common.ts";
+import { connectTally, type ConnectReady } from "./tally.ts";
 
 export async function connectScenario(t: Target, ctx: Ctx): Promise<RunResult> {
   const n = ctx.quick ? 2_000 : 15_000;
@@ -32,27 +33,12 @@ export async function connectScenario(t: Target, ctx: Ctx): Promise<RunResult> {
     res.cpu.main = { ...cpu, saturated: saturation(cpu, workers.length) };
     await sleep(1000);
     const rss1 = srv.rss();
-    const from = Math.min(...ready.map((r) => r.connectFrom));
-    const connTo = Math.max(...ready.map((r) => r.connectTo));
-    const subTo = Math.max(...ready.map((r) => r.subTo));
-    const failedConn = ready.reduce((s, r) => s + r.connectFailed, 0);
-    const failedSub = ready.reduce((s, r) => s + r.subFailed, 0);
-    const okConns = n - failedConn - failedSub;
-    res.metrics = {
-      connections: okConns,
-      connectFailed: failedConn,
-      subscribeFailed: failedSub,
-      connectsPerSec: Math.round((n - failedConn) / ((connTo - from) / 1000)),
-      subscriptionsPerSec: Math.round((2 * (n - failedConn - failedSub)) / ((subTo - connTo) / 1000)),
-      rssBaselineBytes: rss0,
-      rssLoadedBytes: rss1,
-      rssPerConnBytes: okConns > 0 ? Math.round((rss1 - rss0) / okConns) : NaN,
-    };
     res.latency.handshake = latencyOf(mergeHistograms(ready.map((r) => r.handshake)));
-    const firstError = ready.find((r) => r.firstError)?.firstError;
-    if (firstError) res.notes.push(`first failure: ${firstError}`);
-    if (okConns === 0) throw new Error(`no connection succeeded: ${firstError}`);
+    // The workers count their open connections when told to stop, right after the RSS read.
     workers.forEach((w) => w.send({ cmd: "stop" }));
-    await Promise.all(workers.map((w) => w.waitFor("result", 30_000)));
+    const results = await Promise.all(workers.map((w) => w.waitFor("result", 30_000)));
+    const alive = results.reduce((s, r) => s + r.alive, 0);
+    applyTally(res, connectTally(ready as unknown as ConnectReady[], n, alive, rss0, rss1));
+    if (res.metrics.connections === 0) throw new Error(`no connection succeeded: ${ready.find((r) => r.firstError)?.firstError}`);
   });
 }

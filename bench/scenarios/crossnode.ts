@@ -8,7 +8,8 @@
 import type { LoadWorker } from "../lib/workers.ts";
 import type { Phase } from "../load/jobs.ts";
 import { startRedis, type RedisServer, type ServerNode, type Target } from "../targets.ts";
-import { guarded, latencyOf, newResult, type Ctx, type RunResult } from "./common.ts";
+import { applyTally, guarded, newResult, type Ctx, type RunResult } from "./common.ts";
+import { crossnodeTally } from "./tally.ts";
 import { runPubSub } from "./pubsub.ts";
 
 /** `single`: run a clustered target as one node without Redis (its local engine), as the single-node reference. */
@@ -53,20 +54,7 @@ export async function crossnodeScenario(t: Target, ctx: Ctx, single = false): Pr
       pids,
     );
     res.cpu = o.cpu;
-    for (const g of ["same", "cross"]) {
-      res.latency[`${g} ${rate}/s`] = latencyOf(o.groups[g][`${rate}/s`].hist);
-      res.latency[`${g} max`] = latencyOf(o.groups[g].max.hist);
-      const exp = o.published[`${rate}/s`].sent * perGroup;
-      const got = o.groups[g][`${rate}/s`].received;
-      res.metrics[`${g}Delivered`] = got;
-      if (got < exp) res.notes.push(`${g}-node at ${rate}/s: ${exp - got} of ${exp} deliveries missing`);
-    }
-    const mx = o.published.max;
-    res.metrics.maxPublishedPerSec = Math.round(mx.acked / mx.seconds);
-    res.metrics.maxCrossDeliveredPerSec = Math.round(o.groups.cross.max.received / mx.seconds);
-    res.metrics.maxSameDeliveredPerSec = Math.round(o.groups.same.max.received / mx.seconds);
-    res.metrics.p99DeltaMs = Math.round((res.latency[`cross ${rate}/s`].p99 - res.latency[`same ${rate}/s`].p99) * 1000) / 1000;
-    if (o.closed > 0) res.notes.push(`${o.closed} subscribers were closed by the server`);
+    applyTally(res, crossnodeTally(o, rate, perGroup));
     if (o.groups.cross[`${rate}/s`].received === 0) throw new Error("no publication crossed from node 0 to node 1");
   });
   if (redis) await (redis as RedisServer).stop();

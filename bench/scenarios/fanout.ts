@@ -6,7 +6,8 @@
 import type { LoadWorker } from "../lib/workers.ts";
 import type { Phase } from "../load/jobs.ts";
 import type { ServerNode, Target } from "../targets.ts";
-import { guarded, latencyOf, newResult, type Ctx, type RunResult } from "./common.ts";
+import { applyTally, guarded, newResult, type Ctx, type RunResult } from "./common.ts";
+import { fanoutTally } from "./tally.ts";
 import { runPubSub } from "./pubsub.ts";
 
 export async function fanoutScenario(t: Target, ctx: Ctx): Promise<RunResult> {
@@ -27,20 +28,7 @@ export async function fanoutScenario(t: Target, ctx: Ctx): Promise<RunResult> {
     }
     const o = await runPubSub(t, "fanout", [{ name: "subs", ep, subscribers, workers: ctx.workers }], ep, phases, workers, servers.map((s) => s.pid));
     res.cpu = o.cpu;
-    for (const r of rates) {
-      const name = `${r}/s`;
-      const g = o.groups.subs[name];
-      res.latency[name] = latencyOf(g.hist);
-      const expected = o.published[name].sent * subscribers;
-      res.metrics[`delivered_${r}`] = g.received;
-      res.metrics[`expected_${r}`] = expected;
-      if (g.received < expected) res.notes.push(`${name}: ${expected - g.received} of ${expected} deliveries missing`);
-    }
-    res.latency["publisher lag"] = latencyOf(o.publisherLag);
-    res.metrics.publisherFramesReceived = o.publisherFrames ?? NaN;
-    const lag = res.latency["publisher lag"];
-    res.notes.push(`publisher send lag behind schedule (already inside the latencies above): p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms`);
-    if (o.closed > 0) res.notes.push(`${o.closed} subscribers were closed by the server`);
+    applyTally(res, fanoutTally(o, rates, subscribers));
     if (res.metrics.delivered_10 === 0) throw new Error("no publication reached a subscriber");
   });
 }

@@ -4,11 +4,13 @@
  * coordinated-omission-free figure), with a few WebSocket subscribers whose
  * delivery latency (HTTP request start → frame received) is recorded too.
  */
+import { sleep } from "../lib/clock.ts";
 import { mergeHistograms } from "../lib/latency.ts";
 import { CpuMeter } from "../lib/procs.ts";
 import { LoadWorker } from "../lib/workers.ts";
 import { ROOM, type ServerNode, type Target } from "../targets.ts";
-import { authFor, guarded, latencyOf, measureCpu, newResult, pidsOf, soon, type Ctx, type RunResult } from "./common.ts";
+import { applyTally, authFor, guarded, measureCpu, newResult, pidsOf, soon, type Ctx, type RunResult } from "./common.ts";
+import { httpTally, type HttpWorkerResult } from "./tally.ts";
 
 export async function httpPublishScenario(t: Target, ctx: Ctx): Promise<RunResult> {
   const concurrency = 16;
@@ -24,7 +26,7 @@ export async function httpPublishScenario(t: Target, ctx: Ctx): Promise<RunResul
     const sub = LoadWorker.start("http-subs", { kind: "listen", dialect: t.dialect, ep: { host: "127.0.0.1", port }, auth: authFor(t, "hs"), n: subscribers, ch: ROOM });
     workers.push(sub);
     const posters = Array.from({ length: ctx.workers }, (_, i) =>
-      LoadWorker.start(`http-w${i}`, { kind: "http", url: `http://127.0.0.1:${port}/v1/publish`, apiKey: t.apiKey, tenant: t.tenant, ch: ROOM, concurrency }),
+      LoadWorker.start(`http-w${i}`, { kind: "http", url: `http://127.0.0.1:${port}/v1/publish`, apiKey: t.apiKey, tenant: t.tenant, ch: ROOM, concurrency, base: i * concurrency }),
     );
     workers.push(...posters);
     await Promise.all(workers.map((w) => w.waitFor("ready", 60_000)));
@@ -34,15 +36,10 @@ export async function httpPublishScenario(t: Target, ctx: Ctx): Promise<RunResul
     posters.forEach((w) => w.send(go));
     res.cpu.main = await measureCpu(new CpuMeter(pidsOf(servers, workers)), go.measureFrom, go.measureTo, workers.length);
     const rs = await Promise.all(posters.map((w) => w.waitFor("result", 60_000)));
+    await sleep(1500); // let the deliveries of the last requests arrive before the subscribers stop counting
     sub.send({ cmd: "stop" });
     const sr = await sub.waitFor("result", 30_000);
-    const ok = rs.reduce((s, r) => s + r.ok, 0);
-    const failed = rs.reduce((s, r) => s + r.failed, 0);
-    res.metrics = { requestsPerSec: Math.round(ok / (durationMs / 1000)), ok, failed, delivered: sr.phases[0].received, expectedDeliveries: ok * subscribers };
-    res.latency.request = latencyOf(mergeHistograms(rs.map((r) => r.hist)));
-    res.latency.delivery = latencyOf(mergeHistograms([sr.phases[0].hist]));
-    const err = rs.find((r) => r.firstError)?.firstError;
-    if (err) res.notes.push(`first failure: ${err}`);
-    if (ok === 0) throw new Error(`no publish request succeeded: ${err}`);
+    applyTally(res, httpTally(rs as unknown as HttpWorkerResult[], sr as never, subscribers, durationMs, mergeHistograms));
+    if (res.metrics.ok === 0) throw new Error(`no publish request succeeded: ${rs.find((r) => r.firstError)?.firstError}`);
   });
 }

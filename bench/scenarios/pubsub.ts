@@ -11,6 +11,7 @@ import { LoadWorker } from "../lib/workers.ts";
 import type { Endpoint } from "../load/dialects.ts";
 import type { Phase } from "../load/jobs.ts";
 import { ROOM, type Target } from "../targets.ts";
+import { addTallies, type DeliveryTally } from "../load/delivery-check.ts";
 import { authFor, spread } from "./common.ts";
 
 export interface Group { name: string; ep: Endpoint; subscribers: number; workers: number }
@@ -18,7 +19,14 @@ export interface Group { name: string; ep: Endpoint; subscribers: number; worker
 export interface PubSubOutcome {
   /** group → phase → merged latency histogram and deliveries. */
   groups: Record<string, Record<string, { hist: Histogram; received: number }>>;
-  published: Record<string, { sent: number; acked: number; seconds: number }>;
+  published: Record<string, { sent: number; acked: number; refused: number; seconds: number }>;
+  /** The first refusal's text, if any publication was refused. */
+  firstRefusal?: string;
+  /** Answers the publisher got for no unanswered publication of its own. */
+  strayAnswers: number;
+  /** What the subscribers saw but did not count, and negative latencies clamped to 0. */
+  tally: DeliveryTally;
+  negative: number;
   publisherLag: Histogram;
   cpu: Record<string, CpuUsage & { saturated: string }>;
   subscribers: Record<string, number>;
@@ -64,19 +72,34 @@ export async function runPubSub(t: Target, tag: string, groups: Group[], pubEp: 
   await sleep(1500); // let the tail of the last phase arrive
   [...listeners, pub].forEach((w) => w.send({ cmd: "stop" }));
   const pr = await pub.waitFor("result", 30_000);
-  const out: PubSubOutcome = { groups: {}, published: {}, publisherLag: mergeHistograms([pr.lag]), cpu, subscribers: {}, closed: 0 };
-  for (const p of pr.phases) out.published[p.name] = { sent: p.sent, acked: p.acked, seconds: p.seconds };
+  const out: PubSubOutcome = {
+    groups: {},
+    published: {},
+    publisherLag: mergeHistograms([pr.lag]),
+    cpu,
+    subscribers: {},
+    closed: 0,
+    firstRefusal: pr.firstRefusal,
+    strayAnswers: pr.strayAnswers ?? 0,
+    tally: addTallies([]),
+    negative: 0,
+  };
+  for (const p of pr.phases) out.published[p.name] = { sent: p.sent, acked: p.acked, refused: p.refused ?? 0, seconds: p.seconds };
   out.publisherFrames = pr.framesReceived;
   if (pr.closed) throw new Error(`the publisher's connection was closed: ${pr.closeInfo}`);
+  const tallies: DeliveryTally[] = [];
   for (const { g, ws } of byGroup) {
     const rs = await Promise.all(ws.map((w) => w.waitFor("result", 30_000)));
     out.subscribers[g.name] = g.subscribers;
     out.closed += rs.reduce((s, r) => s + r.closed, 0);
+    out.negative += rs.reduce((s, r) => s + (r.negative ?? 0), 0);
+    tallies.push(...rs.map((r) => r.tally));
     out.groups[g.name] = {};
     for (const p of measured) {
       const parts = rs.map((r) => r.phases.find((x: { name: string }) => x.name === p.name));
       out.groups[g.name][p.name] = { hist: mergeHistograms(parts.map((x) => x?.hist)), received: parts.reduce((s, x) => s + (x?.received ?? 0), 0) };
     }
   }
+  out.tally = addTallies(tallies);
   return out;
 }

@@ -12,7 +12,7 @@ export interface RawFrame {
   payload: Uint8Array;
 }
 
-export type HandshakeResult = { ok: true; ws: RawWs } | { ok: false; status: number; headers: string; body: string };
+export type HandshakeResult = { ok: true; ws: RawWs; headers: string } | { ok: false; status: number; headers: string; body: string };
 
 export const OP = { CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } as const;
 
@@ -91,7 +91,7 @@ export class RawWs {
           if (status === 101) {
             handshakeDone = true;
             ws = new RawWs(sock as Socket<undefined>);
-            answer.resolve({ ok: true, ws });
+            answer.resolve({ ok: true, ws, headers: headerText });
             if (rest.length > 0) ws.onBytes(rest);
           } else {
             failed = { status, headers: headerText, body: rest };

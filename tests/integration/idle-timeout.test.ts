@@ -34,8 +34,8 @@ test("a silent client is pinged at half the idle time and closed with a 1001 clo
   // The other socket was just as silent but answered its ping: still open and serving.
   expect(live.ws.frames.some((f) => f.opcode === OP.PING)).toBe(true);
   expect(live.ws.closeCode).toBeUndefined();
-  live.ws.sendText(JSON.stringify({ t: "presence", id: 1, ch: "room:x" }));
-  expect(await live.ws.nextJson((f) => f.id === 1)).toMatchObject({ id: 1 });
+  live.ws.sendText(JSON.stringify({ t: "sub", id: 1, ch: "user:live" }));
+  expect(await live.ws.nextJson((f) => f.id === 1)).toMatchObject({ t: "ok", id: 1 });
 
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   expect(metrics).toContain('switchboard_disconnects_total{code="1001"} 1');

@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { encodeHistogram, mergeHistograms, newHistogram, recordMicros, summarize } from "../../bench/lib/latency.ts";
 import { FrameParser, OP_BINARY, OP_CONT, OP_PING, OP_TEXT, encodeClientFrame, encodeServerFrame, readIntAfter, startsWith } from "../../bench/lib/ws-frames.ts";
 import { fmtRatio, ratio, ratiosAgainstBaseline } from "../../bench/report/figures.ts";
+import { channelBytes, newTally, SeqFilter } from "../../bench/load/delivery-check.ts";
 import { spread, type RunResult } from "../../bench/scenarios/common.ts";
 import { parseArgs, pickMedian } from "../../bench/run.ts";
 
@@ -260,5 +261,35 @@ describe("lean client against a real Bun.serve", () => {
     } finally {
       server.stop(true);
     }
+  });
+});
+
+describe("what a subscriber counts as received", () => {
+  const frame = (ch: string, fields: string) => enc.encode(`{"t":"msg","ch":"${ch}","ev":"m","data":{${fields}},"ts":1}`);
+  const feed = (f: SeqFilter, b: Uint8Array) => f.accept(b, 0, b.length);
+
+  test("duplicates, out-of-order frames, other channels' frames and frames without a sequence are not received", () => {
+    const t = newTally();
+    const f = new SeqFilter(t, channelBytes("room:bench"));
+    expect(feed(f, frame("room:bench", '"bt":5,"q":1'))).toBe(true);
+    expect(feed(f, frame("room:bench", '"bt":5,"q":1'))).toBe(false); // the same again
+    expect(feed(f, frame("room:bench", '"bt":6,"q":3'))).toBe(true);
+    expect(feed(f, frame("room:bench", '"bt":6,"q":2'))).toBe(false); // older than the last one
+    expect(feed(f, frame("room:other", '"bt":7,"q":4'))).toBe(false);
+    expect(feed(f, frame("room:bench", '"bt":7'))).toBe(false);
+    expect(t).toEqual({ valid: 2, duplicates: 2, foreign: 1, unparsed: 1 });
+  });
+
+  test("sequences are per sender: interleaved senders are not duplicates of each other", () => {
+    const t = newTally();
+    const f = new SeqFilter(t, channelBytes("room:bench"));
+    for (const [s, q] of [[0, 0], [1, 0], [1, 1], [0, 1], [2, 0], [0, 1]]) feed(f, frame("room:bench", `"s":${s},"q":${q}`));
+    expect(t).toEqual({ valid: 5, duplicates: 1, foreign: 0, unparsed: 0 });
+  });
+
+  test("a negative latency is recorded as 0 and reported to the caller", () => {
+    const h = newHistogram();
+    expect(recordMicros(h, -1)).toBe(true);
+    expect(recordMicros(h, 10)).toBe(false);
   });
 });
