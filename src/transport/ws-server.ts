@@ -84,13 +84,13 @@ function isSocketIo(ws: ServerWebSocket<SocketData>): ws is ServerWebSocket<SioW
 function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, sio: SocketIoEndpoint): WebSocketHandler<SocketData> {
   return {
     open: (ws) => {
-      if (isSocketIo(ws)) return sio.wsOpen(ws);
       bursts.opened();
+      if (isSocketIo(ws)) return sio.wsOpen(ws);
       hub.open(ws as ServerWebSocket<ConnData>);
     },
     message: (ws, msg) => {
-      if (isSocketIo(ws)) return sio.wsMessage(ws, msg);
       bursts.frame();
+      if (isSocketIo(ws)) return sio.wsMessage(ws, msg);
       hub.message(ws as ServerWebSocket<ConnData>, msg);
     },
     close: (ws, code) => (isSocketIo(ws) ? sio.wsClose(ws) : hub.close(ws as ServerWebSocket<ConnData>, code)),

@@ -26,8 +26,8 @@ interface Mark {
   base: string;
   /** Node delivery sequence when the native topic subscription started (Infinity before). */
   seq: number;
-  /** Deliveries sent to this socket alone (history replays), as (sequence, offset). */
-  sent: [number, string][];
+  /** Deliveries sent to this socket alone (history replays), as (sequence, offset); null until there is one. */
+  sent: [number, string][] | null;
   complete: boolean;
   live: boolean;
 }
@@ -218,7 +218,7 @@ export class SioSocket implements Conn, FanoutMember {
     if (frame.t === "sub" && typeof frame.ch === "string") {
       key = this.data.principal!.tenant + "/" + frame.ch;
       if (!this.marks.has(key)) {
-        this.marks.set(key, { ch: frame.ch, base: since ?? "0", seq: Infinity, sent: [], complete: true, live: false });
+        this.marks.set(key, { ch: frame.ch, base: since ?? "0", seq: Infinity, sent: null, complete: true, live: false });
         created = true;
       }
     }
@@ -249,7 +249,7 @@ export class SioSocket implements Conn, FanoutMember {
     const { seq, offset } = this.ctx.fanout.nextOffset();
     const m = this.marks.get(this.data.principal!.tenant + "/" + parts.ch);
     if (m) {
-      m.sent.push([seq, parts.off]);
+      (m.sent ??= []).push([seq, parts.off]);
       if (m.sent.length > RING_SIZE) {
         m.sent.shift();
         m.complete = false;
@@ -389,8 +389,9 @@ export class SioSocket implements Conn, FanoutMember {
     for (const [key, m] of this.marks) {
       if (!m.live) continue;
       const after = this.ctx.fanout.deliveredAfter(key, m.seq);
-      const sent = m.sent.concat(after.entries).slice(-RING_SIZE);
-      const complete = m.complete && after.complete && m.sent.length + after.entries.length <= RING_SIZE;
+      const mine = m.sent ?? [];
+      const sent = mine.concat(after.entries).slice(-RING_SIZE);
+      const complete = m.complete && after.complete && mine.length + after.entries.length <= RING_SIZE;
       record.chs.push({ ch: m.ch, base: m.base, sent, complete });
       this.ctx.fanout.remove(this, key);
     }

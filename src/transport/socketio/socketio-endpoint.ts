@@ -23,6 +23,9 @@ export interface SocketIoDeps {
 
 type AnyServer = Server<never>;
 
+/** Shared by every request without an Origin (native apps, servers): no object per session. */
+const NO_CORS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function handshakeToken(req: Request, url: URL): string | undefined {
   const h = req.headers.get("authorization");
   const m = h ? /^Bearer\s+(.+)$/i.exec(h) : null;
@@ -75,7 +78,7 @@ export class SocketIoEndpoint implements SessionOwner {
 
   private cors(req: Request): Record<string, string> | undefined {
     const origin = req.headers.get("origin");
-    if (!origin) return {};
+    if (!origin) return NO_CORS;
     if (this.allowed && !this.allowed.has(origin)) return undefined;
     return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" };
   }
