@@ -6,7 +6,7 @@ import { SwitchboardError } from "../../protocol/errors.ts";
 import { RING_SIZE } from "./delivery-ring.ts";
 import { errorAck, errorBody, failureShape, routeEvent } from "./event-routes.ts";
 import { publicationParts } from "./publication-args.ts";
-import { lastSequence, resumeOffset } from "./recovery-point.ts";
+import { channelRecord, connectSubscriptions, lastSequence } from "./recovery-point.ts";
 import type { RecoveryStore, SessionRecord } from "./recovery-store.ts";
 import type { SocketHost } from "./socket-host.ts";
 import { ackPacket, connectAck, connectError, disconnectPacket, eventHead, SIO, type SocketPacket } from "./socket-packets.ts";
@@ -65,7 +65,10 @@ export class SioSocket implements Conn, FanoutMember {
   private readonly id = randomId();
   private pid: string | undefined;
   private record: SessionRecord | undefined;
-  private recoveredAll = true;
+  /** True while the connect-time resubscriptions of a recovered session all recover fully. */
+  private recoveredAll = false;
+  /** Delivery sequence of the client's last recovery offset (see recovery-point.ts). */
+  private offsetSeq = -Infinity;
   private connectWaits = 0;
   private frozen = false;
   private readonly marks = new Map<string, Mark>();
@@ -133,41 +136,25 @@ export class SioSocket implements Conn, FanoutMember {
     if (this.state !== CLOSED) this.open(p);
   }
 
-  private offsetSeq = -Infinity;
-
   private open(p: Principal): void {
     this.data.preauth = p;
     this.ctx.hub.open(this);
   }
 
-  /** After `hello`: resubscribe a recovered session's channels from where the client stopped, then the auto-subscriptions. */
+  /** After `hello`: the connect-time subscriptions, then the CONNECT answer once all of them are answered. */
   private admitted(): void {
-    const p = this.data.principal!;
-    const subs: { ch: string; since?: string }[] = [];
-    const seen = new Set<string>();
-    if (this.record) {
-      for (const c of this.record.chs) {
-        const since = resumeOffset(c, this.offsetSeq);
-        if (since === undefined) this.recoveredAll = false;
-        subs.push(since === undefined ? { ch: c.ch } : { ch: c.ch, since });
-        seen.add(c.ch);
-      }
-    }
-    for (const t of this.ns.autoSubscribe) {
-      if ((t.includes("{tenant}") && !p.tenant) || !/^[A-Za-z0-9_.:@=\-]+$/.test(p.sub)) continue;
-      const ch = t.replaceAll("{sub}", p.sub).replaceAll("{tenant}", p.tenant);
-      if (!seen.has(ch)) subs.push({ ch });
-    }
-    this.connectWaits = subs.length;
-    if (subs.length === 0) return this.connected();
-    for (const s of subs) this.request({ t: "sub", ...s }, undefined, undefined, undefined, true, "connect");
+    const plan = connectSubscriptions(this.record, this.offsetSeq, this.ns.autoSubscribe, this.data.principal!);
+    this.recoveredAll = plan.recovered;
+    this.connectWaits = plan.subs.length;
+    if (plan.subs.length === 0) return this.connected();
+    for (const s of plan.subs) this.request({ t: "sub", ...s }, undefined, undefined, undefined, true, "connect");
   }
 
   private connected(): void {
     if (this.state !== CONNECTING) return;
     this.state = CONNECTED;
-    if (!this.record || !this.recoveredAll) this.pid = this.ctx.store ? randomId() : undefined;
-    const recovered = this.record !== undefined && this.recoveredAll;
+    const recovered = this.recoveredAll;
+    if (!recovered) this.pid = this.ctx.store ? randomId() : undefined;
     this.record = undefined;
     this.host.send(connectAck(this.nsp, this.id, this.pid));
     // Many gateways greet with a `connected` event after their connection handler ran; clients wait for it.
@@ -388,11 +375,7 @@ export class SioSocket implements Conn, FanoutMember {
     const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: [] };
     for (const [key, m] of this.marks) {
       if (!m.live) continue;
-      const after = this.ctx.fanout.deliveredAfter(key, m.seq);
-      const mine = m.sent ?? [];
-      const sent = mine.concat(after.entries).slice(-RING_SIZE);
-      const complete = m.complete && after.complete && mine.length + after.entries.length <= RING_SIZE;
-      record.chs.push({ ch: m.ch, base: m.base, sent, complete });
+      record.chs.push(channelRecord(m.ch, m.base, m.sent ?? [], m.complete, this.ctx.fanout.deliveredAfter(key, m.seq)));
       this.ctx.fanout.remove(this, key);
     }
     this.frozen = true;
