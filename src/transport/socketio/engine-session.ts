@@ -67,7 +67,7 @@ export class EngineSession implements SocketHost {
     if (this.queuedBytes > this.owner.backpressureLimit) return 0;
     if (this.poll && !this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      queueMicrotask(() => this.flush());
     }
     return packet.length;
   }
@@ -109,14 +109,14 @@ export class EngineSession implements SocketHost {
 
   // --- long-polling ---
 
-  private readonly flush = (): void => {
+  private flush(): void {
     this.flushScheduled = false;
     if (!this.poll || this.queue.length === 0) return;
     const body = joinPayload(this.queue);
     this.queue = [];
     this.queuedBytes = 0;
     this.answerPoll(body);
-  };
+  }
 
   private answerPoll(body: string): void {
     const p = this.poll!;

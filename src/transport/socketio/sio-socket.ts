@@ -72,7 +72,8 @@ export class SioSocket implements Conn, FanoutMember {
   private connectWaits = 0;
   private frozen = false;
   private readonly marks = new Map<string, Mark>();
-  private readonly pending = new Map<number, Pending>();
+  /** Requests sent to the hub and not answered yet; most idle sockets have none, so it is made on first use. */
+  private pending: Map<number, Pending> | null = null;
   private nextId = 1;
   private readonly head: string;
 
@@ -193,7 +194,7 @@ export class SioSocket implements Conn, FanoutMember {
   private failEvent(ack: number | undefined, event: string, err: unknown, fail?: Pending["fail"]): void {
     this.ctx.hub.countIn("invalid");
     const id = this.nextId++;
-    this.pending.set(id, { ack, shape: undefined, fail, internal: false, key: undefined, created: false, since: undefined, event });
+    (this.pending ??= new Map()).set(id, { ack, shape: undefined, fail, internal: false, key: undefined, created: false, since: undefined, event });
     this.ctx.hub.fail(this, id, err);
   }
 
@@ -209,7 +210,7 @@ export class SioSocket implements Conn, FanoutMember {
         created = true;
       }
     }
-    this.pending.set(id, { ack, shape, fail, internal, key, created, since, event });
+    (this.pending ??= new Map()).set(id, { ack, shape, fail, internal, key, created, since, event });
     frame.id = id;
     this.ctx.hub.request(this, frame);
   }
@@ -247,8 +248,11 @@ export class SioSocket implements Conn, FanoutMember {
 
   private answer(f: Record<string, unknown>): number {
     const id = f.id as number | undefined;
-    const p = id === undefined ? undefined : this.pending.get(id);
-    if (id !== undefined) this.pending.delete(id);
+    const p = id === undefined ? undefined : this.pending?.get(id);
+    if (p !== undefined) {
+      this.pending!.delete(id!);
+      if (this.pending!.size === 0) this.pending = null;
+    }
     const ok = f.t === "ok";
     if (p?.key !== undefined) {
       const m = this.marks.get(p.key);
