@@ -8,7 +8,7 @@ setDefaultTimeout(30_000);
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ env: { SOCKETIO_PING_INTERVAL_MS: "1000", SOCKETIO_PING_TIMEOUT_MS: "1000", WS_MAX_MESSAGE_SIZE: "4096" } });
+  server = await startServer({ env: { SOCKETIO_PING_INTERVAL_MS: "1000", SOCKETIO_PING_TIMEOUT_MS: "1000", WS_MAX_MESSAGE_SIZE: "4096", WS_AUTH_TIMEOUT_MS: "1500" } });
 });
 afterAll(() => server?.stop());
 
@@ -48,12 +48,17 @@ test("a polling payload over maxPayload is refused with 413 and ends the session
 test("pingTimeout is honoured: a session that answers pings lives, one that does not is ended", async () => {
   const quiet = await handshake();
   const lively = await handshake();
+  // Both connect a namespace (so only the ping timer can end them).
+  for (const [sid, sub] of [[quiet.sid, "quiet"], [lively.sid, "lively"]]) {
+    await fetch(`${base()}&sid=${sid}`, { method: "POST", body: "40" + JSON.stringify({ token: await token({ sub, tenant: "acme" }) }) });
+  }
   // Both get a ping; only one answers it, each time.
   const pollLively = async () => {
     const body = await (await fetch(`${base()}&sid=${lively.sid}`)).text();
     if (body.split("\x1e").includes("2")) await fetch(`${base()}&sid=${lively.sid}`, { method: "POST", body: "3" });
   };
-  expect(await (await fetch(`${base()}&sid=${quiet.sid}`)).text()).toBe("2");
+  // The quiet one reads its CONNECT answer and greeting, then a ping it never answers.
+  await until(async () => ((await (await fetch(`${base()}&sid=${quiet.sid}`)).text()).split("\x1e").includes("2") ? true : undefined), "a ping");
   await pollLively();
   // The quiet session is gone after pingTimeout; the lively one still answers polls.
   await until(async () => {
@@ -65,6 +70,17 @@ test("pingTimeout is honoured: a session that answers pings lives, one that does
   await pollLively();
   const res = await fetch(`${base()}&sid=${lively.sid}`, { method: "POST", body: "6" });
   expect(res.status).toBe(200);
+});
+
+test("a session that never connects a namespace (or only gets refused) is ended after the authentication timeout", async () => {
+  const { sid } = await handshake();
+  await fetch(`${base()}&sid=${sid}`, { method: "POST", body: '40{"token":"forged"}' });
+  await until(async () => {
+    const res = await fetch(`${base()}&sid=${sid}`);
+    const body = await res.text();
+    if (res.status === 200 && body.split("\x1e").includes("2")) await fetch(`${base()}&sid=${sid}`, { method: "POST", body: "3" });
+    return res.status === 400 ? true : undefined;
+  }, "the idle session to end");
 });
 
 test("metrics count Socket.IO connections by transport", async () => {

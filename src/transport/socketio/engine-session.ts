@@ -40,6 +40,8 @@ export class EngineSession implements SocketHost {
   /** When the next ping goes out, and the pong deadline while one is outstanding (0 = none). */
   pingAt: number;
   pongBy = 0;
+  /** A session without namespace sockets is ended at this time (ms since epoch): the authentication timeout after it had none. */
+  private connectBy: number;
 
   constructor(
     readonly sid: string,
@@ -49,8 +51,16 @@ export class EngineSession implements SocketHost {
     private readonly headers: Record<string, string>,
     now: number,
     pingIntervalMs: number,
+    private readonly authTimeoutMs: number,
   ) {
     this.pingAt = now + pingIntervalMs;
+    this.connectBy = now + authTimeoutMs;
+  }
+
+  /** A namespace socket started on this session. */
+  addSocket(nsp: string, socket: SioSocket): void {
+    this.connectBy = Infinity;
+    this.sockets.set(nsp, socket);
   }
 
   get transport(): "polling" | "websocket" {
@@ -92,6 +102,7 @@ export class EngineSession implements SocketHost {
 
   socketEnded(nsp: string): void {
     this.sockets.delete(nsp);
+    if (this.sockets.size === 0) this.connectBy = Date.now() + this.authTimeoutMs;
   }
 
   closeTransport(reason: string): void {
@@ -201,6 +212,7 @@ export class EngineSession implements SocketHost {
   /** Called by the endpoint's timer: pings every interval, ends the session when a pong is overdue. */
   tick(now: number, pingIntervalMs: number, pingTimeoutMs: number): void {
     if (this.closed) return;
+    if (now > this.connectBy) return this.closeTransport("no connected namespace within the authentication timeout");
     if (this.pongBy !== 0) {
       if (now > this.pongBy) this.closeTransport("ping timeout");
       return;

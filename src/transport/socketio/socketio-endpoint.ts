@@ -157,7 +157,8 @@ export class SocketIoEndpoint implements SessionOwner {
     const hub = this.d.hub;
     if (hub.draining) return this.refuse("SERVICE_UNAVAILABLE", "node is draining; reconnect to another node", cors);
     const max = this.d.config.ws.maxGlobalConnections;
-    if (max > 0 && hub.conns.size >= max) {
+    // Engine.IO sessions count too: a session holds memory before its first CONNECT makes it a hub connection.
+    if (max > 0 && Math.max(hub.conns.size, this.sessions.size) >= max) {
       hub.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
       return this.refuse("LIMIT_EXCEEDED", "this node is at its connection limit", cors);
     }
@@ -165,7 +166,7 @@ export class SocketIoEndpoint implements SessionOwner {
   }
 
   private newSession(req: Request, server: Server<SioWsData>, url: URL, cors: Record<string, string>): EngineSession {
-    const s = new EngineSession(sessionId(), this, server.requestIP(req)?.address ?? "", handshakeToken(req, url), cors, Date.now(), this.pingIntervalMs);
+    const s = new EngineSession(sessionId(), this, server.requestIP(req)?.address ?? "", handshakeToken(req, url), cors, Date.now(), this.pingIntervalMs, this.d.config.ws.authTimeoutMs);
     this.sessions.set(s.sid, s);
     return s;
   }
@@ -210,7 +211,7 @@ export class SocketIoEndpoint implements SessionOwner {
         return;
       }
       const socket = new SioSocket(this.ctx, session, pkt.nsp, ns);
-      session.sockets.set(pkt.nsp, socket);
+      session.addSocket(pkt.nsp, socket);
       return socket.start(pkt.data);
     }
     session.sockets.get(pkt.nsp)?.onPacket(pkt);
