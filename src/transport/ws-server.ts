@@ -88,13 +88,13 @@ function isSocketIo(ws: ServerWebSocket<SocketData>): ws is ServerWebSocket<SioW
 function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admission: IpAdmission, sio: SocketIoEndpoint): WebSocketHandler<SocketData> {
   return {
     open: (ws) => {
-      if (isSocketIo(ws)) return sio.wsOpen(ws);
       bursts.opened();
+      if (isSocketIo(ws)) return sio.wsOpen(ws);
       hub.open(ws as ServerWebSocket<ConnData>);
     },
     message: (ws, msg) => {
-      if (isSocketIo(ws)) return sio.wsMessage(ws, msg);
       bursts.frame();
+      if (isSocketIo(ws)) return sio.wsMessage(ws, msg);
       const conn = ws as ServerWebSocket<ConnData>;
       IdleWatch.seen(conn.data);
       if (!answerPing(hub, conn, msg)) hub.message(conn, msg);

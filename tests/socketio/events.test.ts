@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { io, type Socket } from "socket.io-client";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
 import { apiPublish, collect, connect, ENGINES, next, refusal, startEngineDeps, stopEngineDeps, type ClientOptions } from "./support.ts";
+
+// Real server and redis-server processes on a shared machine: well past bun's 5 s default.
+setDefaultTimeout(30_000);
 
 beforeAll(() => startEngineDeps());
 afterAll(() => stopEngineDeps());

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Socket } from "socket.io-client";
 import { until } from "../helpers/until.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { apiPublish, configFile, connect, ENGINES, next, startEngineDeps, stopEngineDeps, TcpProxy, type ClientOptions } from "./support.ts";
+
+// Real server processes, restarts and reconnect backoffs on a shared machine: well past bun's 5 s default.
+setDefaultTimeout(30_000);
 
 beforeAll(() => startEngineDeps());
 afterAll(() => stopEngineDeps());

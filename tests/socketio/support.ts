@@ -13,10 +13,15 @@ export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
 export async function connect(url: string, opts: ClientOptions): Promise<Socket> {
   const socket = io(url, { reconnectionDelay: 100, reconnectionDelayMax: 500, ...opts });
   await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("connect_error", (err) => {
+    // Only the first connection counts: a later failed reconnect attempt must not close the socket.
+    const refused = (err: Error) => {
       socket.close();
       reject(err);
+    };
+    socket.once("connect_error", refused);
+    socket.once("connect", () => {
+      socket.off("connect_error", refused);
+      resolve();
     });
   });
   return socket;

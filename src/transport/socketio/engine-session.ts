@@ -40,6 +40,8 @@ export class EngineSession implements SocketHost {
   /** When the next ping goes out, and the pong deadline while one is outstanding (0 = none). */
   pingAt: number;
   pongBy = 0;
+  /** A session without namespace sockets is ended at this time (ms since epoch): the authentication timeout after it had none. */
+  private connectBy: number;
 
   constructor(
     readonly sid: string,
@@ -49,8 +51,16 @@ export class EngineSession implements SocketHost {
     private readonly headers: Record<string, string>,
     now: number,
     pingIntervalMs: number,
+    private readonly authTimeoutMs: number,
   ) {
     this.pingAt = now + pingIntervalMs;
+    this.connectBy = now + authTimeoutMs;
+  }
+
+  /** A namespace socket started on this session. */
+  addSocket(nsp: string, socket: SioSocket): void {
+    this.connectBy = Infinity;
+    this.sockets.set(nsp, socket);
   }
 
   get transport(): "polling" | "websocket" {
@@ -67,7 +77,7 @@ export class EngineSession implements SocketHost {
     if (this.queuedBytes > this.owner.backpressureLimit) return 0;
     if (this.poll && !this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      queueMicrotask(() => this.flush());
     }
     return packet.length;
   }
@@ -92,6 +102,7 @@ export class EngineSession implements SocketHost {
 
   socketEnded(nsp: string): void {
     this.sockets.delete(nsp);
+    if (this.sockets.size === 0) this.connectBy = Date.now() + this.authTimeoutMs;
   }
 
   closeTransport(reason: string): void {
@@ -109,14 +120,14 @@ export class EngineSession implements SocketHost {
 
   // --- long-polling ---
 
-  private readonly flush = (): void => {
+  private flush(): void {
     this.flushScheduled = false;
     if (!this.poll || this.queue.length === 0) return;
     const body = joinPayload(this.queue);
     this.queue = [];
     this.queuedBytes = 0;
     this.answerPoll(body);
-  };
+  }
 
   private answerPoll(body: string): void {
     const p = this.poll!;
@@ -201,6 +212,7 @@ export class EngineSession implements SocketHost {
   /** Called by the endpoint's timer: pings every interval, ends the session when a pong is overdue. */
   tick(now: number, pingIntervalMs: number, pingTimeoutMs: number): void {
     if (this.closed) return;
+    if (now > this.connectBy) return this.closeTransport("no connected namespace within the authentication timeout");
     if (this.pongBy !== 0) {
       if (now > this.pongBy) this.closeTransport("ping timeout");
       return;

@@ -6,7 +6,7 @@ import { SwitchboardError } from "../../protocol/errors.ts";
 import { RING_SIZE } from "./delivery-ring.ts";
 import { errorAck, errorBody, failureShape, routeEvent } from "./event-routes.ts";
 import { publicationParts } from "./publication-args.ts";
-import { lastSequence, resumeOffset } from "./recovery-point.ts";
+import { channelRecord, connectSubscriptions, lastSequence } from "./recovery-point.ts";
 import type { RecoveryStore, SessionRecord } from "./recovery-store.ts";
 import type { SocketHost } from "./socket-host.ts";
 import { ackPacket, connectAck, connectError, disconnectPacket, eventHead, SIO, type SocketPacket } from "./socket-packets.ts";
@@ -26,8 +26,8 @@ interface Mark {
   base: string;
   /** Node delivery sequence when the native topic subscription started (Infinity before). */
   seq: number;
-  /** Deliveries sent to this socket alone (history replays), as (sequence, offset). */
-  sent: [number, string][];
+  /** Deliveries sent to this socket alone (history replays), as (sequence, offset); null until there is one. */
+  sent: [number, string][] | null;
   complete: boolean;
   live: boolean;
 }
@@ -65,11 +65,15 @@ export class SioSocket implements Conn, FanoutMember {
   private readonly id = randomId();
   private pid: string | undefined;
   private record: SessionRecord | undefined;
-  private recoveredAll = true;
+  /** True while the connect-time resubscriptions of a recovered session all recover fully. */
+  private recoveredAll = false;
+  /** Delivery sequence of the client's last recovery offset (see recovery-point.ts). */
+  private offsetSeq = -Infinity;
   private connectWaits = 0;
   private frozen = false;
   private readonly marks = new Map<string, Mark>();
-  private readonly pending = new Map<number, Pending>();
+  /** Requests sent to the hub and not answered yet; most idle sockets have none, so it is made on first use. */
+  private pending: Map<number, Pending> | null = null;
   private nextId = 1;
   private readonly head: string;
 
@@ -133,41 +137,25 @@ export class SioSocket implements Conn, FanoutMember {
     if (this.state !== CLOSED) this.open(p);
   }
 
-  private offsetSeq = -Infinity;
-
   private open(p: Principal): void {
     this.data.preauth = p;
     this.ctx.hub.open(this);
   }
 
-  /** After `hello`: resubscribe a recovered session's channels from where the client stopped, then the auto-subscriptions. */
+  /** After `hello`: the connect-time subscriptions, then the CONNECT answer once all of them are answered. */
   private admitted(): void {
-    const p = this.data.principal!;
-    const subs: { ch: string; since?: string }[] = [];
-    const seen = new Set<string>();
-    if (this.record) {
-      for (const c of this.record.chs) {
-        const since = resumeOffset(c, this.offsetSeq);
-        if (since === undefined) this.recoveredAll = false;
-        subs.push(since === undefined ? { ch: c.ch } : { ch: c.ch, since });
-        seen.add(c.ch);
-      }
-    }
-    for (const t of this.ns.autoSubscribe) {
-      if ((t.includes("{tenant}") && !p.tenant) || !/^[A-Za-z0-9_.:@=\-]+$/.test(p.sub)) continue;
-      const ch = t.replaceAll("{sub}", p.sub).replaceAll("{tenant}", p.tenant);
-      if (!seen.has(ch)) subs.push({ ch });
-    }
-    this.connectWaits = subs.length;
-    if (subs.length === 0) return this.connected();
-    for (const s of subs) this.request({ t: "sub", ...s }, undefined, undefined, undefined, true, "connect");
+    const plan = connectSubscriptions(this.record, this.offsetSeq, this.ns.autoSubscribe, this.data.principal!);
+    this.recoveredAll = plan.recovered;
+    this.connectWaits = plan.subs.length;
+    if (plan.subs.length === 0) return this.connected();
+    for (const s of plan.subs) this.request({ t: "sub", ...s }, undefined, undefined, undefined, true, "connect");
   }
 
   private connected(): void {
     if (this.state !== CONNECTING) return;
     this.state = CONNECTED;
-    if (!this.record || !this.recoveredAll) this.pid = this.ctx.store ? randomId() : undefined;
-    const recovered = this.record !== undefined && this.recoveredAll;
+    const recovered = this.recoveredAll;
+    if (!recovered) this.pid = this.ctx.store ? randomId() : undefined;
     this.record = undefined;
     this.host.send(connectAck(this.nsp, this.id, this.pid));
     // Many gateways greet with a `connected` event after their connection handler ran; clients wait for it.
@@ -206,7 +194,7 @@ export class SioSocket implements Conn, FanoutMember {
   private failEvent(ack: number | undefined, event: string, err: unknown, fail?: Pending["fail"]): void {
     this.ctx.hub.countIn("invalid");
     const id = this.nextId++;
-    this.pending.set(id, { ack, shape: undefined, fail, internal: false, key: undefined, created: false, since: undefined, event });
+    (this.pending ??= new Map()).set(id, { ack, shape: undefined, fail, internal: false, key: undefined, created: false, since: undefined, event });
     this.ctx.hub.fail(this, id, err);
   }
 
@@ -218,11 +206,11 @@ export class SioSocket implements Conn, FanoutMember {
     if (frame.t === "sub" && typeof frame.ch === "string") {
       key = this.data.principal!.tenant + "/" + frame.ch;
       if (!this.marks.has(key)) {
-        this.marks.set(key, { ch: frame.ch, base: since ?? "0", seq: Infinity, sent: [], complete: true, live: false });
+        this.marks.set(key, { ch: frame.ch, base: since ?? "0", seq: Infinity, sent: null, complete: true, live: false });
         created = true;
       }
     }
-    this.pending.set(id, { ack, shape, fail, internal, key, created, since, event });
+    (this.pending ??= new Map()).set(id, { ack, shape, fail, internal, key, created, since, event });
     frame.id = id;
     this.ctx.hub.request(this, frame);
   }
@@ -249,7 +237,7 @@ export class SioSocket implements Conn, FanoutMember {
     const { seq, offset } = this.ctx.fanout.nextOffset();
     const m = this.marks.get(this.data.principal!.tenant + "/" + parts.ch);
     if (m) {
-      m.sent.push([seq, parts.off]);
+      (m.sent ??= []).push([seq, parts.off]);
       if (m.sent.length > RING_SIZE) {
         m.sent.shift();
         m.complete = false;
@@ -260,8 +248,11 @@ export class SioSocket implements Conn, FanoutMember {
 
   private answer(f: Record<string, unknown>): number {
     const id = f.id as number | undefined;
-    const p = id === undefined ? undefined : this.pending.get(id);
-    if (id !== undefined) this.pending.delete(id);
+    const p = id === undefined ? undefined : this.pending?.get(id);
+    if (p !== undefined) {
+      this.pending!.delete(id!);
+      if (this.pending!.size === 0) this.pending = null;
+    }
     const ok = f.t === "ok";
     if (p?.key !== undefined) {
       const m = this.marks.get(p.key);
@@ -394,10 +385,7 @@ export class SioSocket implements Conn, FanoutMember {
     const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: [] };
     for (const [key, m] of this.marks) {
       if (!m.live) continue;
-      const after = this.ctx.fanout.deliveredAfter(key, m.seq);
-      const sent = m.sent.concat(after.entries).slice(-RING_SIZE);
-      const complete = m.complete && after.complete && m.sent.length + after.entries.length <= RING_SIZE;
-      record.chs.push({ ch: m.ch, base: m.base, sent, complete });
+      record.chs.push(channelRecord(m.ch, m.base, m.sent ?? [], m.complete, this.ctx.fanout.deliveredAfter(key, m.seq)));
       this.ctx.fanout.remove(this, key);
     }
     this.frozen = true;

@@ -90,9 +90,13 @@ export function eventPacket(nspHead: string, ev: string, argsJson: string): stri
   return nspHead + JSON.stringify(ev) + "," + argsJson + "]";
 }
 
-/** The start of every EVENT packet of a namespace: `42` + namespace + `[`. */
+const heads = new Map<string, string>();
+
+/** The start of every EVENT packet of a namespace: `42` + namespace + `[` (one string per namespace, shared by its sockets). */
 export function eventHead(nsp: string): string {
-  return "42" + nspPrefix(nsp) + "[";
+  let h = heads.get(nsp);
+  if (h === undefined) heads.set(nsp, (h = "42" + nspPrefix(nsp) + "["));
+  return h;
 }
 
 export function ackPacket(nsp: string, id: number, argJson: string): string {

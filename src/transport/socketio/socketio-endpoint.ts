@@ -23,6 +23,9 @@ export interface SocketIoDeps {
 
 type AnyServer = Server<never>;
 
+/** Shared by every request without an Origin (native apps, servers): no object per session. */
+const NO_CORS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function handshakeToken(req: Request, url: URL): string | undefined {
   const h = req.headers.get("authorization");
   const m = h ? /^Bearer\s+(.+)$/i.exec(h) : null;
@@ -75,7 +78,7 @@ export class SocketIoEndpoint implements SessionOwner {
 
   private cors(req: Request): Record<string, string> | undefined {
     const origin = req.headers.get("origin");
-    if (!origin) return {};
+    if (!origin) return NO_CORS;
     if (this.allowed && !this.allowed.has(origin)) return undefined;
     return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" };
   }
@@ -154,7 +157,8 @@ export class SocketIoEndpoint implements SessionOwner {
     const hub = this.d.hub;
     if (hub.draining) return this.refuse("SERVICE_UNAVAILABLE", "node is draining; reconnect to another node", cors);
     const max = this.d.config.ws.maxGlobalConnections;
-    if (max > 0 && hub.conns.size >= max) {
+    // Engine.IO sessions count too: a session holds memory before its first CONNECT makes it a hub connection.
+    if (max > 0 && Math.max(hub.conns.size, this.sessions.size) >= max) {
       hub.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
       return this.refuse("LIMIT_EXCEEDED", "this node is at its connection limit", cors);
     }
@@ -162,7 +166,7 @@ export class SocketIoEndpoint implements SessionOwner {
   }
 
   private newSession(req: Request, server: Server<SioWsData>, url: URL, cors: Record<string, string>): EngineSession {
-    const s = new EngineSession(sessionId(), this, server.requestIP(req)?.address ?? "", handshakeToken(req, url), cors, Date.now(), this.pingIntervalMs);
+    const s = new EngineSession(sessionId(), this, server.requestIP(req)?.address ?? "", handshakeToken(req, url), cors, Date.now(), this.pingIntervalMs, this.d.config.ws.authTimeoutMs);
     this.sessions.set(s.sid, s);
     return s;
   }
@@ -207,7 +211,7 @@ export class SocketIoEndpoint implements SessionOwner {
         return;
       }
       const socket = new SioSocket(this.ctx, session, pkt.nsp, ns);
-      session.sockets.set(pkt.nsp, socket);
+      session.addSocket(pkt.nsp, socket);
       return socket.start(pkt.data);
     }
     session.sockets.get(pkt.nsp)?.onPacket(pkt);

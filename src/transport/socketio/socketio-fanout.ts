@@ -20,8 +20,8 @@ interface NspSubscribers {
   topic: string;
   head: string;
   ws: number;
-  /** Sockets still on long-polling get the same packet string from a loop (there is no native topic for them). */
-  polling: Set<FanoutMember>;
+  /** Sockets still on long-polling get the same packet string from a loop (there is no native topic for them); null while there are none. */
+  polling: Set<FanoutMember> | null;
 }
 
 interface KeyState {
@@ -72,8 +72,8 @@ export class SocketIoFanout implements DeliveryTap {
     for (const subs of st.byNsp.values()) {
       const packet = subs.head + tail;
       if (subs.ws > 0 && this.server) this.server.publish(subs.topic, packet);
-      for (const m of subs.polling) m.pushPolling(packet);
-      this.out.value += subs.ws + subs.polling.size;
+      if (subs.polling !== null) for (const m of subs.polling) m.pushPolling(packet);
+      this.out.value += subs.ws + (subs.polling?.size ?? 0);
     }
   }
 
@@ -87,27 +87,27 @@ export class SocketIoFanout implements DeliveryTap {
     let st = this.keys.get(key);
     if (!st) this.keys.set(key, (st = { byNsp: new Map(), ring: new DeliveryRing() }));
     let subs = st.byNsp.get(m.nsp);
-    if (!subs) st.byNsp.set(m.nsp, (subs = { topic: sioTopic(m.nsp, key), head: eventHead(m.nsp), ws: 0, polling: new Set() }));
+    if (!subs) st.byNsp.set(m.nsp, (subs = { topic: sioTopic(m.nsp, key), head: eventHead(m.nsp), ws: 0, polling: null }));
     if (m.subscribeWs(subs.topic)) subs.ws++;
-    else subs.polling.add(m);
+    else (subs.polling ??= new Set()).add(m);
   }
 
   remove(m: FanoutMember, key: string): void {
     const st = this.keys.get(key);
     const subs = st?.byNsp.get(m.nsp);
     if (!st || !subs) return;
-    if (!subs.polling.delete(m)) {
+    if (subs.polling?.delete(m) !== true) {
       m.unsubscribeWs(subs.topic);
       subs.ws--;
     }
-    if (subs.ws === 0 && subs.polling.size === 0) st.byNsp.delete(m.nsp);
+    if (subs.ws === 0 && !subs.polling?.size) st.byNsp.delete(m.nsp);
     if (st.byNsp.size === 0) this.keys.delete(key);
   }
 
   /** A socket moved from long-polling to its WebSocket: it now gets the native topic. */
   upgraded(m: FanoutMember, key: string): void {
     const subs = this.keys.get(key)?.byNsp.get(m.nsp);
-    if (!subs || !subs.polling.delete(m)) return;
+    if (!subs || subs.polling?.delete(m) !== true) return;
     if (m.subscribeWs(subs.topic)) subs.ws++;
     else subs.polling.add(m);
   }
