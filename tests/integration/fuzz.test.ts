@@ -405,17 +405,20 @@ test("specific hostile frames get specific answers", async () => {
     return ws.nextJson((f) => f.id === id);
   };
 
-  // 10,000-deep nesting as a frame: a validation error, the connection stays usable.
+  // 10,000-deep nesting as a frame: refused before parsing (the nesting budget), the connection stays usable.
   ws.sendText("[".repeat(10_000) + "]".repeat(10_000));
-  expect(await ws.nextJson((f) => f.t === "err")).toMatchObject({ code: "VALIDATION_ERROR" });
+  expect(await ws.nextJson((f) => f.t === "err")).toMatchObject({ code: "BAD_REQUEST", msg: "frame nests deeper than 64 levels" });
   expect((await ask(101)).t).toBe("ok");
 
-  // As the data of a publish it is just data: stored and delivered intact.
+  // As the data of a publish: refused the same way beyond the budget; within it, just data, stored and delivered intact.
   const sub = (await TestClient.auth(s.wsUrl, await token({ sub: "deep-reader", tenant: "fz", rooms: ["deep"] }))).client;
   expect(await sub.request({ t: "sub", ch: "room:deep" })).toMatchObject({ t: "ok" });
-  const depth = 10_000;
-  ws.sendText(`{"t":"pub","id":102,"ch":"room:deep","ev":"deep","data":${"[".repeat(depth) + "]".repeat(depth)}}`);
-  expect((await ws.nextJson((f) => f.id === 102)).t).toBe("ok");
+  ws.sendText(`{"t":"pub","id":102,"ch":"room:deep","ev":"deep","data":${"[".repeat(10_000) + "]".repeat(10_000)}}`);
+  expect((await ask(107)).t).toBe("ok");
+  expect(ws.json().filter((f) => f.t === "err" && f.code === "BAD_REQUEST")).toHaveLength(2);
+  const depth = 63;
+  ws.sendText(`{"t":"pub","id":106,"ch":"room:deep","ev":"deep","data":${"[".repeat(depth) + "]".repeat(depth)}}`);
+  expect((await ws.nextJson((f) => f.id === 106)).t).toBe("ok");
   const m = await sub.next((f) => f.t === "msg" && f.ev === "deep", 10_000);
   let d: unknown = m.data;
   let n = 0;
