@@ -78,7 +78,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
 
     while (acked() < p.messages) {
-      await waitForCount(acked, Math.min(p.messages, acked() + between(p.messages / 40, p.messages / 12)));
+      await waitForCount(acked, Math.min(p.messages, acked() + between(p.messages / 60, p.messages / 20)));
       if (acked() >= p.messages) break;
       const kind = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
       faults[kind]!++;
