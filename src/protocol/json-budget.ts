@@ -13,13 +13,19 @@ export const MAX_OBJECT_MEMBERS = 10_000;
 
 export type JsonBudgetExcess = "depth" | "members";
 
-const QUOTE = 34;
 const BACKSLASH = 92;
-const COLON = 58;
-const OPEN_OBJECT = 123;
-const OPEN_ARRAY = 91;
-const CLOSE_OBJECT = 125;
-const CLOSE_ARRAY = 93;
+/** What each ASCII character is to the scan: 0 nothing, then the kinds below (one table load per character). */
+const KIND = new Uint8Array(128);
+const STRING = 1;
+const MEMBER = 2;
+const OPEN = 3;
+const CLOSE = 4;
+KIND[34] = STRING;
+KIND[58] = MEMBER;
+KIND[123] = OPEN;
+KIND[91] = OPEN;
+KIND[125] = CLOSE;
+KIND[93] = CLOSE;
 
 /** Members counted per open level (index = depth); only objects' entries grow. */
 const members = new Int32Array(MAX_JSON_DEPTH + 2);
@@ -39,17 +45,18 @@ export function jsonOverBudget(text: string, maxDepth = MAX_JSON_DEPTH): JsonBud
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) {
+    if (c >= 128) continue;
+    const kind = KIND[c]!;
+    if (kind === 0) continue;
+    if (kind === STRING) {
       i = stringEnd(text, i);
       if (i < 0) return undefined;
-    } else if (c === COLON) {
+    } else if (kind === MEMBER) {
       if (depth > 0 && ++members[depth]! > MAX_OBJECT_MEMBERS) return "members";
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+    } else if (kind === OPEN) {
       if (++depth > maxDepth) return "depth";
       members[depth] = 0;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      if (depth > 0) depth--;
-    }
+    } else if (depth > 0) depth--;
   }
   return undefined;
 }
@@ -65,6 +72,7 @@ function stringEnd(text: string, open: number): number {
   for (;;) {
     j = text.indexOf('"', j + 1);
     if (j < 0) return -1;
+    if (text.charCodeAt(j - 1) !== BACKSLASH) return j;
     let slashes = 0;
     for (let k = j - 1; text.charCodeAt(k) === BACKSLASH; k--) slashes++;
     if ((slashes & 1) === 0) return j;
