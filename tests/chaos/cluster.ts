@@ -47,7 +47,7 @@ export class ChaosCluster {
   private env: Record<string, string> = {};
 
   async start(nodeCount: number, historySize: number): Promise<void> {
-    this.redis = await startRedis({ appendonly: true, appendfsync: "always" });
+    this.redis = await startRedis({ appendonly: true, appendfsync: "always", readyTimeoutMs: 120_000 });
     const policy = join(this.dir, "policy.json");
     writeFileSync(
       policy,
