@@ -12,6 +12,8 @@ import { Subscription, type SubscribeOptions } from "./subscription.ts";
 import { TokenSource } from "./token.ts";
 
 const OPEN = 1;
+/** Refusals that say "not now" rather than "no": a subscribe is retried after them. */
+const TRANSIENT: ReadonlySet<string> = new Set(["SERVICE_UNAVAILABLE", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR"]);
 
 /**
  * A Switchboard connection that stays up: it authenticates with the first
@@ -255,8 +257,17 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
           }
           return;
         }
+        if (TRANSIENT.has(err.code)) return this.retrySub(sub, ws, err);
         this.subscriptionEnded(sub, err);
       });
+  }
+
+  /** A subscribe refused for a passing reason (the node's engine is down): asked again on this connection, not given up. */
+  private retrySub(sub: Subscription<any>, ws: WebSocket | undefined, err: SwitchboardClientError): void {
+    const delay = err.retryAfter ?? backoffDelayMs(1, this.minDelayMs, this.maxDelayMs);
+    setTimeout(() => {
+      if (this.ws === ws && this._state === "connected" && this.subs.get(sub.ch) === sub) this.sendSub(sub);
+    }, delay);
   }
 
   private unsubscribed(sub: Subscription<any>): void {

@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../protocol/json-budget.ts";
+import { budgetMessage, jsonOverBudget } from "../protocol/json-budget.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 
 /**
@@ -8,14 +8,14 @@ import { SwitchboardError } from "../protocol/errors.ts";
  */
 export const PRE_AUTH_MAX_FRAME = 20 * 1024;
 
-const tooDeep = () => new SwitchboardError("BAD_REQUEST", `frame nests deeper than ${MAX_JSON_DEPTH} levels`);
 const tooLargeBeforeAuth = () => new SwitchboardError("MESSAGE_TOO_LARGE", `frames before authentication are limited to ${PRE_AUTH_MAX_FRAME} bytes`);
 
 /**
  * The work budget of one text frame, checked before JSON.parse: why it is
- * refused, or undefined. Costs one scan of the frame's brackets.
+ * refused, or undefined. Costs one scan of the frame's structure.
  */
 export function frameOverBudget(raw: string, authenticated: boolean): SwitchboardError | undefined {
   if (!authenticated && raw.length > PRE_AUTH_MAX_FRAME) return tooLargeBeforeAuth();
-  return nestsDeeperThan(raw, MAX_JSON_DEPTH) ? tooDeep() : undefined;
+  const excess = jsonOverBudget(raw);
+  return excess === undefined ? undefined : new SwitchboardError("BAD_REQUEST", budgetMessage(excess, "frame"));
 }

@@ -22,7 +22,8 @@ export async function probeRoundTrips(client: TestClient, ch: string, during: Pr
   return rtts;
 }
 
-export function p99(values: number[]): number {
+/** The `q` quantile (0–1) of `values`, nearest rank. */
+export function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }

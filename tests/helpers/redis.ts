@@ -44,6 +44,8 @@ export interface RedisOptions {
   appendonly?: boolean;
   appendfsync?: "always" | "everysec" | "no";
   cluster?: boolean;
+  /** How long a start or restart may take to accept connections (a big AOF loads slowly on a busy machine). */
+  readyTimeoutMs?: number;
 }
 
 export interface RedisServer {
@@ -92,7 +94,8 @@ async function spawnRedis(port: number, dir: string, opts: RedisOptions): Promis
     }
   })();
   proc.exited.then((code) => ready.reject(new Error(`redis-server on ${port} exited with ${code}:\n${out.slice(-2000)}`)));
-  const timer = setTimeout(() => ready.reject(new Error(`redis-server on ${port} not ready within 10 s`)), 10_000);
+  const readyMs = opts.readyTimeoutMs ?? 10_000;
+  const timer = setTimeout(() => ready.reject(new Error(`redis-server on ${port} not ready within ${readyMs / 1000} s`)), readyMs);
   await ready.promise.finally(() => clearTimeout(timer));
   return proc;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, token, TEST_API_KEY, type TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
-import { p99, probeRoundTrips } from "../helpers/probe.ts";
+import { percentile, probeRoundTrips } from "../helpers/probe.ts";
 
 /**
  * DESIGN.md guarantee 7: no single client, frame or request stalls the event
@@ -9,7 +9,29 @@ import { p99, probeRoundTrips } from "../helpers/probe.ts";
  * its round trips; the bound is generous (the unbounded code stalled for seconds).
  */
 
-const STALL_BOUND_MS = 100;
+/**
+ * What the attacks must not do to an innocent client's round trips: the
+ * unbounded code stalled them for seconds (p50 15 s with the deep frames,
+ * 6.7 s for the history reads). The typical round trip may grow by at most
+ * 100 ms plus four times the quiet median measured just before (a heavily
+ * shared machine slows everything, and the bound must judge the attack, not
+ * the machine), and no round trip (p99) may reach a second.
+ */
+interface StallBound {
+  p50: number;
+  p99: number;
+}
+
+async function stallBound(probe: TestClient): Promise<StallBound> {
+  const quiet = await probeRoundTrips(probe, "room:r1", Promise.resolve(), 30);
+  return { p50: 100 + 4 * percentile(quiet, 0.5), p99: 1000 };
+}
+
+function expectNoStall(rtts: number[], bound: StallBound): void {
+  expect(percentile(rtts, 0.5)).toBeLessThan(bound.p50);
+  expect(percentile(rtts, 0.99)).toBeLessThan(bound.p99);
+}
+
 const jwtFor = (sub: string) => token({ sub, tenant: "t1", rooms: ["r1", "big"] });
 const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
 
@@ -17,7 +39,8 @@ describe("bounded work per frame and per request", () => {
   let s: TestServer;
   let probe: TestClient;
   beforeAll(async () => {
-    s = await startServer();
+    // The probe's round trips are many; the per-connection rate limit is not what is tested here.
+    s = await startServer({ env: { WS_RATE_LIMIT_PER_SEC: "0" } });
     probe = (await TestClient.auth(s.wsUrl, await jwtFor("probe"))).client;
     expect(await probe.request({ t: "sub", ch: "room:r1" })).toMatchObject({ t: "ok" });
   });
@@ -27,6 +50,7 @@ describe("bounded work per frame and per request", () => {
   }, 120_000);
 
   test("deeply nested pub data is refused with BAD_REQUEST, counts against the error budget, and does not stall others", async () => {
+    const bound = await stallBound(probe);
     const attacker = (await TestClient.auth(s.wsUrl, await jwtFor("attacker"))).client;
     const frame = '{"t":"pub","id":7,"ch":"room:r1","ev":"x","data":' + deep(50_000) + "}";
     const attack = (async () => {
@@ -40,7 +64,7 @@ describe("bounded work per frame and per request", () => {
     expect(errs.length).toBeGreaterThanOrEqual(29);
     for (const e of errs) expect(e).toMatchObject({ t: "err", code: "BAD_REQUEST" });
     expect(errs[0]!.msg).toContain("deeper than 64");
-    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+    expectNoStall(rtts, bound);
     // Nothing of it reached the room.
     expect(probe.frames.some((f) => f.t === "msg" && f.ev === "x")).toBe(false);
   }, 120_000);
@@ -55,6 +79,7 @@ describe("bounded work per frame and per request", () => {
   }, 120_000);
 
   test("before auth: 1 MB frames of deep arrays are cut off at the small pre-auth limit (1009) without stalling others", async () => {
+    const bound = await stallBound(probe);
     const sockets = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(s.wsUrl)));
     const big = deep(500_000);
     const attack = Promise.all(
@@ -68,7 +93,7 @@ describe("bounded work per frame and per request", () => {
       expect(c.closeCode).toBe(1009);
       expect(c.frames[0]).toMatchObject({ t: "err", code: "MESSAGE_TOO_LARGE" });
     }
-    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+    expectNoStall(rtts, bound);
   }, 120_000);
 
   test("an auth frame still fits the pre-auth limit", async () => {
@@ -77,6 +102,7 @@ describe("bounded work per frame and per request", () => {
   }, 120_000);
 
   test("HTTP: a publish body nested 100,000 deep answers 400 BAD_REQUEST at once, and others are not stalled", async () => {
+    const bound = await stallBound(probe);
     const body = '{"ch":"room:r1","tenant":"t1","ev":"x","data":' + deep(100_000) + "}";
     const statuses: number[] = [];
     const attack = (async () => {
@@ -91,7 +117,7 @@ describe("bounded work per frame and per request", () => {
     const rtts = await probeRoundTrips(probe, "room:r1", attack);
     await attack;
     expect(statuses).toEqual(Array(10).fill(400));
-    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+    expectNoStall(rtts, bound);
   });
 
   test("history of a room filled with 100 × 1 MB messages: answers are bounded in bytes, page with since, and do not stall others", async () => {
@@ -101,6 +127,7 @@ describe("bounded work per frame and per request", () => {
       expect(r.status).toBe(200);
     }
     const reader = (await TestClient.auth(s.wsUrl, await jwtFor("reader"))).client;
+    const bound = await stallBound(probe);
     const attack = (async () => {
       const answers = [];
       for (let i = 0; i < 10; i++) answers.push(await reader.request({ t: "history", ch: "room:big", limit: 100 }, 60_000));
@@ -114,7 +141,7 @@ describe("bounded work per frame and per request", () => {
       // Without since: the newest ones.
       expect(a.messages.at(-1).data.i).toBe(100);
     }
-    expect(p99(rtts)).toBeLessThan(STALL_BOUND_MS);
+    expectNoStall(rtts, bound);
 
     // Paging from the start reads every message once, in order.
     const seen: number[] = [];

@@ -134,7 +134,10 @@ export class RedisEngine implements Engine {
     const client = this.runtime.command();
     const head = encodeMsg(pub, "");
     const at = head.indexOf(OFF_SLOT) + OFF_SLOT.length - 1;
-    const deadline = Date.now() + this.runtime.availability.skewMs + Math.max(this.opts.commandTimeoutMs - 100, this.opts.commandTimeoutMs / 2);
+    // Redis refuses the script after this: half the timeout is left for the reply (an AOF fsync of
+    // the backlog a stalled Redis works through), so a publish the node gave up on is rarely one
+    // Redis still performed.
+    const deadline = Date.now() + this.runtime.availability.skewMs + this.opts.commandTimeoutMs / 2;
     const metaTtlSec = opts.historyTtlSec > 0 ? opts.historyTtlSec : IDLE_META_TTL_SEC;
     const shard = this.keys.shardOf(key);
     try {

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { HTTP_STATUS } from "../../protocol/codes.ts";
 import { SwitchboardError, toSwitchboardError } from "../../protocol/errors.ts";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../protocol/json-budget.ts";
+import { budgetMessage, jsonOverBudget } from "../../protocol/json-budget.ts";
 
 /** The HTTP error body of PROTOCOL.md §6: `{"error":{"code","message"}}` with the table's status. */
 export function errorResponse(err: SwitchboardError): Response {
@@ -36,9 +36,10 @@ export async function readJson(c: Context): Promise<unknown> {
   return parseJsonBody(text);
 }
 
-/** JSON.parse of a request body within the nesting budget (a deep body is refused before it is parsed). */
+/** JSON.parse of a request body within the JSON budget (a deep or very wide body is refused before it is parsed). */
 export function parseJsonBody(text: string): unknown {
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SwitchboardError("BAD_REQUEST", `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const excess = jsonOverBudget(text);
+  if (excess !== undefined) throw new SwitchboardError("BAD_REQUEST", budgetMessage(excess, "request body"));
   try {
     return JSON.parse(text);
   } catch {

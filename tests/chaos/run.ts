@@ -1,0 +1,179 @@
+/**
+ * One seeded chaos run (tests/chaos/chaos.test.ts runs the CI budget,
+ * bench/soak/chaos.ts a larger one): SDK publishers and subscribers over
+ * many channels on three nodes and one Redis with `appendfsync always`,
+ * while seeded faults kill and restart nodes, pause and kill Redis and
+ * drop client connections. The seed fixes the schedule of faults and every
+ * random choice; process timing still varies from run to run.
+ */
+import { until } from "../helpers/until.ts";
+import { dropSocket, openSockets, Publisher, Subscriber } from "./actors.ts";
+import { ChaosCluster, footprint, type ProcessFootprint } from "./cluster.ts";
+import { verify, type Verdict } from "./verify.ts";
+
+export interface ChaosParams {
+  seed: number;
+  /** Publications to send (acknowledged or not) before the faults stop. */
+  messages: number;
+  channels: number;
+  publishers: number;
+  subscribers: number;
+  /** Channels each subscriber takes. */
+  channelsPerSubscriber: number;
+  /** In-flight publications per publisher. */
+  window: number;
+  log: (line: string) => void;
+}
+
+export interface ChaosReport extends Verdict {
+  seed: number;
+  sent: number;
+  faults: Record<string, number>;
+  seconds: number;
+  footprints: { node: string; baseline: ProcessFootprint; end: ProcessFootprint }[];
+  harness: { baseline: number; end: number };
+}
+
+/** mulberry32: small, fast, good enough for choosing faults. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type FaultKind = "node-kill" | "redis-pause" | "redis-kill" | "client-drop";
+const FAULTS: FaultKind[] = ["node-kill", "redis-pause", "redis-kill", "client-drop"];
+
+export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
+  const t0 = performance.now();
+  const rnd = prng(p.seed);
+  const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
+  const harnessFds0 = footprint(process.pid).fds;
+  const cluster = new ChaosCluster();
+  const channels = Array.from({ length: p.channels }, (_, i) => `room:c${i}`);
+  const rooms = channels.map((c) => c.slice(5));
+  const publishers: Publisher[] = [];
+  const subscribers: Subscriber[] = [];
+  const faults: Record<string, number> = { "node-kill": 0, "redis-pause": 0, "redis-kill": 0, "client-drop": 0 };
+  try {
+    await cluster.start(3, Math.max(1000, Math.ceil((p.messages / p.channels) * 4)));
+    const url = (i: number) => `ws://127.0.0.1:${cluster.nodes[i % cluster.nodes.length]!.port}/v1/ws`;
+    for (let i = 0; i < p.subscribers; i++) {
+      // Every channel on subscribers of every node: a seeded shuffle, then a window of it.
+      const order = [...channels].sort(() => rnd() - 0.5);
+      subscribers.push(new Subscriber(`sub${i}`, url(i), order.slice(0, p.channelsPerSubscriber), rooms));
+    }
+    await Promise.all(subscribers.map((s) => s.start()));
+    for (let i = 0; i < p.publishers; i++) publishers.push(new Publisher(`pub${i}`, url(i), channels, rooms));
+    const sent = () => publishers.reduce((n, x) => n + x.sent, 0);
+    const acked = () => publishers.reduce((n, x) => n + x.acked, 0);
+    let stop = false;
+    const picks = publishers.map((_, i) => prng(p.seed * 31 + i));
+    const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop));
+    p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
+
+    while (acked() < p.messages) {
+      await waitForCount(acked, Math.min(p.messages, acked() + between(p.messages / 60, p.messages / 20)));
+      if (acked() >= p.messages) break;
+      const kind = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
+      faults[kind]!++;
+      const at = Math.round((performance.now() - t0) / 100) / 10;
+      if (kind === "node-kill") {
+        const node = cluster.nodes[Math.floor(rnd() * cluster.nodes.length)]!;
+        p.log(`  ${at}s acked=${acked()} SIGKILL ${node.name}`);
+        await cluster.killAndRestart(node, between(200, 1500));
+      } else if (kind === "redis-pause") {
+        const ms = between(300, 2000);
+        p.log(`  ${at}s acked=${acked()} SIGSTOP redis for ${ms} ms`);
+        cluster.redis.pause();
+        await Bun.sleep(ms);
+        cluster.redis.resume();
+      } else if (kind === "redis-kill") {
+        p.log(`  ${at}s acked=${acked()} SIGKILL redis`);
+        await cluster.redis.kill();
+        await Bun.sleep(between(200, 1500));
+        await cluster.redis.restart();
+      } else {
+        const all = [...openSockets];
+        const n = Math.max(1, Math.floor(all.length * (0.1 + rnd() * 0.4)));
+        p.log(`  ${at}s acked=${acked()} drop ${n} of ${all.length} client connections`);
+        for (const ws of all.sort(() => rnd() - 0.5).slice(0, n)) dropSocket(ws);
+      }
+    }
+    stop = true;
+    await Promise.all(publishing);
+    p.log(`  ${Math.round((performance.now() - t0) / 1000)}s publishing done: ${sent()} sent, ${acked()} acknowledged; waiting for subscribers to catch up`);
+
+    const verdict = await settleAndVerify(cluster, publishers, subscribers, channels);
+    for (const c of [...publishers, ...subscribers]) c.client.close();
+    await until(async () => ((await Promise.all(cluster.nodes.map((n) => connections(n.server.url)))).every((n) => n === 0) ? true : undefined), "every node to have no connections", 30_000);
+    const footprints = cluster.nodes.map((n) => ({ node: n.name, baseline: n.baseline, end: footprint(n.server.proc.pid) }));
+    await until(async () => (openSockets.size === 0 ? true : undefined), "the harness's sockets to close", 10_000);
+    return {
+      ...verdict,
+      seed: p.seed,
+      sent: sent(),
+      faults,
+      seconds: Math.round((performance.now() - t0) / 1000),
+      footprints,
+      harness: { baseline: harnessFds0, end: footprint(process.pid).fds },
+    };
+  } finally {
+    for (const c of [...publishers, ...subscribers]) c.client.close();
+    await cluster.stop();
+  }
+}
+
+async function waitForCount(count: () => number, target: number): Promise<void> {
+  await until(async () => (count() >= target ? true : undefined), `${target} publications acknowledged`, 120_000);
+}
+
+async function connections(baseUrl: string): Promise<number> {
+  const text = await (await fetch(baseUrl + "/metrics")).text();
+  const line = text.split("\n").find((l) => l.startsWith("switchboard_connections "));
+  return Number(line?.split(" ")[1] ?? NaN);
+}
+
+/** Waits until every subscriber reached each channel's last offset, then checks the run. */
+async function settleAndVerify(cluster: ChaosCluster, publishers: Publisher[], subscribers: Subscriber[], channels: string[]): Promise<Verdict> {
+  const truth = new Map<string, { off: string; id: string }[]>();
+  const api = cluster.nodes[0]!.server;
+  for (const n of cluster.nodes) {
+    await until(async () => ((await fetch(n.server.url + "/health/ready").then((r) => r.status, () => 0)) === 200 ? true : undefined), `${n.name} to be ready`, 60_000);
+  }
+  for (const ch of channels) truth.set(ch, await readAll(api.url, ch));
+  const lagging = () => {
+    const out: string[] = [];
+    for (const s of subscribers) {
+      for (const ch of s.channels) {
+        const list = truth.get(ch)!;
+        const last = list.length ? BigInt(list[list.length - 1]!.off) : 0n;
+        if (s.lastOff(ch) < last) out.push(`${s.name} ${ch} at ${s.lastOff(ch)} of ${last} (client ${s.client.state}, subscription ${s.subscription(ch)})`);
+      }
+    }
+    return out;
+  };
+  await until(async () => (lagging().length === 0 ? true : undefined), "every subscriber to reach the last offset of its channels", 60_000).catch((err) => {
+    throw new Error(`${(err as Error).message}: ${lagging().slice(0, 10).join("; ")}`);
+  });
+  return verify(truth, publishers, subscribers);
+}
+
+/** The whole retained history of `ch`, paged with since (answers are bounded in bytes). */
+async function readAll(baseUrl: string, ch: string): Promise<{ off: string; id: string }[]> {
+  const out: { off: string; id: string }[] = [];
+  let since = "0";
+  for (;;) {
+    const r = await fetch(`${baseUrl}/v1/channels/${ch}/history?since=${since}&limit=1000`, { headers: { authorization: "Bearer test-api-key" } });
+    if (r.status !== 200) throw new Error(`history of ${ch} answered ${r.status}: ${await r.text()}`);
+    const body = (await r.json()) as { messages: { off: string; data: { id: string } }[] };
+    if (body.messages.length === 0) return out;
+    for (const m of body.messages) out.push({ off: m.off, id: m.data.id });
+    since = body.messages[body.messages.length - 1]!.off;
+  }
+}
