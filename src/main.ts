@@ -16,6 +16,8 @@ import { HealthCheck } from "./observability/health.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { ProcessMetrics } from "./observability/process-metrics.ts";
+import { serveAdmin } from "./transport/admin-server.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { serve } from "./transport/ws-server.ts";
 
@@ -110,7 +112,9 @@ async function main(): Promise<void> {
   const api = new ServerApi(hub);
 
   const reports = new ReportRenderer();
-  const app = createHttpApp({
+  const processMetrics = new ProcessMetrics();
+  processMetrics.start();
+  const httpDeps = {
     api,
     reports,
     health,
@@ -120,10 +124,12 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
-    extend: await demoExtension(config),
-  });
-  const server = serve({ config, hub, verifier, app, logger });
+  };
+  const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };
+  const app = createHttpApp({ ...httpDeps, healthOptions: { ...metricsOptions, serveMetrics: !config.admin }, extend: await demoExtension(config) });
+  const server = serve({ config, hub, verifier, app, logger, onForcedGc: (sec) => processMetrics.forcedGc.observe(sec) });
   hub.attach(server);
+  const admin = config.admin && serveAdmin({ ...config.admin, app: createHttpApp({ ...httpDeps, healthOptions: metricsOptions }), logger });
   // Signal handlers go in before "listening" is announced: a SIGTERM right after it must drain, not kill.
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -140,8 +146,10 @@ async function main(): Promise<void> {
     scheduler.stop();
     reports.stop();
     lag.stop();
+    processMetrics.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
     server.stop(true);
+    admin?.stop(true);
     logger.info("stopped", { signal });
     process.exit(0);
   };

@@ -43,6 +43,8 @@ export interface Config {
   };
   drain: { deadlineMs: number; reconnectMaxMs: number };
   exitWithParent: boolean;
+  admin: { port: number; host: string } | undefined;
+  metricsKey: string | undefined;
   historyTrimCron: string;
   redis:
     | {
@@ -175,6 +177,8 @@ export function loadConfig(env: Source = process.env): Config {
     },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
     exitWithParent: st.EXIT_WITH_PARENT!,
+    admin: st.ADMIN_PORT === undefined ? undefined : { port: st.ADMIN_PORT, host: st.ADMIN_HOST ?? st.HOST! },
+    metricsKey: st.METRICS_KEY,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     redis: useRedis
       ? {

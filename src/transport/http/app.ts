@@ -12,7 +12,7 @@ import { clientAddressResolver } from "../client-address.ts";
 import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
-import { healthRoutes } from "./health-routes.ts";
+import { healthRoutes, type HealthRouteOptions } from "./health-routes.ts";
 
 export interface HttpAppDeps {
   api: ServerApi;
@@ -25,6 +25,8 @@ export interface HttpAppDeps {
   /** TRUST_PROXY: balancers whose X-Forwarded-For/Forwarded name the client in audit lines. */
   trustProxy?: readonly string[];
   maxBodyBytes: number;
+  /** /metrics placement and access, process metrics, the environment /health reports. */
+  healthOptions?: HealthRouteOptions;
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -58,7 +60,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
     if (!cell) byStatus.set(status, (cell = d.metrics.httpRequests.cell({ route, status: String(status) })));
     cell.value++;
   });
-  app.route("/", healthRoutes(d.health, d.metrics));
+  app.route("/", healthRoutes(d.health, d.metrics, d.healthOptions));
   const clientAddress = clientAddressResolver(d.trustProxy);
   const v1 = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
   v1.use("*", (c, next) => {
