@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     fatal(`invalid configuration:\n  HISTORY_TRIM_CRON: ${(err as Error).message}`);
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
+  for (const alias of config.aliasesApplied) logger.warn(`configuration alias: ${alias}`);
   if (config.apiKeys.length === 0) {
     config.apiKeys = [devSecret(config.dataDir, "api-key")];
     logger.warn("no API_KEYS set; using a development API key kept in DATA_DIR/dev-api-key");
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   try {
     await engine.start(hub);
   } catch (err) {
-    if (engine.kind !== "redis" || config.env === "production") {
+    if (engine.kind !== "redis" || config.env === "production" || config.redis?.required) {
       fatal(`cannot start the ${engine.kind} engine: ${(err as Error).message}`);
     }
     logger.error("REDIS UNREACHABLE: falling back to the embedded engine (single node, no cross-node delivery). Fix REDIS_URL before production.", { err });

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { applyAliases } from "./aliases.ts";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
@@ -54,10 +55,14 @@ export interface Config {
         shards: number;
         commandTimeoutMs: number;
         streamMaxLen: number;
+        /** Asked for explicitly (REDIS_ENABLED=true): no embedded fallback when unreachable. */
+        required: boolean;
       }
     | undefined;
   presenceTtlSec: number;
   namespaces: Namespaces;
+  /** Seed configuration names translated (config/aliases.ts), for the start-up log. */
+  aliasesApplied: string[];
 }
 
 export class ConfigError extends Error {
@@ -93,8 +98,10 @@ function readFile(path: string, problems: string[]): { values: Source; namespace
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
-export function loadConfig(env: Source = process.env): Config {
-  const problems: string[] = [];
+export function loadConfig(rawEnv: Source = process.env): Config {
+  const aliased = applyAliases(rawEnv);
+  const env = aliased.env;
+  const problems: string[] = [...aliased.problems];
   let file: { values: Source; namespaces: unknown } = { values: {}, namespaces: undefined };
   if (env.SWITCHBOARD_CONFIG) file = readFile(env.SWITCHBOARD_CONFIG, problems);
 
@@ -188,9 +195,11 @@ export function loadConfig(env: Source = process.env): Config {
           shards: st.REDIS_SHARDS!,
           commandTimeoutMs: st.REDIS_COMMAND_TIMEOUT_MS!,
           streamMaxLen: st.REDIS_STREAM_MAXLEN!,
+          required: aliased.redisRequired,
         }
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     namespaces,
+    aliasesApplied: aliased.applied,
   };
 }
