@@ -33,6 +33,10 @@ async function createEngine(config: Config, logger: Logger): Promise<Engine> {
   return new RedisEngine({
     url: config.redis.url,
     clusterNodes: config.redis.clusterNodes,
+    sentinels: config.redis.sentinels,
+    sentinelName: config.redis.sentinelName,
+    password: config.redis.password,
+    tlsCa: config.redis.tlsCa,
     prefix: config.redis.prefix,
     nodeId: config.nodeId,
     shards: config.redis.shards,

@@ -126,21 +126,22 @@ export function applyAliases(input: Source): AliasResult {
       } else if ("REDIS_HOST" in env) {
         // The seeds' documented way to run without Redis: REDIS_HOST= (empty), the rest left in place.
         applied.push("REDIS_HOST is empty → embedded engine (single node); REDIS_PASSWORD ignored");
-      } else if (!set(env, "REDIS_CLUSTER_NODES") && enabled !== true) {
+      } else if (!set(env, "REDIS_CLUSTER_NODES") && !set(env, "REDIS_SENTINELS") && enabled !== true) {
         problems.push("REDIS_PASSWORD: has no REDIS_URL or REDIS_HOST to apply to");
       }
     }
   }
 
-  if (enabled === true && !set(env, "REDIS_URL") && !set(env, "REDIS_CLUSTER_NODES")) {
+  if (enabled === true && !set(env, "REDIS_URL") && !set(env, "REDIS_CLUSTER_NODES") && !set(env, "REDIS_SENTINELS")) {
     // What the seeds' clients did with no address: the local default.
     const auth = set(env, "REDIS_PASSWORD") ? `:${encodeURIComponent(env.REDIS_PASSWORD!)}@` : "";
     env.REDIS_URL = `redis://${auth}localhost:6379`;
     applied.push("REDIS_ENABLED=true without an address → REDIS_URL=redis://localhost:6379");
   }
-  if (enabled === false && (set(env, "REDIS_URL") || set(env, "REDIS_CLUSTER_NODES"))) {
+  if (enabled === false && (set(env, "REDIS_URL") || set(env, "REDIS_CLUSTER_NODES") || set(env, "REDIS_SENTINELS"))) {
     delete env.REDIS_URL;
     delete env.REDIS_CLUSTER_NODES;
+    delete env.REDIS_SENTINELS;
     applied.push("REDIS_ENABLED=false → embedded engine (single node), Redis address ignored");
   }
   return { env, applied, problems, redisRequired: enabled === true };

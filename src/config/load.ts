@@ -51,6 +51,11 @@ export interface Config {
     | {
         url: string | undefined;
         clusterNodes: string[] | undefined;
+        sentinels: string[] | undefined;
+        sentinelName: string | undefined;
+        password: string | undefined;
+        /** Contents of REDIS_TLS_CA_FILE. */
+        tlsCa: string | undefined;
         prefix: string;
         shards: number;
         commandTimeoutMs: number;
@@ -115,7 +120,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     }
     const r = v.safeParse(setting.schema as v.GenericSchema<string, unknown>, rawValue);
     if (r.success) s[key] = r.output;
-    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") ? "[redacted]" : rawValue)})`);
+    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") || key.includes("PASSWORD") ? "[redacted]" : rawValue)})`);
   }
   const st = s as Settings;
 
@@ -145,10 +150,21 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     if (path && !existsSync(path)) problems.push(`${f}: file ${path} does not exist`);
   }
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
+  if (st.REDIS_SENTINELS?.length) {
+    if (st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_SENTINELS: set either REDIS_SENTINELS, REDIS_URL or REDIS_CLUSTER_NODES");
+    if (!st.REDIS_SENTINEL_NAME) problems.push("REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name in `sentinel monitor <name> …`)");
+    for (const s of st.REDIS_SENTINELS) if (!/^.+:\d{1,5}$/.test(s)) problems.push(`REDIS_SENTINELS: ${JSON.stringify(s)} is not host:port`);
+  }
+  let redisTlsCa: string | undefined;
+  if (st.REDIS_TLS_CA_FILE) {
+    if (!st.REDIS_URL?.startsWith("rediss://")) problems.push("REDIS_TLS_CA_FILE: applies to a rediss:// REDIS_URL only");
+    if (existsSync(st.REDIS_TLS_CA_FILE)) redisTlsCa = readFileSync(st.REDIS_TLS_CA_FILE, "utf8");
+    else problems.push(`REDIS_TLS_CA_FILE: file ${st.REDIS_TLS_CA_FILE} does not exist`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const generated = !hasKey;
-  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length);
+  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length || st.REDIS_SENTINELS?.length);
   return {
     env: envName,
     host: st.HOST!,
@@ -191,6 +207,10 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       ? {
           url: st.REDIS_URL,
           clusterNodes: st.REDIS_CLUSTER_NODES,
+          sentinels: st.REDIS_SENTINELS?.length ? st.REDIS_SENTINELS : undefined,
+          sentinelName: st.REDIS_SENTINEL_NAME,
+          password: st.REDIS_PASSWORD,
+          tlsCa: redisTlsCa,
           prefix: st.REDIS_PREFIX!,
           shards: st.REDIS_SHARDS!,
           commandTimeoutMs: st.REDIS_COMMAND_TIMEOUT_MS!,

@@ -67,3 +67,15 @@ test("the README's configuration tables list every alias and refused name", () =
     expect(readme.split("\n").some((l) => l.startsWith(`| \`${k}\` |`)), k).toBe(true);
   }
 });
+
+test("Sentinel and TLS settings: each misuse is named", () => {
+  expect(problems({ REDIS_SENTINELS: "127.0.0.1:26379" })).toEqual(["REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name in `sentinel monitor <name> …`)"]);
+  expect(problems({ REDIS_SENTINELS: "127.0.0.1:26379", REDIS_SENTINEL_NAME: "m", REDIS_URL: "redis://x:1" })[0]).toStartWith("REDIS_SENTINELS: set either");
+  expect(problems({ REDIS_SENTINELS: "sentinel-without-port", REDIS_SENTINEL_NAME: "m" })[0]).toContain("is not host:port");
+  expect(problems({ REDIS_URL: "redis://x:1", REDIS_TLS_CA_FILE: "/etc/hostname" })).toEqual(["REDIS_TLS_CA_FILE: applies to a rediss:// REDIS_URL only"]);
+  expect(problems({ REDIS_URL: "rediss://x:1", REDIS_TLS_CA_FILE: "/nonexistent/ca.pem" })[0]).toStartWith("REDIS_TLS_CA_FILE: file /nonexistent/ca.pem does not exist");
+  const c = loadConfig({ REDIS_SENTINELS: "10.0.0.1:26379, 10.0.0.2:26379", REDIS_SENTINEL_NAME: "m", REDIS_PASSWORD: "pw" });
+  expect(c.redis).toMatchObject({ sentinels: ["10.0.0.1:26379", "10.0.0.2:26379"], sentinelName: "m", password: "pw", url: undefined });
+  // REDIS_PASSWORD with sentinels is the primary's password, not an orphan alias.
+  expect(c.aliasesApplied).toEqual([]);
+});
