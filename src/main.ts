@@ -17,6 +17,8 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { ProcessMetrics } from "./observability/process-metrics.ts";
+import { VERSION } from "./observability/build-info.ts";
+import { NodeStats } from "./observability/node-stats.ts";
 import { serveAdmin } from "./transport/admin-server.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { serve } from "./transport/ws-server.ts";
@@ -131,10 +133,14 @@ async function main(): Promise<void> {
     maxBodyBytes: config.ws.maxMessageSize,
   };
   const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };
-  const app = createHttpApp({ ...httpDeps, healthOptions: { ...metricsOptions, serveMetrics: !config.admin }, extend: await demoExtension(config) });
+  const nodeStats = config.adminDashboardKey ? new NodeStats({ nodeId: config.nodeId, version: VERSION, metrics, health, engine: () => engine }) : undefined;
+  nodeStats?.start();
+  // The dashboard goes where /metrics goes: the internal port when there is one.
+  const adminDashboard = nodeStats && { key: config.adminDashboardKey!, stats: nodeStats, api, logger };
+  const app = createHttpApp({ ...httpDeps, healthOptions: { ...metricsOptions, serveMetrics: !config.admin }, admin: config.admin ? undefined : adminDashboard, extend: await demoExtension(config) });
   const server = serve({ config, hub, verifier, app, logger, onForcedGc: (sec) => processMetrics.forcedGc.observe(sec) });
   hub.attach(server);
-  const admin = config.admin && serveAdmin({ ...config.admin, app: createHttpApp({ ...httpDeps, healthOptions: metricsOptions }), logger });
+  const admin = config.admin && serveAdmin({ ...config.admin, app: createHttpApp({ ...httpDeps, healthOptions: metricsOptions, admin: adminDashboard }), logger });
   // Signal handlers go in before "listening" is announced: a SIGTERM right after it must drain, not kill.
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -152,6 +158,7 @@ async function main(): Promise<void> {
     reports.stop();
     lag.stop();
     processMetrics.stop();
+    await nodeStats?.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
     server.stop(true);
     admin?.stop(true);

@@ -46,6 +46,7 @@ export interface Config {
   exitWithParent: boolean;
   admin: { port: number; host: string } | undefined;
   metricsKey: string | undefined;
+  adminDashboardKey: string | undefined;
   historyTrimCron: string;
   redis:
     | {
@@ -202,6 +203,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     exitWithParent: st.EXIT_WITH_PARENT!,
     admin: st.ADMIN_PORT === undefined ? undefined : { port: st.ADMIN_PORT, host: st.ADMIN_HOST ?? st.HOST! },
     metricsKey: st.METRICS_KEY,
+    adminDashboardKey: st.ADMIN_DASHBOARD_KEY,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     redis: useRedis
       ? {

@@ -79,6 +79,7 @@ export const SETTINGS = {
   ADMIN_PORT: spec(undefined, "Serve `/metrics`, `/health/*` and the server API on this second, internal port too; the public port then stops answering `/metrics`.", int(0, 65535)),
   ADMIN_HOST: spec(undefined, "Interface of `ADMIN_PORT` (default: `HOST`).", str()),
   METRICS_KEY: spec(undefined, "When set, `/metrics` needs `Authorization: Bearer <METRICS_KEY>`.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
+  ADMIN_DASHBOARD_KEY: spec(undefined, "Turns on the admin dashboard at `/admin` (on `ADMIN_PORT` when set); its data needs this key. Unset = no dashboard.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
   REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
   REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),

@@ -40,6 +40,13 @@ export class Counter {
     return this.cells.get(labels ? labelText(labels) : "")?.value ?? 0;
   }
 
+  /** Sum over every label set. */
+  total(): number {
+    let sum = 0;
+    for (const c of this.cells.values()) sum += c.value;
+    return sum;
+  }
+
   render(): string {
     let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.kind}\n`;
     if (this.cells.size === 0 && this.kind === "gauge") s += `${this.name} 0\n`;
@@ -65,6 +72,11 @@ export class Histogram {
         return;
       }
     }
+  }
+
+  /** Per-bucket counts (not cumulative) and the total count, for interval quantiles. */
+  snapshot(): { counts: number[]; count: number } {
+    return { counts: [...this.counts], count: this.count };
   }
 
   render(): string {

@@ -51,7 +51,7 @@ test("/health reports version, environment and timestamp", async () => {
 });
 
 test("ADMIN_PORT: /metrics moves to the internal port, which also serves health and the server API", async () => {
-  const s = await startServer({ env: { ADMIN_PORT: "0", ADMIN_HOST: "127.0.0.1" } });
+  const s = await startServer({ env: { ADMIN_PORT: "0", ADMIN_HOST: "127.0.0.1", ADMIN_DASHBOARD_KEY: "dashboard-key-0123456789" } });
   try {
     const admin = `http://127.0.0.1:${adminPort(s)}`;
     expect((await fetch(s.url + "/metrics")).status).toBe(404);
@@ -59,6 +59,10 @@ test("ADMIN_PORT: /metrics moves to the internal port, which also serves health 
     expect(m.status).toBe(200);
     expect(await m.text()).toContain("switchboard_connections ");
     expect((await fetch(admin + "/health/ready")).status).toBe(200);
+    // The dashboard goes with /metrics.
+    expect((await fetch(s.url + "/admin")).status).toBe(404);
+    expect((await fetch(admin + "/admin")).status).toBe(200);
+    expect((await fetch(admin + "/admin/api/stream", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
     const pub = await fetch(admin + "/v1/publish", {
       method: "POST",
       headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },

@@ -9,6 +9,7 @@ import type { Cell, Metrics } from "../../observability/metrics.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { clientAddressResolver } from "../client-address.ts";
+import { mountAdmin, type AdminDeps } from "./admin/admin-routes.ts";
 import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
@@ -27,6 +28,8 @@ export interface HttpAppDeps {
   maxBodyBytes: number;
   /** /metrics placement and access, process metrics, the environment /health reports. */
   healthOptions?: HealthRouteOptions;
+  /** The admin dashboard (ADMIN_DASHBOARD_KEY), when this app serves it. */
+  admin?: AdminDeps;
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -71,6 +74,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
   v1.route("/", apiRoutes(d.api, d.reports, d.logger));
   app.route("/v1", v1);
+  if (d.admin) mountAdmin(app, d.admin);
   d.extend?.(app);
   app.notFound(() => errorResponse(new SwitchboardError("RESOURCE_NOT_FOUND", "no such route")));
   app.onError((err, c) => {

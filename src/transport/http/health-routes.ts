@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { timingSafeEqual } from "node:crypto";
 import { VERSION } from "../../observability/build-info.ts";
 import type { HealthCheck } from "../../observability/health.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { ProcessMetrics } from "../../observability/process-metrics.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
+import { bearerMatches } from "./bearer-key.ts";
 
 export interface HealthRouteOptions {
   processMetrics?: ProcessMetrics;
@@ -13,13 +13,6 @@ export interface HealthRouteOptions {
   /** METRICS_KEY: /metrics then needs `Authorization: Bearer <key>`. */
   metricsKey?: string;
   environment?: string;
-}
-
-function keyMatches(header: string | undefined, key: Buffer): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
-  if (!m) return false;
-  const given = Buffer.from(m[1]!.trim());
-  return given.length === key.length && timingSafeEqual(given, key);
 }
 
 /** /health, /health/live, /health/ready (for the orchestrator) and /metrics (Prometheus). */
@@ -37,7 +30,7 @@ export function healthRoutes(health: HealthCheck, metrics: Metrics, opts: Health
   if (opts.serveMetrics === false) return r;
   const key = opts.metricsKey ? Buffer.from(opts.metricsKey) : undefined;
   r.get("/metrics", async (c) => {
-    if (key && !keyMatches(c.req.header("authorization"), key)) throw new SwitchboardError("AUTHENTICATION_FAILED", "/metrics needs Authorization: Bearer <METRICS_KEY>");
+    if (key && !bearerMatches(c.req.header("authorization"), key)) throw new SwitchboardError("AUTHENTICATION_FAILED", "/metrics needs Authorization: Bearer <METRICS_KEY>");
     metrics.channels.set(health.engineChannels());
     metrics.draining.set(health.draining() ? 1 : 0);
     const text = metrics.render() + ((await opts.processMetrics?.render()) ?? "");
