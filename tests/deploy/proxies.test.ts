@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { dockerfile, read } from "./support.ts";
+import { dockerfile, read, throwawayTls } from "./support.ts";
 
 /** haproxy -c and nginx -t accept the configs as shipped (only certificate and log paths swapped for temporary ones). */
 
@@ -12,10 +12,7 @@ let dir: string;
 let server: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sb-proxies-"));
-  const tls = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]);
-  expect(tls.status).toBe(0);
-  writeFileSync(join(dir, "both.pem"), readFileSync(join(dir, "cert.pem"), "utf8") + readFileSync(join(dir, "key.pem"), "utf8"));
-  mkdirSync(join(dir, "logs"));
+  throwawayTls(dir);
   server = await startServer();
 });
 afterAll(async () => {
