@@ -18,7 +18,7 @@ import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { ProcessMetrics } from "./observability/process-metrics.ts";
 import { VERSION } from "./observability/build-info.ts";
-import { NodeStats } from "./observability/node-stats.ts";
+import { ChannelRates, NodeStats } from "./observability/node-stats.ts";
 import { serveAdmin } from "./transport/admin-server.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { serve } from "./transport/ws-server.ts";
@@ -97,8 +97,11 @@ async function main(): Promise<void> {
 
   let engine = await createEngine(config, logger);
   const hub = new Hub({ config, engine, verifier, policy, metrics, logger, clock });
+  // The admin dashboard's per-channel rates count deliveries; without the dashboard the hub is the sink itself.
+  const channelRates = config.adminDashboardKey ? new ChannelRates() : undefined;
+  const sink = channelRates ? channelRates.wrap(hub) : hub;
   try {
-    await engine.start(hub);
+    await engine.start(sink);
   } catch (err) {
     if (engine.kind !== "redis" || config.env === "production" || config.redis?.required) {
       fatal(`cannot start the ${engine.kind} engine: ${(err as Error).message}`);
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
     await engine.stop().catch(() => {});
     engine = new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger });
     hub.deps.engine = engine;
-    await engine.start(hub);
+    await engine.start(sink);
   }
   hub.presence.useEngine(engine);
 
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
     maxBodyBytes: config.ws.maxMessageSize,
   };
   const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };
-  const nodeStats = config.adminDashboardKey ? new NodeStats({ nodeId: config.nodeId, version: VERSION, metrics, health, engine: () => engine }) : undefined;
+  const nodeStats = config.adminDashboardKey ? new NodeStats({ nodeId: config.nodeId, version: VERSION, metrics, health, engine: () => engine, rates: channelRates! }) : undefined;
   nodeStats?.start();
   // The dashboard goes where /metrics goes: the internal port when there is one.
   const adminDashboard = nodeStats && { key: config.adminDashboardKey!, stats: nodeStats, api, logger };

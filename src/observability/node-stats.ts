@@ -1,4 +1,4 @@
-import type { Engine } from "../engine/engine.ts";
+import type { Engine, EngineSink } from "../engine/engine.ts";
 import type { HealthCheck } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -11,6 +11,41 @@ import type { Metrics } from "./metrics.ts";
  */
 export const NODES_KEY = "switchboard-admin/nodes";
 const SAMPLE_MS = 1000;
+const TOP_CHANNELS = 10;
+
+/**
+ * Publications delivered to this node's subscribers, per channel key, since
+ * the last sample. Wraps the engine's sink only while the dashboard is on, so
+ * a node without it pays nothing per message.
+ */
+export class ChannelRates {
+  private counts = new Map<string, number>();
+
+  wrap(sink: EngineSink): EngineSink {
+    return {
+      deliver: (key, frame) => {
+        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+        sink.deliver(key, frame);
+      },
+      hasSubscribers: (key) => sink.hasSubscribers(key),
+      control: (msg) => sink.control(msg),
+      availability: (up, reason) => sink.availability(up, reason),
+    };
+  }
+
+  /** The busiest channels since the last call, per second, and a fresh count. */
+  take(seconds: number): { tenant: string; ch: string; perSec: number }[] {
+    const counts = this.counts;
+    this.counts = new Map();
+    return [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP_CHANNELS)
+      .map(([key, n]) => {
+        const slash = key.indexOf("/");
+        return { tenant: key.slice(0, slash), ch: key.slice(slash + 1), perSec: Math.round(n / seconds) };
+      });
+  }
+}
 
 export interface NodeFigures {
   node: string;
@@ -28,6 +63,8 @@ export interface NodeFigures {
   /** Upper bucket bounds (seconds) holding the interval's p50 and p99 publish latency; null without publishes. */
   publishP50: number | null;
   publishP99: number | null;
+  /** Busiest channels on this node: publications per second reaching its subscribers. */
+  topChannels: { tenant: string; ch: string; perSec: number }[];
   components: Record<string, string>;
 }
 
@@ -47,7 +84,7 @@ export class NodeStats {
   latest: NodeFigures | undefined;
 
   constructor(
-    private readonly d: { nodeId: string; version: string; metrics: Metrics; health: HealthCheck; engine: () => Engine },
+    private readonly d: { nodeId: string; version: string; metrics: Metrics; health: HealthCheck; engine: () => Engine; rates: ChannelRates },
   ) {}
 
   start(): void {
@@ -89,6 +126,7 @@ export class NodeStats {
       publishesPerSec: Math.round((pubs - this.last.pubs) / dt),
       publishP50: quantile(m.publishLatency.buckets, delta, n, 0.5),
       publishP99: quantile(m.publishLatency.buckets, delta, n, 0.99),
+      topChannels: this.d.rates.take(dt),
       components: Object.fromEntries(Object.entries(report.components).map(([k, c]) => [k, c.status])),
     };
     this.last = { at: now, in: inTotal, out: outTotal, pubs, hist };

@@ -86,6 +86,9 @@ test("the dashboard shows both nodes' live figures, a channel's presence, and di
     await cellUntil(page, "#total-publishes", "(t) => Number(t) > 0");
     await cellUntil(page, row(a.node, "p99"), "(t) => t.startsWith('≤')");
     for (const n of [a.node, b.node]) expect(await page.textContent(row(n, "engine"))).toBe("ok");
+    // The channel carrying the traffic tops the list, with its rate.
+    await cellUntil(page, '#channels tr:first-child td[data-field="ch"]', "(t) => t === 'room:ops'");
+    await cellUntil(page, '#channels tr:first-child td[data-field="perSec"]', "(t) => Number(t) > 0");
     // It keeps updating by itself.
     const updates = Number(await page.getAttribute("#live", "data-updates"));
     await page.waitForFunction((n) => Number(document.getElementById("live")!.dataset.updates) > n + 1, updates, { timeout: 20_000 });

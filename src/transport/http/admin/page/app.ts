@@ -54,6 +54,23 @@ function render(nodes: NodeFigures[]): void {
     cell(row, `${n.uptimeSec} s`, undefined, "uptime");
     cell(row, n.version, undefined, "version");
   }
+  // Every node sees the same publications of a channel; show the busiest node's rate, not a sum.
+  const byChannel = new Map<string, { tenant: string; ch: string; perSec: number }>();
+  for (const n of nodes) {
+    for (const c of n.topChannels ?? []) {
+      const k = `${c.tenant}/${c.ch}`;
+      if ((byChannel.get(k)?.perSec ?? -1) < c.perSec) byChannel.set(k, c);
+    }
+  }
+  const channels = $<HTMLTableSectionElement>("channels");
+  channels.replaceChildren();
+  for (const c of [...byChannel.values()].sort((x, y) => y.perSec - x.perSec).slice(0, 10)) {
+    const row = channels.insertRow();
+    row.dataset.channel = c.ch;
+    cell(row, c.ch, undefined, "ch");
+    cell(row, c.tenant || "–", undefined, "tenant");
+    cell(row, c.perSec, undefined, "perSec");
+  }
 }
 
 async function api(path: string, init: RequestInit = {}): Promise<Response> {
