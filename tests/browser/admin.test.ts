@@ -18,13 +18,13 @@ beforeAll(async () => {
   redis = await startRedis();
   const env = { REDIS_URL: redis.url, REDIS_PREFIX: `adm${Date.now() % 1_000_000}`, ADMIN_DASHBOARD_KEY: KEY, WS_RATE_LIMIT_PER_SEC: "0" };
   [a, b, browser] = await Promise.all([startServer({ env }), startServer({ env }), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
-});
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
   await a?.stop();
   await b?.stop();
   await redis?.stop();
-});
+}, 60_000);
 
 async function subscriber(s: TestServer, user: string): Promise<TestClient> {
   const { client } = await TestClient.auth(s.wsUrl, await token({ sub: user, rooms: ["ops"] }));
@@ -127,4 +127,4 @@ test("without ADMIN_DASHBOARD_KEY there is no dashboard", async () => {
   } finally {
     await s.stop();
   }
-});
+}, 30_000);

@@ -20,10 +20,10 @@ beforeAll(async () => {
     if (m[2] === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) exported.add(m[1]! + suffix);
   }
   client.ws.close();
-});
+}, 60_000);
 afterAll(async () => {
   await s?.stop();
-});
+}, 60_000);
 
 /** Metric names in a PromQL expression: identifiers before `{`, `[`, `)` etc. that are ours or process_*. */
 function metricsIn(expr: string): string[] {

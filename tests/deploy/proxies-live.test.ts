@@ -22,11 +22,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sb-proxies-live-"));
   throwawayTls(dir);
   redis = await startRedis();
-});
+}, 60_000);
 afterAll(async () => {
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 async function hello(url: string, user: string): Promise<{ ws: WebSocket; node: string; closed: Promise<number>; frames: any[] }> {
   const jwt = await token({ sub: user, rooms: ["edge"] });

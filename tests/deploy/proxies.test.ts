@@ -14,11 +14,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sb-proxies-"));
   throwawayTls(dir);
   server = await startServer();
-});
+}, 60_000);
 afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 function run(cmd: string, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -48,7 +48,7 @@ test("deploy/haproxy/haproxy.cfg: valid; WebSocket-aware (tunnel timeout), least
   expect(cfg).toMatch(/^\s+option forwardfor$/m);
   expect(cfg).toMatch(/bind :443 ssl crt /);
   await expectReadyPath(/http-check send meth GET uri (\S+)/.exec(cfg)![1]!);
-});
+}, 30_000);
 
 test("deploy/compose/haproxy.cfg: valid, checks /health/ready on the nodes' port", async () => {
   const cfg = read("deploy/compose/haproxy.cfg");
@@ -56,7 +56,7 @@ test("deploy/compose/haproxy.cfg: valid, checks /health/ready on the nodes' port
   const port = /^EXPOSE (\d+)$/m.exec(dockerfile().map((i) => `${i.op} ${i.args}`).join("\n"))![1];
   for (const n of [1, 2, 3]) expect(cfg).toContain(`server node${n} node${n}:${port}`);
   await expectReadyPath(/http-check send meth GET uri (\S+)/.exec(cfg)![1]!);
-});
+}, 30_000);
 
 test("deploy/local-cluster/haproxy.cfg.template: valid once filled as start.sh fills it", () => {
   const cfg = read("deploy/local-cluster/haproxy.cfg.template")
@@ -64,7 +64,7 @@ test("deploy/local-cluster/haproxy.cfg.template: valid once filled as start.sh f
     .replace("@STATS_BIND@", "127.0.0.1:2")
     .replace("@SERVERS@", "    server node1 127.0.0.1:3");
   haproxyCheck(cfg);
-});
+}, 30_000);
 
 test("deploy/nginx/nginx.conf: nginx -t accepts it; upgrade headers, long timeouts, least_conn, X-Forwarded-For, TLS", async () => {
   const cfg = read("deploy/nginx/nginx.conf")
@@ -85,4 +85,4 @@ test("deploy/nginx/nginx.conf: nginx -t accepts it; upgrade headers, long timeou
   expect(cfg).toMatch(/listen 443 ssl;/);
   // OSS nginx moves new connections off a draining node by retrying its 503.
   expect(cfg).toMatch(/proxy_next_upstream [^;]*http_503/);
-});
+}, 30_000);

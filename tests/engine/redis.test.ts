@@ -182,5 +182,5 @@ describe("RedisEngine specifics", () => {
       await Promise.all([a.engine.stop(), b.engine.stop()]);
       await own.stop();
     }
-  });
+  }, 30_000);
 });

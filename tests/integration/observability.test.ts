@@ -34,7 +34,7 @@ test("/metrics has process figures that match the process, and an event-loop del
   } finally {
     await s.stop();
   }
-});
+}, 30_000);
 
 test("/health reports version, environment and timestamp", async () => {
   const s = await startServer();
@@ -48,7 +48,7 @@ test("/health reports version, environment and timestamp", async () => {
   } finally {
     await s.stop();
   }
-});
+}, 30_000);
 
 test("ADMIN_PORT: /metrics moves to the internal port, which also serves health and the server API", async () => {
   const s = await startServer({ env: { ADMIN_PORT: "0", ADMIN_HOST: "127.0.0.1", ADMIN_DASHBOARD_KEY: "dashboard-key-0123456789" } });
@@ -78,7 +78,7 @@ test("ADMIN_PORT: /metrics moves to the internal port, which also serves health 
   } finally {
     await s.stop();
   }
-});
+}, 30_000);
 
 test("METRICS_KEY: /metrics needs the key", async () => {
   const key = "metrics-key-0123456789";
@@ -94,4 +94,4 @@ test("METRICS_KEY: /metrics needs the key", async () => {
   } finally {
     await s.stop();
   }
-});
+}, 30_000);

@@ -66,7 +66,7 @@ test("REDIS_ENABLED=true and Redis unreachable: the node refuses to start instea
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("cannot start the redis engine");
   expect(r.stderr).not.toContain("falling back to the embedded engine");
-});
+}, 30_000);
 
 test("seed settings with another meaning stop the start and name the replacement", async () => {
   const r = await refusedStart({ WS_RATE_LIMIT_EVENTS_PER_MINUTE: "100", REDIS_MAX_RETRIES: "10", REDIS_RETRY_DELAY: "3000" });
@@ -75,4 +75,4 @@ test("seed settings with another meaning stop the start and name the replacement
   expect(r.stderr).toContain("WS_RATE_LIMIT_PER_SEC=2 WS_RATE_LIMIT_BURST=100");
   expect(r.stderr).toContain("REDIS_MAX_RETRIES: not supported");
   expect(r.stderr).toContain("REDIS_RETRY_DELAY: not supported");
-});
+}, 30_000);
