@@ -21,6 +21,10 @@ import { HealthCheck } from "./observability/health.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { ProcessMetrics } from "./observability/process-metrics.ts";
+import { VERSION } from "./observability/build-info.ts";
+import { ChannelRates, NodeStats } from "./observability/node-stats.ts";
+import { serveAdmin } from "./transport/admin-server.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
@@ -38,6 +42,10 @@ async function createEngine(config: Config, logger: Logger): Promise<Engine> {
   return new RedisEngine({
     url: config.redis.url,
     clusterNodes: config.redis.clusterNodes,
+    sentinels: config.redis.sentinels,
+    sentinelName: config.redis.sentinelName,
+    password: config.redis.password,
+    tlsCa: config.redis.tlsCa,
     prefix: config.redis.prefix,
     nodeId: config.nodeId,
     shards: config.redis.shards,
@@ -105,6 +113,7 @@ async function main(): Promise<void> {
     fatal(`invalid configuration: HISTORY_TRIM_CRON: ${(err as Error).message}`);
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
+  for (const alias of config.aliasesApplied) logger.warn(`configuration alias: ${alias}`);
   if (config.apiKeys.length === 0) {
     config.apiKeys = [devSecret(config.dataDir, "api-key")];
     logger.warn("no API_KEYS set; using a development API key kept in DATA_DIR/dev-api-key");
@@ -129,17 +138,20 @@ async function main(): Promise<void> {
 
   let engine = await createEngine(config, logger);
   const hub = new Hub({ config, engine, verifier, policy, metrics, logger, clock });
+  // The admin dashboard's per-channel rates count deliveries; without the dashboard the hub is the sink itself.
+  const channelRates = config.adminDashboardKey ? new ChannelRates() : undefined;
+  const sink = channelRates ? channelRates.wrap(hub) : hub;
   try {
-    await engine.start(hub);
+    await engine.start(sink);
   } catch (err) {
-    if (engine.kind !== "redis" || config.env === "production") {
+    if (engine.kind !== "redis" || config.env === "production" || config.redis?.required) {
       fatal(`cannot start the ${engine.kind} engine: ${(err as Error).message}`);
     }
     logger.error("REDIS UNREACHABLE: falling back to the embedded engine (single node, no cross-node delivery). Fix REDIS_URL before production.", { err });
     await engine.stop().catch(() => {});
     engine = new LocalEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger, channelIdleMs: config.channelIdleSec * 1000 });
     hub.deps.engine = engine;
-    await engine.start(hub);
+    await engine.start(sink);
   }
   hub.presence.useEngine(engine);
 
@@ -167,7 +179,9 @@ async function main(): Promise<void> {
   const api = new ServerApi(hub);
 
   const reports = new ReportRenderer();
-  const app = createHttpApp({
+  const processMetrics = new ProcessMetrics();
+  processMetrics.start();
+  const httpDeps = {
     tls: config.tls !== undefined,
     api,
     reports,
@@ -179,17 +193,23 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
     featureRoutes,
-    extend: await demoExtension(config),
-  });
+  };
+  const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };
+  const nodeStats = config.adminDashboardKey ? new NodeStats({ nodeId: config.nodeId, version: VERSION, metrics, health, engine: () => engine, rates: channelRates! }) : undefined;
+  nodeStats?.start();
+  // The dashboard goes where /metrics goes: the internal port when there is one.
+  const adminDashboard = nodeStats && { key: config.adminDashboardKey!, stats: nodeStats, api, logger };
+  const app = createHttpApp({ ...httpDeps, healthOptions: { ...metricsOptions, serveMetrics: !config.admin }, admin: config.admin ? undefined : adminDashboard, extend: await demoExtension(config) });
   let server: ReturnType<typeof serve>;
   try {
-    server = serve({ config, hub, verifier, app, logger });
+    server = serve({ config, hub, verifier, app, logger, onForcedGc: (sec) => processMetrics.forcedGc.observe(sec) });
   } catch (err) {
     const problem = listenProblem(config, err);
     if (problem) fatal(problem);
     throw err;
   }
   hub.attach(server);
+  const admin = config.admin && serveAdmin({ ...config.admin, app: createHttpApp({ ...httpDeps, healthOptions: metricsOptions, admin: adminDashboard }), logger });
   // Signal handlers go in before "listening" is announced: a SIGTERM right after it must drain, not kill.
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -206,9 +226,12 @@ async function main(): Promise<void> {
     scheduler.stop();
     reports.stop();
     lag.stop();
+    processMetrics.stop();
+    await nodeStats?.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
     await store.stop().catch((err) => logger.warn("record store stop failed", { err }));
     server.stop(true);
+    admin?.stop(true);
     logger.info("stopped", { signal });
     process.exit(0);
   };

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { applyAliases } from "./aliases.ts";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
@@ -46,16 +47,26 @@ export interface Config {
   };
   drain: { deadlineMs: number; reconnectMaxMs: number };
   exitWithParent: boolean;
+  admin: { port: number; host: string } | undefined;
+  metricsKey: string | undefined;
+  adminDashboardKey: string | undefined;
   historyTrimCron: string;
   channelIdleSec: number;
   redis:
     | {
         url: string | undefined;
         clusterNodes: string[] | undefined;
+        sentinels: string[] | undefined;
+        sentinelName: string | undefined;
+        password: string | undefined;
+        /** Contents of REDIS_TLS_CA_FILE. */
+        tlsCa: string | undefined;
         prefix: string;
         shards: number;
         commandTimeoutMs: number;
         streamMaxLen: number;
+        /** Asked for explicitly (REDIS_ENABLED=true): no embedded fallback when unreachable. */
+        required: boolean;
       }
     | undefined;
   presenceTtlSec: number;
@@ -66,6 +77,8 @@ export interface Config {
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
+  /** Seed configuration names translated (config/aliases.ts), for the start-up log. */
+  aliasesApplied: string[];
 }
 
 export class ConfigError extends Error {
@@ -117,8 +130,10 @@ function readFile(path: string, problems: string[]): FileValues {
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
-export function loadConfig(env: Source = process.env): Config {
-  const problems: string[] = [];
+export function loadConfig(rawEnv: Source = process.env): Config {
+  const aliased = applyAliases(rawEnv);
+  const env = aliased.env;
+  const problems: string[] = [...aliased.problems];
   let file: FileValues = { values: {}, namespaces: undefined, extendsDefault: false };
   if (env.SWITCHBOARD_CONFIG) file = readFile(env.SWITCHBOARD_CONFIG, problems);
 
@@ -132,7 +147,7 @@ export function loadConfig(env: Source = process.env): Config {
     }
     const r = v.safeParse(setting.schema as v.GenericSchema<string, unknown>, rawValue);
     if (r.success) s[key] = r.output;
-    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") || key === "DATABASE_URL" ? "[redacted]" : rawValue)})`);
+    else problems.push(`${key}: ${r.issues[0].message} (got ${JSON.stringify(key.includes("SECRET") || key.includes("KEY") || key.includes("PASSWORD") || key === "DATABASE_URL" ? "[redacted]" : rawValue)})`);
   }
   const st = s as Settings;
 
@@ -173,10 +188,21 @@ export function loadConfig(env: Source = process.env): Config {
     }
   }
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
+  if (st.REDIS_SENTINELS?.length) {
+    if (st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_SENTINELS: set either REDIS_SENTINELS, REDIS_URL or REDIS_CLUSTER_NODES");
+    if (!st.REDIS_SENTINEL_NAME) problems.push("REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name in `sentinel monitor <name> …`)");
+    for (const s of st.REDIS_SENTINELS) if (!/^.+:\d{1,5}$/.test(s)) problems.push(`REDIS_SENTINELS: ${JSON.stringify(s)} is not host:port`);
+  }
+  let redisTlsCa: string | undefined;
+  if (st.REDIS_TLS_CA_FILE) {
+    if (!st.REDIS_URL?.startsWith("rediss://")) problems.push("REDIS_TLS_CA_FILE: applies to a rediss:// REDIS_URL only");
+    if (existsSync(st.REDIS_TLS_CA_FILE)) redisTlsCa = readFileSync(st.REDIS_TLS_CA_FILE, "utf8");
+    else problems.push(`REDIS_TLS_CA_FILE: file ${st.REDIS_TLS_CA_FILE} does not exist`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const generated = !hasKey;
-  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length);
+  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length || st.REDIS_SENTINELS?.length);
   return {
     env: envName,
     host: st.HOST!,
@@ -214,16 +240,24 @@ export function loadConfig(env: Source = process.env): Config {
     },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
     exitWithParent: st.EXIT_WITH_PARENT!,
+    admin: st.ADMIN_PORT === undefined ? undefined : { port: st.ADMIN_PORT, host: st.ADMIN_HOST ?? st.HOST! },
+    metricsKey: st.METRICS_KEY,
+    adminDashboardKey: st.ADMIN_DASHBOARD_KEY,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     channelIdleSec: st.CHANNEL_IDLE_SEC!,
     redis: useRedis
       ? {
           url: st.REDIS_URL,
           clusterNodes: st.REDIS_CLUSTER_NODES,
+          sentinels: st.REDIS_SENTINELS?.length ? st.REDIS_SENTINELS : undefined,
+          sentinelName: st.REDIS_SENTINEL_NAME,
+          password: st.REDIS_PASSWORD,
+          tlsCa: redisTlsCa,
           prefix: st.REDIS_PREFIX!,
           shards: st.REDIS_SHARDS!,
           commandTimeoutMs: st.REDIS_COMMAND_TIMEOUT_MS!,
           streamMaxLen: st.REDIS_STREAM_MAXLEN!,
+          required: aliased.redisRequired,
         }
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
@@ -236,6 +270,7 @@ export function loadConfig(env: Source = process.env): Config {
       pingTimeoutMs: st.SOCKETIO_PING_TIMEOUT_MS!,
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
+    aliasesApplied: aliased.applied,
   };
 }
 

@@ -29,6 +29,10 @@ export class HealthCheck {
     return this.engine.health().channels;
   }
 
+  draining(): boolean {
+    return this.hub.draining;
+  }
+
   /** Null when ready; otherwise why not. */
   notReadyReason(): string | null {
     if (this.hub.draining) return "draining";

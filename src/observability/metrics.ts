@@ -40,6 +40,13 @@ export class Counter {
     return this.cells.get(labels ? labelText(labels) : "")?.value ?? 0;
   }
 
+  /** Sum over every label set. */
+  total(): number {
+    let sum = 0;
+    for (const c of this.cells.values()) sum += c.value;
+    return sum;
+  }
+
   render(): string {
     let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.kind}\n`;
     if (this.cells.size === 0 && this.kind === "gauge") s += `${this.name} 0\n`;
@@ -65,6 +72,11 @@ export class Histogram {
         return;
       }
     }
+  }
+
+  /** Per-bucket counts (not cumulative) and the total count, for interval quantiles. */
+  snapshot(): { counts: number[]; count: number } {
+    return { counts: [...this.counts], count: this.count };
   }
 
   render(): string {
@@ -102,6 +114,7 @@ export class Metrics {
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
   readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
+  readonly draining = new Counter("switchboard_draining", "1 while the node drains (after SIGTERM); it exits within DRAIN_DEADLINE_MS", "gauge");
 
   render(): string {
     return [
@@ -122,6 +135,7 @@ export class Metrics {
       this.httpRequests,
       this.engineUp,
       this.socketio,
+      this.draining,
     ]
       .map((m) => m.render())
       .join("");

@@ -20,6 +20,8 @@ export interface ServeDeps {
   verifier: TokenVerifier;
   app: Hono;
   logger: Logger;
+  /** Pause of each collection forced after a connect burst, in seconds. */
+  onForcedGc?: (seconds: number) => void;
 }
 
 const WS_PATH = "/v1/ws";
@@ -44,7 +46,7 @@ class ConnectBurstCollector {
   private quietChecks = 0;
   private readonly timer: Timer;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, onForcedGc: (seconds: number) => void = () => {}) {
     this.timer = setInterval(() => {
       const framesQuiet = this.frames === this.framesAtLastCheck;
       this.framesAtLastCheck = this.frames;
@@ -60,7 +62,9 @@ class ConnectBurstCollector {
           // at 15,000). Deprecated in bun-types, hence the guard.
           const shrink = (Bun as { shrink?: () => void }).shrink;
           if (typeof shrink === "function") shrink();
-          logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(performance.now() - t0) });
+          const pauseMs = performance.now() - t0;
+          onForcedGc(pauseMs / 1000);
+          logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(pauseMs) });
         }
       } else this.quietChecks = 0;
       this.opensAtLastCheck = this.opens;
@@ -220,7 +224,7 @@ export function serve(d: ServeDeps): Server<SocketData> {
       }
       return app.fetch(req, { server });
     },
-    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger), admission, sio),
+    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger, d.onForcedGc), admission, sio),
     error(err) {
       d.logger.error("unhandled server error", { err });
       return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));

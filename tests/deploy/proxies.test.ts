@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { dockerfile, read } from "./support.ts";
+import { dockerfile, read, throwawayTls } from "./support.ts";
 
 /** haproxy -c and nginx -t accept the configs as shipped (only certificate and log paths swapped for temporary ones). */
 
@@ -12,16 +12,13 @@ let dir: string;
 let server: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sb-proxies-"));
-  const tls = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]);
-  expect(tls.status).toBe(0);
-  writeFileSync(join(dir, "both.pem"), readFileSync(join(dir, "cert.pem"), "utf8") + readFileSync(join(dir, "key.pem"), "utf8"));
-  mkdirSync(join(dir, "logs"));
+  throwawayTls(dir);
   server = await startServer();
-});
+}, 60_000);
 afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 function run(cmd: string, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -51,7 +48,7 @@ test("deploy/haproxy/haproxy.cfg: valid; WebSocket-aware (tunnel timeout), least
   expect(cfg).toMatch(/^\s+option forwardfor$/m);
   expect(cfg).toMatch(/bind :443 ssl crt /);
   await expectReadyPath(/http-check send meth GET uri (\S+)/.exec(cfg)![1]!);
-});
+}, 30_000);
 
 test("deploy/compose/haproxy.cfg: valid, checks /health/ready on the nodes' port", async () => {
   const cfg = read("deploy/compose/haproxy.cfg");
@@ -59,7 +56,7 @@ test("deploy/compose/haproxy.cfg: valid, checks /health/ready on the nodes' port
   const port = /^EXPOSE (\d+)$/m.exec(dockerfile().map((i) => `${i.op} ${i.args}`).join("\n"))![1];
   for (const n of [1, 2, 3]) expect(cfg).toContain(`server node${n} node${n}:${port}`);
   await expectReadyPath(/http-check send meth GET uri (\S+)/.exec(cfg)![1]!);
-});
+}, 30_000);
 
 test("deploy/local-cluster/haproxy.cfg.template: valid once filled as start.sh fills it", () => {
   const cfg = read("deploy/local-cluster/haproxy.cfg.template")
@@ -67,7 +64,7 @@ test("deploy/local-cluster/haproxy.cfg.template: valid once filled as start.sh f
     .replace("@STATS_BIND@", "127.0.0.1:2")
     .replace("@SERVERS@", "    server node1 127.0.0.1:3");
   haproxyCheck(cfg);
-});
+}, 30_000);
 
 test("deploy/nginx/nginx.conf: nginx -t accepts it; upgrade headers, long timeouts, least_conn, X-Forwarded-For, TLS", async () => {
   const cfg = read("deploy/nginx/nginx.conf")
@@ -88,4 +85,4 @@ test("deploy/nginx/nginx.conf: nginx -t accepts it; upgrade headers, long timeou
   expect(cfg).toMatch(/listen 443 ssl;/);
   // OSS nginx moves new connections off a draining node by retrying its 503.
   expect(cfg).toMatch(/proxy_next_upstream [^;]*http_503/);
-});
+}, 30_000);

@@ -1,5 +1,6 @@
 /** Readers for the files under deploy/: each test checks them against the code, not against copies of them. */
-import { readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SETTINGS } from "../../src/config/settings.ts";
 
@@ -97,3 +98,15 @@ export function measuredBytesPerConnection(): number {
 export const KERNEL_BYTES_PER_SOCKET = 5 * 1024;
 /** Resident memory of an idle node (measured: ~48 MiB on the embedded engine). */
 export const BASE_BYTES = 64 * 1024 ** 2;
+
+/** A throwaway self-signed certificate in `dir`: cert.pem, key.pem, and both.pem (HAProxy's form); plus dir/logs. */
+export function throwawayTls(dir: string): { cert: string; key: string; both: string } {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const both = join(dir, "both.pem");
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert]);
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  writeFileSync(both, readFileSync(cert, "utf8") + readFileSync(key, "utf8"));
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  return { cert, key, both };
+}

@@ -32,4 +32,4 @@ test("systemd-analyze verify accepts the unit (installed at the repository's pat
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 30_000);

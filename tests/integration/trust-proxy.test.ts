@@ -39,7 +39,7 @@ test("TRUST_PROXY set to the balancer: connect, auth failure and API audit lines
   } finally {
     await s.stop();
   }
-});
+}, 30_000);
 
 test("without TRUST_PROXY a client cannot put another address in the audit trail", async () => {
   const s = await startServer();
@@ -52,4 +52,4 @@ test("without TRUST_PROXY a client cannot put another address in the audit trail
   } finally {
     await s.stop();
   }
-});
+}, 30_000);

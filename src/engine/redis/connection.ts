@@ -6,6 +6,18 @@ export type RedisClient = Redis | Cluster;
 export interface ConnectionTarget {
   url?: string;
   clusterNodes?: string[];
+  /** `host:port` of Redis Sentinels; the primary of `sentinelName` is asked of them (and again after a failover). */
+  sentinels?: string[];
+  sentinelName?: string;
+  /** Password of the Sentinel-discovered primary (a URL carries its own). */
+  password?: string;
+  /** PEM CA bundle that a `rediss://` server's certificate must chain to (default: the system's). */
+  tlsCa?: string;
+}
+
+function hostPort(hp: string): { host: string; port: number } {
+  const i = hp.lastIndexOf(":");
+  return { host: hp.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(hp.slice(i + 1)) };
 }
 
 /** Reconnect backoff: 50 ms doubling to 2 s, with jitter so nodes do not reconnect in lockstep. */
@@ -33,10 +45,7 @@ export function createClient(target: ConnectionTarget, name: string, timeoutMs: 
       : { blockingTimeout: blockingMs + timeoutMs, blockingTimeoutGrace: timeoutMs }),
   };
   if (target.clusterNodes && target.clusterNodes.length > 0) {
-    const nodes = target.clusterNodes.map((hp) => {
-      const i = hp.lastIndexOf(":");
-      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
-    });
+    const nodes = target.clusterNodes.map(hostPort);
     const opts: ClusterOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -47,12 +56,25 @@ export function createClient(target: ConnectionTarget, name: string, timeoutMs: 
     };
     return new Cluster(nodes, opts);
   }
-  if (!target.url) throw new TypeError("RedisEngine needs url or clusterNodes");
+  if (target.sentinels && target.sentinels.length > 0) {
+    return new Redis({
+      ...common,
+      sentinels: target.sentinels.map(hostPort),
+      name: target.sentinelName,
+      password: target.password,
+      enableOfflineQueue: false,
+      enableAutoPipelining: blockingMs === undefined,
+      retryStrategy: (times) => reconnectDelayMs(times),
+      sentinelRetryStrategy: (times) => reconnectDelayMs(times),
+    });
+  }
+  if (!target.url) throw new TypeError("RedisEngine needs url, clusterNodes or sentinels");
   return new Redis(target.url, {
     ...common,
     enableOfflineQueue: false,
     enableAutoPipelining: blockingMs === undefined,
     retryStrategy: (times) => reconnectDelayMs(times),
+    ...(target.tlsCa !== undefined ? { tls: { ca: target.tlsCa } } : {}),
   });
 }
 

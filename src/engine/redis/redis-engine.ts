@@ -28,6 +28,11 @@ export interface RedisEngineOptions {
   url?: string;
   /** `host:port` seeds of a Redis Cluster. */
   clusterNodes?: string[];
+  /** Redis Sentinel discovery, password, TLS CA: see ConnectionTarget. */
+  sentinels?: string[];
+  sentinelName?: string;
+  password?: string;
+  tlsCa?: string;
   /** Prefix of every key ("sb"). */
   prefix: string;
   nodeId: string;
@@ -78,7 +83,7 @@ export class RedisEngine implements Engine {
   private delivery: BusDelivery | undefined;
 
   constructor(opts: RedisEngineOptions) {
-    if (!opts.url && !(opts.clusterNodes && opts.clusterNodes.length > 0)) throw new TypeError("RedisEngine needs url or clusterNodes");
+    if (!opts.url && !opts.clusterNodes?.length && !opts.sentinels?.length) throw new TypeError("RedisEngine needs url, clusterNodes or sentinels");
     if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new TypeError("RedisEngine shards must be a positive integer");
     this.opts = opts;
     this.keys = new RedisKeys(opts.prefix, opts.shards);
@@ -93,7 +98,7 @@ export class RedisEngine implements Engine {
       onExpired: (key, m) => void this.signal(key, encodePresenceEvent("leave", channelOf(key), m.user, m.conn)),
     });
     this.runtime = new RedisRuntime({
-      target: { url: opts.url, clusterNodes: opts.clusterNodes },
+      target: { url: opts.url, clusterNodes: opts.clusterNodes, sentinels: opts.sentinels, sentinelName: opts.sentinelName, password: opts.password, tlsCa: opts.tlsCa },
       keys: this.keys,
       nodeId: opts.nodeId,
       cluster: this.cluster,

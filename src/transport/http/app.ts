@@ -9,10 +9,11 @@ import type { Cell, Metrics } from "../../observability/metrics.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { clientAddressResolver } from "../client-address.ts";
+import { mountAdmin, type AdminDeps } from "./admin/admin-routes.ts";
 import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
-import { healthRoutes } from "./health-routes.ts";
+import { healthRoutes, type HealthRouteOptions } from "./health-routes.ts";
 import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppDeps {
@@ -30,6 +31,10 @@ export interface HttpAppDeps {
   tls?: boolean;
   /** Features' server API routes, mounted under /v1 behind the API key. */
   featureRoutes?: readonly Hono<{ Variables: { apiKey: number } }>[];
+  /** /metrics placement and access, process metrics, the environment /health reports. */
+  healthOptions?: HealthRouteOptions;
+  /** The admin dashboard (ADMIN_DASHBOARD_KEY), when this app serves it. */
+  admin?: AdminDeps;
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -64,7 +69,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
     if (!cell) byStatus.set(status, (cell = d.metrics.httpRequests.cell({ route, status: String(status) })));
     cell.value++;
   });
-  app.route("/", healthRoutes(d.health, d.metrics));
+  app.route("/", healthRoutes(d.health, d.metrics, d.healthOptions));
   const clientAddress = clientAddressResolver(d.trustProxy);
   const v1 = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
   v1.use("*", (c, next) => {
@@ -76,6 +81,7 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   v1.route("/", apiRoutes(d.api, d.reports, d.logger));
   for (const routes of d.featureRoutes ?? []) v1.route("/", routes);
   app.route("/v1", v1);
+  if (d.admin) mountAdmin(app, d.admin);
   d.extend?.(app);
   app.notFound(() => errorResponse(new SwitchboardError("RESOURCE_NOT_FOUND", "no such route")));
   app.onError((err, c) => {
