@@ -41,7 +41,7 @@ export class PostgresDriver implements SqlDriver {
         for (const s of m.statements) await tx.unsafe(s);
         await tx.unsafe("INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)", [m.version, m.name, Date.now()]);
       }
-      return Math.max(current, LATEST_SCHEMA);
+      return Math.max(current, ...migrations.map((m) => m.version));
     });
   }
 
