@@ -40,7 +40,8 @@ export interface Target {
   auth?: AuthSpec;
   apiKey?: string;
   tenant?: string;
-  start(opts: { nodes: number; redisUrl?: string }): Promise<ServerNode[]>;
+  /** `env`: extra server environment (only the switchboard target reads it). */
+  start(opts: { nodes: number; redisUrl?: string; env?: Record<string, string> }): Promise<ServerNode[]>;
 }
 
 async function waitReady(t: Tracked, port: number, timeoutMs = 20_000): Promise<void> {
@@ -128,6 +129,7 @@ export const targets: Record<TargetName, Target> = {
           NODE_ID: `bench-${i}`,
         };
         if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+        Object.assign(env, opts.env);
         const t = spawnTracked(`switchboard#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
         try {
           await waitReady(t, port);

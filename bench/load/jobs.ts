@@ -9,6 +9,7 @@ import { encodeHistogram, newHistogram, recordMicros, type Histogram } from "../
 import { encodeClientFrame, OP_TEXT, readIntAfter } from "../lib/ws-frames.ts";
 import { openClient, pubFrame, subscribe, type ClientSpec, type DialectKind, type Endpoint } from "./dialects.ts";
 import type { LeanConn } from "./lean-client.ts";
+import { chatStore, type ChatStoreJob } from "./chat-store-job.ts";
 
 export interface AuthSpec {
   secret: string;
@@ -18,7 +19,7 @@ export interface AuthSpec {
   subPrefix: string;
 }
 
-interface Base {
+export interface Base {
   dialect: DialectKind;
   ep: Endpoint;
   auth?: AuthSpec;
@@ -31,7 +32,7 @@ export interface ListenJob extends Base { kind: "listen"; n: number; ch: string 
 export interface PublishJob extends Base { kind: "publish"; ch: string }
 export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string }
 export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number }
-export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob;
+export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob | ChatStoreJob;
 
 /** Time window (ms, nowMs clock); publications are assigned to phases by their scheduled send time. */
 export interface Phase { name: string; fromMs: number; toMs: number; rate?: number; window?: number }
@@ -80,7 +81,7 @@ async function pool(n: number, conc: number, fn: (i: number) => Promise<void>): 
   return { failed, firstError };
 }
 
-async function openAndSub(job: Base & { ch: string }, n: number): Promise<{ conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }> {
+export async function openAndSub(job: Base & { ch: string }, n: number): Promise<{ conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }> {
   const ss = await specs(job, n);
   const conns: LeanConn[] = [];
   const used: ClientSpec[] = [];
@@ -106,6 +107,8 @@ export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<st
       return connect(job, emit, next);
     case "http":
       return http(job, emit, next);
+    case "chat-store":
+      return chatStore(job, emit, next);
   }
 }
 

@@ -35,7 +35,7 @@ export class LeanConn {
   closed = false;
   closeInfo = "";
   onMsg: ((buf: Uint8Array, start: number, end: number) => void) | null = null;
-  onAck: (() => void) | null = null;
+  onAck: ((buf: Uint8Array, start: number, end: number) => void) | null = null;
   readonly parser: FrameParser;
   private upgraded = false;
   private head = "";
@@ -103,7 +103,7 @@ export class LeanConn {
       }
       if (this.opts.ackPrefix !== undefined && startsWith(buf, s, e, this.opts.ackPrefix)) {
         this.acks++;
-        if (this.onAck !== null) this.onAck();
+        if (this.onAck !== null) this.onAck(buf, s, e);
         if (this.waiter === null) return;
       }
       if (this.opts.engineIoPing && e - s === 1 && buf[s] === 0x32) {

@@ -205,8 +205,14 @@ export class SqlStore implements Store {
       {
         sql: "INSERT INTO chat_messages (tenant, conversation, off, ev, data, sender, ts, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         params: [tenant, conversation, msg.off, msg.ev, msg.data, msg.from, msg.ts, expiresMs],
+        merge: "INSERT INTO chat_messages (tenant, conversation, off, ev, data, sender, ts, expires_ms)",
+        mergeTail: "ON CONFLICT DO NOTHING",
       },
-      { sql: "UPDATE conversations SET active_ms = ? WHERE tenant = ? AND id = ? AND active_ms < ?", params: [msg.ts, tenant, conversation, msg.ts] },
+      {
+        sql: "UPDATE conversations SET active_ms = ? WHERE tenant = ? AND id = ? AND active_ms < ?",
+        params: [msg.ts, tenant, conversation, msg.ts],
+        last: "active\u0000" + tenant + "\u0000" + conversation,
+      },
     ]);
   }
 
