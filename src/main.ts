@@ -13,6 +13,7 @@ import { TokenVerifier } from "./hub/token-verifier.ts";
 import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
 import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
+import { presenceFeature } from "./features/presence/presence-feature.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
@@ -28,6 +29,7 @@ import { serveAdmin } from "./transport/admin-server.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
+import { statusRoutes } from "./transport/http/status-routes.ts";
 import { serve } from "./transport/ws-server.ts";
 
 function fatal(message: string): never {
@@ -153,10 +155,11 @@ async function main(): Promise<void> {
     hub.deps.engine = engine;
     await engine.start(sink);
   }
-  hub.presence.useEngine(engine);
 
   const store = await startStore(config, logger);
-  const featureRoutes = [];
+  const presence = presenceFeature(hub, store);
+  hub.register(presence.feature);
+  const featureRoutes = [statusRoutes(presence.status, logger)];
   let chatNs: string | undefined;
   try {
     chatNs = chatNamespace(config.namespaces);

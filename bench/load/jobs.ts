@@ -11,6 +11,7 @@ import { openClient, pubFrame, subscribe, type ClientSpec, type DialectKind, typ
 import { addTallies, channelBytes, newTally, SeqFilter } from "./delivery-check.ts";
 import { httpJob } from "./http-job.ts";
 import type { LeanConn } from "./lean-client.ts";
+import { chatStore, type ChatStoreJob } from "./chat-store-job.ts";
 
 export interface AuthSpec {
   secret: string;
@@ -20,7 +21,7 @@ export interface AuthSpec {
   subPrefix: string;
 }
 
-interface Base {
+export interface Base {
   dialect: DialectKind;
   ep: Endpoint;
   auth?: AuthSpec;
@@ -35,7 +36,7 @@ export interface PublishJob extends Base { kind: "publish"; ch: string }
 export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string }
 /** `base`: sender id of this worker's first lane (lanes publish sequences of their own). */
 export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number; base?: number }
-export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob;
+export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob | ChatStoreJob;
 
 /** Time window (ms, nowMs clock); publications are assigned to phases by their scheduled send time. */
 export interface Phase { name: string; fromMs: number; toMs: number; rate?: number; window?: number }
@@ -84,7 +85,7 @@ async function pool(n: number, conc: number, fn: (i: number) => Promise<void>): 
   return { failed, firstError };
 }
 
-async function openAndSub(job: Base & { ch: string }, n: number): Promise<{ conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }> {
+export async function openAndSub(job: Base & { ch: string }, n: number): Promise<{ conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }> {
   const ss = await specs(job, n);
   const conns: LeanConn[] = [];
   const used: ClientSpec[] = [];
@@ -110,6 +111,8 @@ export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<st
       return connect(job, emit, next);
     case "http":
       return httpJob(job, emit, next);
+    case "chat-store":
+      return chatStore(job, emit, next);
   }
 }
 

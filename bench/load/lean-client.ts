@@ -40,7 +40,7 @@ export class LeanConn {
   closed = false;
   closeInfo = "";
   onMsg: ((buf: Uint8Array, start: number, end: number) => void) | null = null;
-  onAck: (() => void) | null = null;
+  onAck: ((buf: Uint8Array, start: number, end: number) => void) | null = null;
   /** Every `ok` (true) or `err` (false) answer with the request id it names (-1 when none). */
   onAnswer: ((ok: boolean, id: number, buf: Uint8Array, start: number, end: number) => void) | null = null;
   readonly parser: FrameParser;
@@ -111,12 +111,12 @@ export class LeanConn {
       if (this.opts.ackPrefix !== undefined && startsWith(buf, s, e, this.opts.ackPrefix)) {
         this.acks++;
         if (this.onAnswer !== null) this.onAnswer(true, this.answerId(buf, s, e), buf, s, e);
-        if (this.onAck !== null) this.onAck();
+        if (this.onAck !== null) this.onAck(buf, s, e);
         if (this.waiter === null) return;
       } else if (this.opts.errPrefix !== undefined && startsWith(buf, s, e, this.opts.errPrefix)) {
         this.errs++;
         if (this.onAnswer !== null) this.onAnswer(false, this.answerId(buf, s, e), buf, s, e);
-        if (this.onAck !== null) this.onAck();
+        if (this.onAck !== null) this.onAck(buf, s, e);
         if (this.waiter === null) return;
       }
       if (this.opts.engineIoPing && e - s === 1 && buf[s] === 0x32) {

@@ -45,6 +45,17 @@ export const FIGURES: Record<ScenarioName, Figure[]> = {
     { key: "maxPub", label: "max pubs/s", unit: "/s", better: "higher", get: met("maxPublishedPerSec") },
     { key: "maxCross", label: "cross deliveries/s", unit: "/s", better: "higher", get: met("maxCrossDeliveredPerSec") },
   ],
+  "chat-store": [
+    { key: "room", label: "room acked msgs/s", unit: "/s", better: "higher", get: met("roomPerSec") },
+    { key: "roomP50", label: "room ack p50", unit: "ms", better: "lower", get: lat("room", "p50") },
+    { key: "roomP99", label: "room ack p99", unit: "ms", better: "lower", get: lat("room", "p99") },
+    { key: "sqlite", label: "SQLite persisted msgs/s", unit: "/s", better: "higher", get: met("sqlitePerSec") },
+    { key: "sqliteP50", label: "SQLite ack p50", unit: "ms", better: "lower", get: lat("chat sqlite", "p50") },
+    { key: "sqliteP99", label: "SQLite ack p99", unit: "ms", better: "lower", get: lat("chat sqlite", "p99") },
+    { key: "pg", label: "PostgreSQL persisted msgs/s", unit: "/s", better: "higher", get: met("postgresPerSec") },
+    { key: "pgP50", label: "PostgreSQL ack p50", unit: "ms", better: "lower", get: lat("chat postgres", "p50") },
+    { key: "pgP99", label: "PostgreSQL ack p99", unit: "ms", better: "lower", get: lat("chat postgres", "p99") },
+  ],
   "http-publish": [
     { key: "rps", label: "requests/s", unit: "/s", better: "higher", get: met("requestsPerSec") },
     { key: "reqP50", label: "request p50", unit: "ms", better: "lower", get: lat("request", "p50") },

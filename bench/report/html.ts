@@ -117,6 +117,8 @@ function charts(s: ScenarioName, runs: RunResult[]): string {
   } else if (s === "http-publish") {
     bar("POST /v1/publish requests/s", (r) => r.metrics.requestsPerSec, n);
     latencyPhases(["request", "delivery"]);
+  } else if (s === "chat-store") {
+    latencyPhases(["room", "chat sqlite", "chat postgres"]);
   }
   return `<div class="charts">${out.join("")}</div>`;
 }

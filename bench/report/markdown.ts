@@ -7,6 +7,7 @@ export const SCENARIO_TEXT: Record<ScenarioName, string> = {
   chat: "One room, 32 clients, each sends batches of 10 short messages that every member (sender included) receives; delivered messages per second.",
   fanout: "1 publisher, N subscribers on one room, publications at 10/s and 100/s carrying their scheduled send time (open loop, no coordinated omission); delivery latency over all subscribers.",
   crossnode: "2 nodes + redis-server; publisher on node 0, one subscriber group on node 0 (same) and one on node 1 (cross), 100 publications/s, then a closed-loop phase (64 in flight) for throughput. \"(1 node)\" rows run the same shape on one node without Redis (local engine) as the single-node reference; bun-raw is always single-node.",
+  "chat-store": "32 clients in one conversation, each keeping 2 publications unacknowledged (closed loop); acknowledged messages per second and ack latency for the plain room, then chat persisted in SQLite and in PostgreSQL (the ok waits for the store commit), read receipts on for chat.",
   "http-publish": "Closed-loop keep-alive POST /v1/publish clients (request latency = service time) with 8 WebSocket subscribers on the channel.",
 };
 

@@ -1,11 +1,15 @@
 import { backoffDelayMs } from "./backoff.ts";
 import { defaultWebSocket } from "./default-websocket.ts";
-import { Emitter } from "./emitter.ts";
+import { Emitter, safeCall } from "./emitter.ts";
 import { SwitchboardClientError } from "./errors.ts";
 import { parseServerFrame, type ClientFrame, type Hello, type Message, type PresenceMember, type ServerFrame } from "./frames.ts";
 import type { ClientEvents, ConnectionState } from "./events.ts";
 import { Liveness } from "./liveness.ts";
 import type { ClientOptions } from "./options.ts";
+import { Conversation } from "./conversation.ts";
+import type { FeatureClientFrame, FeatureRequest, FeatureServerFrames, StatusEntry, UserStatus } from "./feature-frames.ts";
+import { Notifications } from "./notifications.ts";
+import { StatusWatch } from "./status-watch.ts";
 import { reconnectDecision, type ReconnectCause } from "./reconnect-policy.ts";
 import { errorFromFrame, PendingRequests } from "./requests.ts";
 import { Subscription, type SubscribeOptions } from "./subscription.ts";
@@ -44,6 +48,11 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private waiters: { resolve(h: Hello): void; reject(e: SwitchboardClientError): void }[] = [];
   /** Bumped by every open() and close(): an open() that awaited a token checks it is still the current one. */
   private generation = 0;
+  /** Listeners of feature frames by `t` (typing, read, inbox, status…). */
+  private readonly featureListeners = new Map<string, Set<(f: never) => void>>();
+  /** The status last set with setStatus: set again after every reconnect. */
+  private ownStatus: { status: UserStatus; text: string | null } | undefined;
+  private _notifications: Notifications | undefined;
 
   constructor(url: string, options: ClientOptions) {
     super();
@@ -132,15 +141,60 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     return { messages: (ok.messages as Message<T>[] | undefined) ?? [], off: String(ok.off ?? "") };
   }
 
+  /** A chat conversation (`chat:<id>` unless the server names the chat namespace otherwise). */
+  conversation(id: string, namespace = "chat"): Conversation {
+    return new Conversation(this, id, namespace);
+  }
+
+  /** The user's notifications inbox. */
+  get notifications(): Notifications {
+    return (this._notifications ??= new Notifications(this));
+  }
+
+  /** Sets the user's status; it is set again after every reconnect of this client. */
+  async setStatus(status: UserStatus, text?: string): Promise<void> {
+    this.ownStatus = { status, text: text ?? null };
+    await this.featureRequest({ t: "status", status, ...(text !== undefined ? { text } : {}) });
+  }
+
+  /** Follows the status of `users` (of the own tenant), also across reconnects; `onChange` gets each entry as it changes. */
+  watchStatus(users: string[], onChange: (entry: StatusEntry) => void): StatusWatch {
+    return new StatusWatch(this, users, onChange);
+  }
+
+  /** @internal A feature request (see feature-frames.ts); resolves with its `ok`. */
+  featureRequest(frame: FeatureRequest, ch?: string): Promise<Record<string, unknown>> {
+    return this.request(ch, (id) => ({ ...frame, id }) as FeatureClientFrame);
+  }
+
+  /** @internal A feature frame that wants no answer (typing); false when not connected. */
+  featureSignal(frame: FeatureClientFrame): boolean {
+    if (this._state !== "connected") return false;
+    try {
+      this.send(frame);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** @internal Listens to a feature's server frames; returns the function that stops it. */
+  onFeatureFrame<K extends keyof FeatureServerFrames>(t: K, listener: (f: FeatureServerFrames[K]) => void): () => void {
+    let set = this.featureListeners.get(t);
+    if (!set) this.featureListeners.set(t, (set = new Set()));
+    set.add(listener as (f: never) => void);
+    return () => set.delete(listener as (f: never) => void);
+  }
+
   /** Sends a request on the open connection; while not connected nothing is sent and it rejects with SERVICE_UNAVAILABLE. */
-  private request(ch: string | undefined, frame: (id: number) => ClientFrame): Promise<Record<string, unknown>> {
+  private request(ch: string | undefined, frame: (id: number) => ClientFrame | FeatureClientFrame): Promise<Record<string, unknown>> {
     if (this._state !== "connected") {
       return Promise.reject(new SwitchboardClientError("SERVICE_UNAVAILABLE", `not connected (${this._state})`, { ch }));
     }
     return this.requests.start((id) => this.send(frame(id)), ch);
   }
 
-  private send(frame: ClientFrame): void {
+  private send(frame: ClientFrame | FeatureClientFrame): void {
     if (this.ws?.readyState !== OPEN) throw new SwitchboardClientError("DISCONNECTED", "socket not open");
     this.ws.send(JSON.stringify(frame));
   }
@@ -205,6 +259,11 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       case "reconnect":
         this.advised = { at: Date.now(), afterMs: Math.max(0, Number(f.after) || 0), reason: String(f.reason ?? "") };
         return;
+      default: {
+        const { t, ...event } = f as { t: string };
+        const set = this.featureListeners.get(t);
+        if (set) for (const listener of [...set]) safeCall(listener as (x: unknown) => void, event);
+      }
     }
   }
 
@@ -219,6 +278,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.emit("connected", this._hello);
     for (const w of this.waiters.splice(0)) w.resolve(this._hello);
     for (const sub of this.subs.values()) this.sendSub(sub);
+    const own = this.ownStatus;
+    if (own) this.featureRequest({ t: "status", status: own.status, ...(own.text !== null ? { text: own.text } : {}) }).catch((err) => this.emit("error", err));
   }
 
   private onUnsolicitedError(f: { ch?: string; code: string; msg: string; retryAfter?: number }): void {

@@ -7,3 +7,7 @@ export { SwitchboardClientError, type ClientErrorCode, type ErrorCode, type Serv
 export type { Hello, Message, PresenceEvent, PresenceMember } from "./frames.ts";
 export { compareOffsets } from "./offsets.ts";
 export { backoffDelayMs } from "./backoff.ts";
+export { Conversation, type ReadResult } from "./conversation.ts";
+export { Notifications } from "./notifications.ts";
+export { StatusWatch } from "./status-watch.ts";
+export type { Notification, ReadEvent, RedactEvent, StatusEntry, TypingEvent, UserStatus } from "./feature-frames.ts";

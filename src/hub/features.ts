@@ -21,8 +21,15 @@ export interface Feature {
   readonly channels?: ChannelTakeover;
   /** A control message this feature sent, arriving on every node (this one included). */
   control?(body: Record<string, unknown>): void;
-  /** A connection closed (only called for authenticated connections). */
-  closed?(conn: Conn): void;
+  /** A subscription started (after its `ok`); the `sub` waits for the promise. */
+  subscribed?(conn: Conn, key: string, c: ResolvedChannel): Promise<void>;
+  /** A subscription ended (unsub, or ended by the server). */
+  unsubscribed?(conn: Conn, key: string): Promise<void>;
+  /**
+   * An authenticated connection closed. `leaseReleased` settles once the
+   * cluster no longer counts it among the user's connections.
+   */
+  closed?(conn: Conn, leaseReleased: Promise<void>): void;
 }
 
 export interface FeatureFrame {

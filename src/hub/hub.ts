@@ -1,13 +1,12 @@
 import type { Config } from "../config/load.ts";
 import type { ControlMessage, Engine, EngineSink } from "../engine/engine.ts";
-import { PresenceTracker } from "../features/presence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Cell, Metrics } from "../observability/metrics.ts";
 import { CLOSE, type ErrorCode } from "../protocol/codes.ts";
-import { encodeErr } from "../protocol/encode.ts";
+import { encodeErr, encodeSubscriptionEnded } from "../protocol/encode.ts";
 import { FRAME_TYPES } from "../protocol/frames.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
-import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
+import { ChannelPolicy, presenceTopic, type ResolvedChannel } from "./channel-policy.ts";
 import type { Feature, FeatureFrame } from "./features.ts";
 import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
 import { closeCodeLabel } from "../observability/close-codes.ts";
@@ -41,7 +40,6 @@ const NOT_COUNTED: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "SER
  */
 export class Hub implements EngineSink {
   readonly deps: HubDeps;
-  readonly presence: PresenceTracker;
   readonly buffers = new SubscriptionBuffers();
   readonly bucket: TokenBucket;
   readonly conns = new Set<Conn>();
@@ -77,12 +75,6 @@ export class Hub implements EngineSink {
     const limits = { maxFrame: ws.maxMessageSize, maxSubs: ws.maxSubscriptions, rate: ws.rateLimitPerSec, burst: ws.rateLimitBurst };
     this.helloTail = ',"ping":' + Math.floor(ws.idleTimeoutSec / 2) + ',"limits":' + JSON.stringify(limits) + "}";
     this.connPrefix = deps.config.nodeId + "." + Date.now().toString(36) + "-";
-    this.presence = new PresenceTracker(deps.engine, (conn) => this.connId(conn), deps.logger);
-    this.presence.joinLeaveOf = (key) => {
-      const ch = key.slice(key.indexOf("/") + 1);
-      const ns = ch.slice(0, ch.indexOf(":"));
-      return Boolean(deps.policy.namespaces[ns]?.joinLeave);
-    };
     this.bucket = new TokenBucket(deps.config.ws.rateLimitPerSec, deps.config.ws.rateLimitBurst, deps.clock);
     this.handlers = new RequestHandlers(this);
     this.outMsg = deps.metrics.messagesOut.cell({ type: "msg" });
@@ -238,12 +230,12 @@ export class Hub implements EngineSink {
       if (i >= 0) mine.splice(i, 1);
       if (mine.length === 1) this.byUser.set(userKey, mine[0]!);
     }
-    void this.presence.leaveAll(conn);
-    for (const f of this.features) f.closed?.(conn);
+    let released = Promise.resolve();
     if (d.leased) {
       d.leased = false;
-      this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
+      released = this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
+    for (const f of this.features) f.closed?.(conn, released);
     if (this.deps.logger.auditing) this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
   }
 
@@ -440,6 +432,15 @@ export class Hub implements EngineSink {
     }
   }
 
+  /** Runs the features' subscribe hooks (presence joins here). */
+  async subscribed(conn: Conn, key: string, c: ResolvedChannel): Promise<void> {
+    for (const f of this.features) if (f.subscribed) await f.subscribed(conn, key, c);
+  }
+
+  async unsubscribed(conn: Conn, key: string): Promise<void> {
+    for (const f of this.features) if (f.unsubscribed) await f.unsubscribed(conn, key);
+  }
+
   /** This node's authenticated connections of a user. */
   connectionsOf(tenant: string, user: string): Conn[] {
     const mine = this.byUser.get(tenant + "/" + user);
@@ -457,8 +458,8 @@ export class Hub implements EngineSink {
     conn.data.subs--;
     this.deps.metrics.subscriptions.inc(undefined, -1);
     this.deps.metrics.errors.inc({ code });
-    this.send(conn, '{"t":"err","ch":' + JSON.stringify(ch) + ',"code":"' + code + '","msg":' + JSON.stringify(why) + "}");
-    void this.presence.leave(conn, key);
+    this.send(conn, encodeSubscriptionEnded(ch, code, why));
+    void this.unsubscribed(conn, key);
     const p = conn.data.principal;
     if (this.deps.logger.auditing) this.deps.logger.audit("subscription_ended", { conn: this.connId(conn), user: p?.sub, tenant: p?.tenant, ch, code });
     return true;

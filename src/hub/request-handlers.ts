@@ -228,7 +228,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     conn.subscribe(key);
     if (f.presence) conn.subscribe(presenceTopic(key));
     if (hub.deps.logger.auditing) hub.deps.logger.audit("subscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
-    await hub.presence.join(conn, key, c);
+    await hub.subscribed(conn, key, c);
   }
 
   private async unsub(conn: Conn, p: Principal, f: Frame<"unsub">): Promise<void> {
@@ -241,7 +241,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.deps.metrics.subscriptions.inc(undefined, -1);
     hub.send(conn, encodeOk(f.id));
     if (hub.deps.logger.auditing) hub.deps.logger.audit("unsubscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
-    await hub.presence.leave(conn, key);
+    await hub.unsubscribed(conn, key);
   }
 
   private async presence(conn: Conn, p: Principal, f: Frame<"presence">): Promise<void> {

@@ -1,5 +1,3 @@
-import { encodeSubscriptionEnded } from "../protocol/encode.ts";
-import { presenceTopic } from "./channel-policy.ts";
 import type { Hub } from "./hub.ts";
 import type { Conn } from "./ports.ts";
 
@@ -29,14 +27,7 @@ export function revokeDisallowed(hub: Hub, conn: Conn): number {
       allowed = false;
     }
     if (allowed) continue;
-    conn.unsubscribe(topic);
-    conn.unsubscribe(presenceTopic(topic));
-    conn.data.subs--;
-    hub.deps.metrics.subscriptions.inc(undefined, -1);
-    ended++;
-    hub.send(conn, encodeSubscriptionEnded(ch, "AUTHORIZATION_FAILED", `access to ${ch} was revoked`));
-    if (hub.deps.logger.auditing) hub.deps.logger.audit("revoke", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch });
-    void hub.presence.leave(conn, topic);
+    if (hub.endSubscription(conn, topic, ch, "AUTHORIZATION_FAILED", `access to ${ch} was revoked`)) ended++;
   }
   return ended;
 }

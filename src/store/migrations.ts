@@ -40,6 +40,15 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (tenant, user_id))`,
     ],
   },
+  {
+    version: 2,
+    name: "user status",
+    statements: [
+      `CREATE TABLE user_status (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, status TEXT NOT NULL, text TEXT, updated_ms BIGINT NOT NULL,
+        PRIMARY KEY (tenant, user_id))`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

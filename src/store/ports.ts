@@ -139,6 +139,23 @@ export interface LastSeenRecords {
   lastSeen(tenant: string, users: readonly string[]): Promise<Map<string, number>>;
 }
 
+export type UserStatus = "online" | "away" | "busy" | "in_call" | "offline";
+
+export interface StatusRecord {
+  status: UserStatus;
+  text: string | null;
+  updatedMs: number;
+}
+
+export interface StatusRecords {
+  /** *Batched.* The status a user set (kept while any of the user's connections stays). */
+  setStatus(tenant: string, user: string, status: UserStatus, text: string | null, nowMs: number): Promise<void>;
+  /** *Batched.* Forgets the user's status (the last connection closed): the user is `online` again next time. */
+  clearStatus(tenant: string, user: string): Promise<void>;
+  /** Statuses of those users that set one. */
+  statuses(tenant: string, users: readonly string[]): Promise<Map<string, StatusRecord>>;
+}
+
 export interface StoreHealth {
   up: boolean;
   /** Human-readable, never a secret (no URL with credentials). */
@@ -147,7 +164,7 @@ export interface StoreHealth {
   schema: number;
 }
 
-export interface Store extends ConversationRecords, MessageRecords, ReadPositions, NotificationRecords, LastSeenRecords {
+export interface Store extends ConversationRecords, MessageRecords, ReadPositions, NotificationRecords, LastSeenRecords, StatusRecords {
   readonly kind: "sqlite" | "postgres";
   /**
    * Opens the database and applies pending migrations. Rejects with

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { token, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
 import { SETUPS, type Deployment } from "./setups.ts";
+
+// Real PostgreSQL and Redis processes are started, stopped and restarted here.
+setDefaultTimeout(60_000);
 
 const T = "acme";
 const CH = "chat:visit-1";
@@ -168,6 +171,10 @@ for (const setup of SETUPS) {
         ["/v1/conversations/visit-1/messages?tenant=acme&page=2", {}, 400, "page: unknown query parameter"],
         ["/v1/conversations/nobody-here?tenant=acme", {}, 404, "no such conversation"],
         ["/v1/direct-conversations", { method: "PUT", json: { tenant: T, users: ["ann"] } }, 400, "users: must name exactly two users"],
+        ["/v1/conversations/visit-1/messages/1/redact", { method: "POST", json: { tenant: T } }, 400, "by: is required"],
+        ["/v1/conversations/visit-1/messages/x/redact", { method: "POST", json: { tenant: T, by: "a" } }, 400, "off: must be"],
+        ["/v1/users/ann/unread?tenant=acme&all=1", {}, 400, "all: unknown query parameter"],
+        ["/v1/users/ann/conversations?tenant=bad%20tenant", {}, 400, "tenant: must be"],
       ];
       for (const [path, init, status, text] of routes) {
         const r = await d.b.api(path, init);
@@ -199,7 +206,7 @@ for (const setup of SETUPS) {
         expect(ready.status).toBe(503);
         expect((await ready.json()).reason).toContain("record store unavailable");
         await pg.restart();
-        await until(async () => ((await fetch(d.b.url + "/health/ready")).status === 200 ? true : undefined), "ready again");
+        for (const node of [d.a, d.b]) await until(async () => ((await fetch(node.url + "/health/ready")).status === 200 ? true : undefined), "ready again");
         const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "after outage" } });
         expect(ok.t).toBe("ok");
         const page = await (await d.b.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100`)).json();

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { token, type TestServer } from "../helpers/server.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
 import { SETUPS, type Deployment } from "./setups.ts";
+
+// Real PostgreSQL and Redis processes are started, stopped and restarted here.
+setDefaultTimeout(60_000);
 
 const T = "acme";
 

@@ -139,6 +139,22 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await s.lastSeen("t", ["ann", "bob", "cy"])).toEqual(new Map([["ann", 2000], ["bob", 500]]));
     });
 
+    test("a status is kept per user until cleared, per tenant", async () => {
+      await s.setStatus("t", "ann", "busy", "in clinic", 10);
+      await s.setStatus("t", "ann", "in_call", null, 20);
+      await s.setStatus("t", "bob", "away", null, 5);
+      await s.setStatus("t2", "ann", "offline", null, 5);
+      expect(await s.statuses("t", ["ann", "bob", "cy"])).toEqual(
+        new Map([
+          ["ann", { status: "in_call", text: null, updatedMs: 20 }],
+          ["bob", { status: "away", text: null, updatedMs: 5 }],
+        ]),
+      );
+      await s.clearStatus("t", "ann");
+      expect([...(await s.statuses("t", ["ann", "bob"])).keys()]).toEqual(["bob"]);
+      expect((await s.statuses("t2", ["ann"])).get("ann")?.status).toBe("offline");
+    });
+
     test("writes of one turn commit together and everything survives a restart", async () => {
       await s.putConversation("t", "c", { title: "x", members: ["ann", "bob"] }, 1);
       await Promise.all([
@@ -150,7 +166,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       const again = await h.reopen();
       expect((await again.unreadCounts("t", "ann", Date.now())).total).toBe(50);
       expect((await again.messagesBefore("t", "c", undefined, 1000, Date.now())).messages.length).toBe(200);
-      expect(again.health()).toMatchObject({ up: true, schema: 1 });
+      expect(again.health()).toMatchObject({ up: true, schema: 2 });
     });
   });
 }

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { SchemaTooNewError } from "../../src/store/migrations.ts";
 import type { Store } from "../../src/store/ports.ts";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { storeContract } from "./contract.ts";
+
+// Real PostgreSQL and Redis processes are started, stopped and restarted here.
+setDefaultTimeout(60_000);
 
 let pg: PostgresServer;
 let seq = 0;

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
+
+// Real PostgreSQL and Redis processes are started, stopped and restarted here.
+setDefaultTimeout(60_000);
 
 let pg: PostgresServer;
 beforeAll(async () => {
@@ -18,7 +21,7 @@ test("a node on DATABASE_URL reports the store; a PostgreSQL outage turns /healt
     expect(server.logs.find((l) => l.msg === "listening")).toMatchObject({ store: "postgres" });
     expect((await fetch(server.url + "/health/ready")).status).toBe(200);
     const health = await (await fetch(server.url + "/health")).json();
-    expect(health.components.store).toMatchObject({ status: "ok", kind: "postgres", schema: 1 });
+    expect(health.components.store).toMatchObject({ status: "ok", kind: "postgres", schema: 2 });
     await pg.halt();
     const down = await until(async () => {
       const r = await fetch(server.url + "/health/ready");
@@ -41,7 +44,7 @@ test("a node refuses to start on a schema newer than it knows, with one clear li
   await sql.close();
   const err = await startServer({ env: { DATABASE_URL: url } }).catch((e: Error) => e);
   expect(err).toBeInstanceOf(Error);
-  expect((err as Error).message).toContain("switchboard: database schema is version 7, this node knows up to 1: upgrade this node");
+  expect((err as Error).message).toContain("switchboard: database schema is version 7, this node knows up to 2: upgrade this node");
 });
 
 test("the embedded node keeps its records in DATA_DIR without any DATABASE_URL", async () => {

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SchemaTooNewError } from "../../src/store/migrations.ts";
+import { LATEST_SCHEMA, MIGRATIONS, SchemaTooNewError } from "../../src/store/migrations.ts";
+import { SqliteDriver } from "../../src/store/sqlite/sqlite-driver.ts";
 import type { Store } from "../../src/store/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { storeContract } from "./contract.ts";
@@ -33,6 +34,25 @@ describe("SqliteStore specifics", () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
+  test("a database of an older version is migrated on start and keeps its records", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-store-"));
+    dirs.push(dir);
+    const old = new SqliteDriver(dir);
+    expect(await old.open(MIGRATIONS.slice(0, 1))).toBe(1);
+    await old.run("INSERT INTO last_seen (tenant, user_id, seen_ms) VALUES ('t', 'ann', 7)", []);
+    await old.close();
+    const s = new SqliteStore(dir);
+    await s.start();
+    try {
+      expect(s.health().schema).toBe(LATEST_SCHEMA);
+      expect(await s.lastSeen("t", ["ann"])).toEqual(new Map([["ann", 7]]));
+      await s.setStatus("t", "ann", "away", null, 1);
+      expect((await s.statuses("t", ["ann"])).get("ann")?.status).toBe("away");
+    } finally {
+      await s.stop();
+    }
+  });
+
   test("refuses a database migrated by a newer node, naming both versions", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-store-"));
     dirs.push(dir);
@@ -44,6 +64,6 @@ describe("SqliteStore specifics", () => {
     db.close();
     const err = await new SqliteStore(dir).start().catch((e) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
-    expect(err.message).toContain("database schema is version 99, this node knows up to 1");
+    expect(err.message).toContain("database schema is version 99, this node knows up to 2");
   });
 });

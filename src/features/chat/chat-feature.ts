@@ -7,6 +7,7 @@ import { SwitchboardError } from "../../protocol/errors.ts";
 import type { Store } from "../../store/ports.ts";
 import { encodeStoredMessage, MessagesFrame, ReadFrame, TypingFrame, UnreadFrame, type MessagesFrame as Messages, type ReadFrame as Read } from "./chat-frames.ts";
 import { ChatService } from "./chat-service.ts";
+import { MembershipCache } from "./membership-cache.ts";
 import { TypingSignals } from "./typing.ts";
 
 /**
@@ -17,6 +18,7 @@ import { TypingSignals } from "./typing.ts";
 export function chatFeature(hub: Hub, store: Store, ns: string): { feature: Feature; service: ChatService } {
   const service = new ChatService(hub, store, ns);
   const typing = new TypingSignals(hub, ns);
+  const membership = new MembershipCache(store, () => hub.deps.clock.now());
 
   const chatChannel = (ch: string): ResolvedChannel => {
     const c = hub.deps.policy.resolve(ch);
@@ -34,7 +36,7 @@ export function chatFeature(hub: Hub, store: Store, ns: string): { feature: Feat
   const feature: Feature = {
     name: "chat",
     rules: {
-      member: (p, c) => store.isMember(p.tenant, c.rest, p.sub),
+      member: (p, c) => membership.isMember(p.tenant, c.rest, p.sub),
     },
     channels: {
       claims: (policy) => policy === hub.deps.policy.namespaces[ns],
@@ -77,6 +79,7 @@ export function chatFeature(hub: Hub, store: Store, ns: string): { feature: Feat
     },
     control(body) {
       if (body.op === "removed" && typeof body.tenant === "string" && typeof body.conversation === "string" && Array.isArray(body.users)) {
+        membership.forget(body.tenant, body.conversation, body.users as string[]);
         service.removed(body.tenant, body.conversation, body.users as string[]);
       }
     },

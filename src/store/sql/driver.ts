@@ -5,6 +5,15 @@ export type SqlValue = string | number | null;
 export interface SqlStatement {
   sql: string;
   params: SqlValue[];
+  /**
+   * Set on a one-row `INSERT … VALUES (…)`: statements of one batch with the
+   * same `merge` text become one multi-row INSERT (`sql` is then
+   * `merge + " VALUES (…)" + mergeTail`).
+   */
+  merge?: string;
+  mergeTail?: string;
+  /** Of the statements of one batch with the same `last` key, only the last one runs (idempotent "raise to" updates). */
+  last?: string;
 }
 
 /**

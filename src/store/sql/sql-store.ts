@@ -10,8 +10,10 @@ import type {
   NotificationInput,
   NotificationPriority,
   Store,
+  StatusRecord,
   StoreHealth,
   UnreadCounts,
+  UserStatus,
 } from "../ports.ts";
 import { StoreAvailability } from "./availability.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
@@ -203,8 +205,14 @@ export class SqlStore implements Store {
       {
         sql: "INSERT INTO chat_messages (tenant, conversation, off, ev, data, sender, ts, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         params: [tenant, conversation, msg.off, msg.ev, msg.data, msg.from, msg.ts, expiresMs],
+        merge: "INSERT INTO chat_messages (tenant, conversation, off, ev, data, sender, ts, expires_ms)",
+        mergeTail: "ON CONFLICT DO NOTHING",
       },
-      { sql: "UPDATE conversations SET active_ms = ? WHERE tenant = ? AND id = ? AND active_ms < ?", params: [msg.ts, tenant, conversation, msg.ts] },
+      {
+        sql: "UPDATE conversations SET active_ms = ? WHERE tenant = ? AND id = ? AND active_ms < ?",
+        params: [msg.ts, tenant, conversation, msg.ts],
+        last: "active\u0000" + tenant + "\u0000" + conversation,
+      },
     ]);
   }
 
@@ -322,6 +330,31 @@ export class SqlStore implements Store {
       ...users,
     ]);
     return new Map(rows.map((r) => [r.user_id, Number(r.seen_ms)]));
+  }
+
+  // --- status ---
+
+  setStatus(tenant: string, user: string, status: UserStatus, text: string | null, nowMs: number): Promise<void> {
+    return this.write([
+      {
+        sql: `INSERT INTO user_status (tenant, user_id, status, text, updated_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id) DO UPDATE SET
+              status = excluded.status, text = excluded.text, updated_ms = excluded.updated_ms`,
+        params: [tenant, user, status, text, nowMs],
+      },
+    ]);
+  }
+
+  clearStatus(tenant: string, user: string): Promise<void> {
+    return this.write([{ sql: "DELETE FROM user_status WHERE tenant = ? AND user_id = ?", params: [tenant, user] }]);
+  }
+
+  async statuses(tenant: string, users: readonly string[]): Promise<Map<string, StatusRecord>> {
+    if (users.length === 0) return new Map();
+    const rows = await this.read<{ user_id: string; status: string; text: string | null; updated_ms: number | string }>(
+      `SELECT user_id, status, text, updated_ms FROM user_status WHERE tenant = ? AND user_id IN (${placeholders(users.length)})`,
+      [tenant, ...users],
+    );
+    return new Map(rows.map((r) => [r.user_id, { status: r.status as UserStatus, text: r.text, updatedMs: Number(r.updated_ms) }]));
   }
 
   async trim(nowMs: number): Promise<number> {

@@ -41,7 +41,7 @@ export class SqliteDriver implements SqlDriver {
         db.query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
       })();
     }
-    return Math.max(current, LATEST_SCHEMA);
+    return Math.max(current, ...migrations.map((m) => m.version));
   }
 
   async query<T>(sql: string, params: SqlValue[]): Promise<T[]> {

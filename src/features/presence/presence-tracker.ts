@@ -1,8 +1,8 @@
-import type { Engine } from "../engine/engine.ts";
-import type { Logger } from "../observability/logger.ts";
-import { encodePresenceEvent } from "../protocol/encode.ts";
-import type { ResolvedChannel } from "../hub/channel-policy.ts";
-import type { Conn } from "../hub/ports.ts";
+import type { Engine } from "../../engine/engine.ts";
+import type { Logger } from "../../observability/logger.ts";
+import { encodePresenceEvent } from "../../protocol/encode.ts";
+import type { ResolvedChannel } from "../../hub/channel-policy.ts";
+import type { Conn } from "../../hub/ports.ts";
 
 /**
  * Presence on namespaces that enable it: every subscriber is a member, and
@@ -11,14 +11,16 @@ import type { Conn } from "../hub/ports.ts";
  */
 export class PresenceTracker {
   constructor(
-    private engine: Engine,
+    /** The engine in use (read at each call: start-up may fall back from Redis to the embedded one). */
+    private readonly engineOf: () => Engine,
     readonly connId: (conn: Conn) => string,
     private readonly logger: Logger,
+    /** Whether the namespace of a channel key has join/leave on. */
+    private readonly joinLeaveOf: (key: string) => boolean,
   ) {}
 
-  /** Swaps the engine (start-up fallback from Redis to the embedded engine). */
-  useEngine(engine: Engine): void {
-    this.engine = engine;
+  private get engine(): Engine {
+    return this.engineOf();
   }
 
   async join(conn: Conn, key: string, c: ResolvedChannel): Promise<void> {
@@ -84,7 +86,4 @@ export class PresenceTracker {
       this.logger.warn("presence removal failed", { err, conn: id });
     }
   }
-
-  /** Set by the hub: whether the namespace of a channel key has join/leave on. */
-  joinLeaveOf: (key: string) => boolean = () => false;
 }
