@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
-import { tcpProxy } from "../helpers/tcp-proxy.ts";
+import { TcpProxy } from "../helpers/tcp-proxy.ts";
 import { until } from "../helpers/until.ts";
 import { clientPool, Inbox, nextEvent, recordEvents } from "./support.ts";
 
@@ -26,8 +26,7 @@ test("a frozen server (SIGSTOP, the socket stays open) is noticed by the SDK, wh
     a.proc.kill("SIGCONT"); // never leave a stopped process behind
     await a.stop();
   });
-  let target = a.port;
-  const lb = tcpProxy(() => target);
+  const lb = new TcpProxy(a.port).start();
   cleanup.push(() => lb.stop());
 
   const client = pool.create(`ws://127.0.0.1:${lb.port}/v1/ws`, { token: await token({ sub: "lia", rooms: ["ward"] }) });
@@ -44,7 +43,7 @@ test("a frozen server (SIGSTOP, the socket stays open) is noticed by the SDK, wh
   expect(events.filter((e) => e.name === "disconnected")).toEqual([]);
 
   // New connections now reach b; the open one still leads to a, which freezes.
-  target = b.port;
+  lb.target = b.port;
   const frozenAt = Date.now();
   a.proc.kill("SIGSTOP");
   const again = await nextEvent(client, "connected", (h) => h.node === b.node, 30_000);

@@ -1,53 +1,82 @@
-import type { Socket, TCPSocketListener } from "bun";
-
-interface Side {
-  upstream: Socket<unknown> | undefined;
-  pending: Uint8Array[];
-}
+import type { Socket as TcpSocket, TCPSocketListener } from "bun";
 
 /**
- * A TCP forwarder on 127.0.0.1, a stand-in for a load balancer: each new
- * connection goes to the port `target()` names at that moment; open
- * connections stay with the server they reached, as behind a real balancer.
+ * A TCP proxy the test controls: forwards to `target`, can cut every open
+ * connection (a network loss), refuse new ones while blocked, and switch to
+ * another node.
  */
-export function tcpProxy(target: () => number): { port: number; stop(): void } {
-  const listener: TCPSocketListener<Side> = Bun.listen<Side>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(client) {
-        client.data = { upstream: undefined, pending: [] };
-        Bun.connect({
-          hostname: "127.0.0.1",
-          port: target(),
-          socket: {
-            open(up) {
-              client.data.upstream = up;
-              for (const chunk of client.data.pending.splice(0)) up.write(chunk);
+export class TcpProxy {
+  private listener: TCPSocketListener<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }> | undefined;
+  private readonly open = new Set<TcpSocket<unknown>>();
+  blocked = false;
+  port = 0;
+
+  constructor(public target: number) {}
+
+  start(): this {
+    const self = this;
+    this.listener = Bun.listen<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(client) {
+          client.data = { buf: [] };
+          if (self.blocked) return void client.end();
+          self.open.add(client as TcpSocket<unknown>);
+          void Bun.connect<{ client: typeof client }>({
+            hostname: "127.0.0.1",
+            port: self.target,
+            data: { client },
+            socket: {
+              open(peer) {
+                client.data.peer = peer as TcpSocket<unknown>;
+                self.open.add(peer as TcpSocket<unknown>);
+                for (const b of client.data.buf) peer.write(b);
+                client.data.buf = [];
+              },
+              data(peer, chunk) {
+                peer.data.client.write(chunk);
+              },
+              close(peer) {
+                self.open.delete(peer as TcpSocket<unknown>);
+                peer.data.client.end();
+              },
+              error(peer) {
+                peer.data.client.end();
+              },
+              connectError() {
+                client.end();
+              },
             },
-            data(_up, chunk) {
-              client.write(chunk);
-            },
-            close() {
-              client.end();
-            },
-            error() {
-              client.end();
-            },
-          },
-        }).catch(() => client.end());
+          }).catch(() => client.end());
+        },
+        data(client, chunk) {
+          if (client.data.peer) client.data.peer.write(chunk);
+          else client.data.buf.push(new Uint8Array(chunk));
+        },
+        close(client) {
+          self.open.delete(client as TcpSocket<unknown>);
+          client.data.peer?.end();
+        },
       },
-      data(client, chunk) {
-        if (client.data.upstream) client.data.upstream.write(chunk);
-        else client.data.pending.push(new Uint8Array(chunk));
-      },
-      close(client) {
-        client.data.upstream?.end();
-      },
-      error(client) {
-        client.data.upstream?.end();
-      },
-    },
-  });
-  return { port: listener.port, stop: () => listener.stop(true) };
+    });
+    this.port = this.listener.port;
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Cuts every open connection at once, as a network loss would. */
+  cut(): void {
+    for (const s of [...this.open]) s.terminate();
+    this.open.clear();
+  }
+
+  stop(): void {
+    this.cut();
+    this.listener?.stop(true);
+  }
 }
+

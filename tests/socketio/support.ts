@@ -1,5 +1,4 @@
 /** Shared pieces of the Socket.IO tests: real socket.io-client sockets, a switchable TCP proxy, engines. */
-import type { Socket as TcpSocket, TCPSocketListener } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,90 +53,12 @@ export function collect(socket: Socket, ev: string): { data: unknown; meta: { ch
   return seen;
 }
 
+export { TcpProxy } from "../helpers/tcp-proxy.ts";
+
 export async function apiPublish(server: TestServer, tenant: string, ch: string, ev: string, data: unknown): Promise<string> {
   const res = await server.api("/v1/publish", { method: "POST", json: { tenant, ch, ev, data } });
   if (res.status !== 200) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { off: string }).off;
-}
-
-/**
- * A TCP proxy the test controls: forwards to `target`, can cut every open
- * connection (a network loss), refuse new ones while blocked, and switch to
- * another node.
- */
-export class TcpProxy {
-  private listener: TCPSocketListener<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }> | undefined;
-  private readonly open = new Set<TcpSocket<unknown>>();
-  blocked = false;
-  port = 0;
-
-  constructor(public target: number) {}
-
-  start(): this {
-    const self = this;
-    this.listener = Bun.listen<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }>({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        open(client) {
-          client.data = { buf: [] };
-          if (self.blocked) return void client.end();
-          self.open.add(client as TcpSocket<unknown>);
-          void Bun.connect<{ client: typeof client }>({
-            hostname: "127.0.0.1",
-            port: self.target,
-            data: { client },
-            socket: {
-              open(peer) {
-                client.data.peer = peer as TcpSocket<unknown>;
-                self.open.add(peer as TcpSocket<unknown>);
-                for (const b of client.data.buf) peer.write(b);
-                client.data.buf = [];
-              },
-              data(peer, chunk) {
-                peer.data.client.write(chunk);
-              },
-              close(peer) {
-                self.open.delete(peer as TcpSocket<unknown>);
-                peer.data.client.end();
-              },
-              error(peer) {
-                peer.data.client.end();
-              },
-              connectError() {
-                client.end();
-              },
-            },
-          }).catch(() => client.end());
-        },
-        data(client, chunk) {
-          if (client.data.peer) client.data.peer.write(chunk);
-          else client.data.buf.push(new Uint8Array(chunk));
-        },
-        close(client) {
-          self.open.delete(client as TcpSocket<unknown>);
-          client.data.peer?.end();
-        },
-      },
-    });
-    this.port = this.listener.port;
-    return this;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Cuts every open connection at once, as a network loss would. */
-  cut(): void {
-    for (const s of [...this.open]) s.terminate();
-    this.open.clear();
-  }
-
-  stop(): void {
-    this.cut();
-    this.listener?.stop(true);
-  }
 }
 
 /** A config file with the given namespaces (and optional socketio mapping). */
