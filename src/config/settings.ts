@@ -70,7 +70,7 @@ export const SETTINGS = {
   JWT_AUDIENCE: spec(undefined, "Required `aud` of user tokens.", str()),
   JWT_EXPIRY_WARNING_SEC: spec("30", "Seconds before `exp` at which the server sends `expiring`.", int(1, 3600)),
   API_KEYS: spec(undefined, "Comma-separated API keys for the server HTTP API.", list()),
-  TRUST_PROXY: spec(undefined, "Comma-separated addresses or CIDRs of your balancers (`10.0.0.0/8,::1`); only their `X-Forwarded-For`/`Forwarded` headers name the client address in audit lines and logs. Unset = the socket peer is the client.", v.pipe(list(), v.check((l) => invalidProxyEntries(l).length === 0, "must be comma-separated IP addresses or CIDRs"))),
+  TRUST_PROXY: spec(undefined, "Comma-separated addresses or CIDRs of your balancers (`10.0.0.0/8,::1`); only their `X-Forwarded-For`/`Forwarded` headers name the client address in audit lines, logs and the per-IP upgrade limits. Unset = the socket peer is the client.", v.pipe(list(), v.check((l) => invalidProxyEntries(l).length === 0, "must be comma-separated IP addresses or CIDRs"))),
   CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP; `*` = any origin. Unset = any origin in development; production refuses to start without it.", list()),
   DATA_DIR: spec("./data", "Directory of the embedded engine's history database (one node per directory: a second process using it refuses to start).", str()),
   WS_AUTH_TIMEOUT_MS: spec("5000", "Time an unauthenticated connection has to send `auth`.", int(100, 600_000)),

@@ -1,4 +1,6 @@
 import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectDrainOnSigterm, ROOT, startCommand } from "../helpers/command.ts";
 
@@ -33,4 +35,19 @@ test("the switchboard executable (package.json bin) is the server itself: drains
 test("a wrapper that dies on SIGTERM without passing it on: the orphaned server notices and drains", async () => {
   // `sh -c 'cmd; …'` keeps sh as the parent and sh does not forward SIGTERM; `npx switchboard` behaves the same.
   await drains(["sh", "-c", `"${join(ROOT, "bin/switchboard")}"; echo wrapper-done`], 143);
+}, 60_000);
+
+test("the switchboard executable finds the package's own Bun: works with no bun on PATH, through a symlink (npm's bin link)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sb-bin-"));
+  try {
+    symlinkSync(join(ROOT, "bin/switchboard"), join(dir, "switchboard"));
+    const s = await startCommand([join(dir, "switchboard")], { env: { PATH: "/usr/bin:/bin" } });
+    try {
+      expect(await expectDrainOnSigterm(s)).toBe(0);
+    } finally {
+      await s.cleanup();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 60_000);
