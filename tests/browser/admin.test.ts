@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { until } from "../helpers/until.ts";
 import { TestClient } from "../helpers/ws-client.ts";
 
 /** The admin dashboard in Debian's chromium, against two nodes sharing Redis, with traffic flowing. */
@@ -32,15 +33,16 @@ async function subscriber(s: TestServer, user: string): Promise<TestClient> {
   return client;
 }
 
-/** Waits until the cell `field` of `node`'s row (or an element by id) shows what `ok` accepts. */
-async function cellUntil(page: Page, selector: string, ok: string): Promise<void> {
-  await page.waitForFunction(
-    ([sel, src]) => {
-      const el = document.querySelector(sel as string);
-      return !!el && new Function("t", `return (${src})(t)`)(el.textContent ?? "");
+/** Waits until the cell `field` of `node`'s row (or an element by id) shows what `ok` accepts (read from Node: the page's CSP forbids eval). */
+async function cellUntil(page: Page, selector: string, ok: (text: string) => boolean): Promise<void> {
+  let last: string | null = null;
+  await until(
+    async () => {
+      last = await page.textContent(selector, { timeout: 1000 }).catch(() => null);
+      return last !== null && ok(last) ? true : undefined;
     },
-    [selector, ok],
-    { timeout: 20_000 },
+    `${selector} to show the expected value (last: ${JSON.stringify(last)})`,
+    20_000,
   );
 }
 const row = (node: string, field: string) => `#nodes tr[data-node="${node}"] td[data-field="${field}"]`;
@@ -67,28 +69,28 @@ test("the dashboard shows both nodes' live figures, a channel's presence, and di
     // A wrong key is refused and the form comes back.
     await page.fill("#key", "not-the-key-at-all");
     await page.click("#login-form button");
-    await cellUntil(page, "#error", "(t) => t.includes('refused')");
+    await cellUntil(page, "#error", (t) => t.includes('refused'));
     await page.fill("#key", KEY);
     await page.click("#login-form button");
     await page.locator(`#nodes tr[data-node="${a.node}"]`).waitFor();
     await page.locator(`#nodes tr[data-node="${b.node}"]`).waitFor();
 
     // Figures that match what the test did: 3 + 2 connections and subscriptions, 2 nodes.
-    await cellUntil(page, "#total-nodes", "(t) => t === '2'");
-    await cellUntil(page, "#total-connections", "(t) => t === '5'");
-    await cellUntil(page, row(a.node, "connections"), "(t) => t === '3'");
-    await cellUntil(page, row(b.node, "connections"), "(t) => t === '2'");
-    await cellUntil(page, row(a.node, "subscriptions"), "(t) => t === '3'");
-    await cellUntil(page, row(b.node, "subscriptions"), "(t) => t === '2'");
+    await cellUntil(page, "#total-nodes", (t) => t === '2');
+    await cellUntil(page, "#total-connections", (t) => t === '5');
+    await cellUntil(page, row(a.node, "connections"), (t) => t === '3');
+    await cellUntil(page, row(b.node, "connections"), (t) => t === '2');
+    await cellUntil(page, row(a.node, "subscriptions"), (t) => t === '3');
+    await cellUntil(page, row(b.node, "subscriptions"), (t) => t === '2');
     // Under traffic: both nodes deliver, node A publishes with a measured latency.
-    await cellUntil(page, row(a.node, "out"), "(t) => Number(t) > 0");
-    await cellUntil(page, row(b.node, "out"), "(t) => Number(t) > 0");
-    await cellUntil(page, "#total-publishes", "(t) => Number(t) > 0");
-    await cellUntil(page, row(a.node, "p99"), "(t) => t.startsWith('≤')");
+    await cellUntil(page, row(a.node, "out"), (t) => Number(t) > 0);
+    await cellUntil(page, row(b.node, "out"), (t) => Number(t) > 0);
+    await cellUntil(page, "#total-publishes", (t) => Number(t) > 0);
+    await cellUntil(page, row(a.node, "p99"), (t) => t.startsWith('≤'));
     for (const n of [a.node, b.node]) expect(await page.textContent(row(n, "engine"))).toBe("ok");
     // The channel carrying the traffic tops the list, with its rate.
-    await cellUntil(page, '#channels tr:first-child td[data-field="ch"]', "(t) => t === 'room:ops'");
-    await cellUntil(page, '#channels tr:first-child td[data-field="perSec"]', "(t) => Number(t) > 0");
+    await cellUntil(page, '#channels tr:first-child td[data-field="ch"]', (t) => t === "room:ops");
+    await cellUntil(page, '#channels tr:first-child td[data-field="perSec"]', (t) => Number(t) > 0);
     // It keeps updating by itself.
     const updates = Number(await page.getAttribute("#live", "data-updates"));
     await page.waitForFunction((n) => Number(document.getElementById("live")!.dataset.updates) > n + 1, updates, { timeout: 20_000 });
@@ -104,11 +106,11 @@ test("the dashboard shows both nodes' live figures, a channel's presence, and di
     // Disconnect bob (connected to node B) from the page served by node A.
     await page.fill("#disconnect-user", "bob");
     await page.click("#disconnect-form button");
-    await cellUntil(page, "#disconnect-result", "(t) => t === 'closed 1 connection(s)'");
+    await cellUntil(page, "#disconnect-result", (t) => t === 'closed 1 connection(s)');
     const closed = await onB[1]!.closed;
     expect(closed).toEqual({ code: 1000, reason: "disconnected by an administrator" });
-    await cellUntil(page, row(b.node, "connections"), "(t) => t === '1'");
-    await cellUntil(page, "#total-connections", "(t) => t === '4'");
+    await cellUntil(page, row(b.node, "connections"), (t) => t === '1');
+    await cellUntil(page, "#total-connections", (t) => t === '4');
     expect(onB[0]!.closeCode).toBeUndefined();
     expect(errors).toEqual([]);
   } finally {

@@ -35,6 +35,7 @@ test("REDIS_SENTINELS: nodes find the primary through Sentinel, and after kill -
   const setup = await startSentinelSetup();
   const env = {
     NODE_ENV: "production",
+    CORS_ORIGINS: "*",
     REDIS_SENTINELS: setup.sentinels,
     REDIS_SENTINEL_NAME: setup.name,
     REDIS_PASSWORD: setup.password,
@@ -65,7 +66,7 @@ test("REDIS_SENTINELS: nodes find the primary through Sentinel, and after kill -
 
 test("rediss:// with REDIS_TLS_CA_FILE: nodes talk to a TLS-only Redis, verifying its certificate", async () => {
   const redis = await startTlsRedis();
-  const env = { NODE_ENV: "production", REDIS_URL: redis.url, REDIS_TLS_CA_FILE: redis.caFile, REDIS_PREFIX: `tls${Date.now() % 1_000_000}` };
+  const env = { NODE_ENV: "production", CORS_ORIGINS: "*", REDIS_URL: redis.url, REDIS_TLS_CA_FILE: redis.caFile, REDIS_PREFIX: `tls${Date.now() % 1_000_000}` };
   const servers: TestServer[] = [];
   try {
     const [a, b] = await startSharingPair(env, servers);
@@ -74,7 +75,7 @@ test("rediss:// with REDIS_TLS_CA_FILE: nodes talk to a TLS-only Redis, verifyin
     const dataDir = mkdtempSync(join(tmpdir(), "sb-tls-"));
     try {
       const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts")], {
-        env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", HOST: "127.0.0.1", PORT: "0", JWT_SECRET: TEST_SECRET, API_KEYS: TEST_API_KEY, DATA_DIR: dataDir, REDIS_URL: redis.url },
+        env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", CORS_ORIGINS: "*", HOST: "127.0.0.1", PORT: "0", JWT_SECRET: TEST_SECRET, API_KEYS: TEST_API_KEY, DATA_DIR: dataDir, REDIS_URL: redis.url },
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
