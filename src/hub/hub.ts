@@ -303,6 +303,7 @@ export class Hub implements EngineSink {
     } else {
       const topic = presenceTopic(key);
       if (fanout.publish(topic, frame) > 0) this.outPresence.value += fanout.subscriberCount(topic);
+      if (this.tap !== undefined) this.tap.signal(key, frame);
     }
   }
 
