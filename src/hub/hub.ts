@@ -371,6 +371,7 @@ export class Hub implements EngineSink {
       const sent = fanout.publish(topic, frame);
       if (sent > 0) this.outPresence.value += fanout.subscriberCount(topic);
       else if (sent < 0 || fanout.subscriberCount(topic) > 0) this.noteBackpressure(topic);
+      if (this.tap !== undefined) this.tap.signal(key, frame);
     } else {
       // A feature's signal (typing, read, redact) goes to the channel's subscribers; one that
       // names a connection of this process was already delivered here without its sender.

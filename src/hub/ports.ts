@@ -90,6 +90,8 @@ export interface Fanout {
  */
 export interface DeliveryTap {
   deliver(key: string, frame: string): void;
+  /** A join/leave frame of channel `key`, after its native publish to the presence topic. */
+  signal(key: string, frame: string): void;
   has(key: string): boolean;
 }
 

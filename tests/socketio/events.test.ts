@@ -159,10 +159,31 @@ describe.each(ENGINES)("Socket.IO events on the $name engine", (engine) => {
     expect(members.map((m) => m.user).sort()).toEqual(["pa", "pb"]);
   });
 
+  test("subscribe with presence: true emits presence:join / presence:leave", async () => {
+    const a = await as({ sub: "ja", tenant: "acme", rooms: ["jl"], cases: ["k"] }, { transports: ["polling"] });
+    const b = await as({ sub: "jb", tenant: "acme", rooms: ["jl"] });
+    const of = (ev: string, user: string) =>
+      new Promise<unknown>((resolve) => {
+        const f = (e: { user: string }) => e.user === user && (a.off(ev, f), resolve(e));
+        a.on(ev, f);
+      });
+    const own = of("presence:join", "ja");
+    expect(await a.emitWithAck("subscribe", { ch: "room:jl", presence: true })).toEqual({ off: "0", recovered: true });
+    expect(await own).toEqual({ ch: "room:jl", user: "ja", conn: expect.any(String) });
+    const joined = of("presence:join", "jb");
+    await b.emitWithAck("subscribe", { ch: "room:jl" });
+    expect(await joined).toEqual({ ch: "room:jl", user: "jb", conn: expect.any(String) });
+    const left = of("presence:leave", "jb");
+    await b.emitWithAck("unsubscribe", { ch: "room:jl" });
+    expect(await left).toMatchObject({ ch: "room:jl", user: "jb" });
+    // A namespace without join/leave refuses the flag, as on /v1/ws.
+    expect(await a.emitWithAck("subscribe", { ch: "case:k", presence: true })).toMatchObject({ error: { code: "BAD_REQUEST" } });
+  });
+
   test("validation errors come back in the ack, and binary payloads are refused", async () => {
     const s = await as({ sub: "val", tenant: "acme", rooms: ["v"] });
     expect(await s.emitWithAck("subscribe", { ch: "room:v", sicne: "1" })).toEqual({ error: { code: "VALIDATION_ERROR", message: "sicne: unknown field" } });
-    expect(await s.emitWithAck("subscribe", "room:v")).toEqual({ error: { code: "VALIDATION_ERROR", message: "subscribe: expects {ch, since?}" } });
+    expect(await s.emitWithAck("subscribe", "room:v")).toEqual({ error: { code: "VALIDATION_ERROR", message: "subscribe: expects {ch, since?, presence?}" } });
     expect(await s.emitWithAck("publish", { ch: "user:val", ev: "x", data: 1 })).toMatchObject({ error: { code: "AUTHORIZATION_FAILED" } });
     expect(await s.emitWithAck("nonsense", {})).toEqual({ error: { code: "RESOURCE_NOT_FOUND", message: "unknown event nonsense" } });
     expect(await s.emitWithAck("publish", { ch: "room:v", ev: "file", data: Buffer.from("abc") })).toEqual({

@@ -110,8 +110,7 @@ export function routeEvent(n: SocketNamespace, name: string, arg: unknown): Rout
   const t = GENERIC_FRAME[name];
   let routed: RoutedEvent;
   if (t !== undefined) {
-    const fields = objectArg(name, arg, t === "pub" ? "{ch, ev, data}" : t === "history" ? "{ch, since?, limit?}" : t === "sub" ? "{ch, since?}" : "{ch}");
-    if (t === "sub" && "presence" in fields) throw new SwitchboardError("VALIDATION_ERROR", "presence: unknown field");
+    const fields = objectArg(name, arg, t === "pub" ? "{ch, ev, data}" : t === "history" ? "{ch, since?, limit?}" : t === "sub" ? "{ch, since?, presence?}" : "{ch}");
     routed = { frame: { ...fields, t }, ch: t === "sub" || t === "unsub" ? (fields.ch as string | undefined) : undefined, ack: (ok) => genericAck(t, ok), fail: undefined };
   } else {
     const e = n.events[name];

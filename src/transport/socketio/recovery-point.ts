@@ -39,9 +39,12 @@ export function channelRecord(
   mine: [number, string][],
   mineComplete: boolean,
   after: { entries: [number, string][]; complete: boolean },
+  presence: boolean,
 ): ChannelRecord {
   const sent = mine.concat(after.entries).slice(-RING_SIZE);
-  return { ch, base, sent, complete: mineComplete && after.complete && mine.length + after.entries.length <= RING_SIZE };
+  const rec: ChannelRecord = { ch, base, sent, complete: mineComplete && after.complete && mine.length + after.entries.length <= RING_SIZE };
+  if (presence) rec.presence = true;
+  return rec;
 }
 
 /**
@@ -55,14 +58,16 @@ export function connectSubscriptions(
   lastSeq: number,
   autoSubscribe: readonly string[],
   p: Principal,
-): { subs: { ch: string; since?: string }[]; recovered: boolean } {
-  const subs: { ch: string; since?: string }[] = [];
+): { subs: { ch: string; since?: string; presence?: true }[]; recovered: boolean } {
+  const subs: { ch: string; since?: string; presence?: true }[] = [];
   const seen = new Set<string>();
   let recovered = record !== undefined;
   for (const c of record?.chs ?? []) {
     const since = resumeOffset(c, lastSeq);
     if (since === undefined) recovered = false;
-    subs.push(since === undefined ? { ch: c.ch } : { ch: c.ch, since });
+    const sub: { ch: string; since?: string; presence?: true } = since === undefined ? { ch: c.ch } : { ch: c.ch, since };
+    if (c.presence) sub.presence = true;
+    subs.push(sub);
     seen.add(c.ch);
   }
   const plainSub = /^[A-Za-z0-9_.:@=\-]+$/.test(p.sub);

@@ -16,6 +16,8 @@ const RecordSchema = v.object({
       base: v.string(),
       sent: v.array(v.tuple([v.number(), v.string()])),
       complete: v.boolean(),
+      /** Subscribed with `presence: true` (join/leave events). */
+      presence: v.optional(v.boolean()),
     }),
   ),
 });

@@ -1,4 +1,5 @@
 import type { SocketNamespace } from "../../config/socketio.ts";
+import { presenceTopic } from "../../hub/channel-policy.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { Conn, ConnData, Principal } from "../../hub/ports.ts";
 import { CLOSE } from "../../protocol/codes.ts";
@@ -46,6 +47,12 @@ interface Pending {
   event: string;
 }
 
+/** The `ok` of a `pub` as request-handlers.ts writes it. */
+const PUB_OK = /^\{"t":"ok","id":(\d{1,15}),"off":"(\d{1,30})"\}$/;
+
+/** Suffix of presence topics (channel-policy.ts presenceTopic): channel keys never contain `#`. */
+const PRESENCE_SUFFIX = presenceTopic("");
+
 const CONNECTING = 0;
 const CONNECTED = 1;
 const CLOSED = 2;
@@ -72,6 +79,8 @@ export class SioSocket implements Conn, FanoutMember {
   private connectWaits = 0;
   private frozen = false;
   private readonly marks = new Map<string, Mark>();
+  /** Presence topics (`<key>#p`) this socket gets join/leave on; null while none. */
+  private presenceTopics: Set<string> | null = null;
   /** Requests sent to the hub and not answered yet; most idle sockets have none, so it is made on first use. */
   private pending: Map<number, Pending> | null = null;
   private nextId = 1;
@@ -221,7 +230,12 @@ export class SioSocket implements Conn, FanoutMember {
     if (this.state === CLOSED) return 1;
     const t = frame.charCodeAt(6);
     if (t === 109 /* m */) return this.sendPublication(frame);
-    if (t === 111 /* o */ || (t === 101 /* e */ && frame.charCodeAt(7) === 114 /* r */)) return this.answer(JSON.parse(frame) as Record<string, unknown>);
+    if (t === 111 /* o */) {
+      // A publish's ok (the hot path) is read without JSON.parse.
+      const m = PUB_OK.exec(frame);
+      return this.answer(m ? { t: "ok", id: Number(m[1]), off: m[2] } : (JSON.parse(frame) as Record<string, unknown>));
+    }
+    if (t === 101 /* e */ && frame.charCodeAt(7) === 114 /* r */) return this.answer(JSON.parse(frame) as Record<string, unknown>);
     if (t === 104 /* h */) {
       this.admitted();
       return 1;
@@ -283,6 +297,11 @@ export class SioSocket implements Conn, FanoutMember {
   }
 
   subscribe(topic: string): void {
+    if (topic.endsWith(PRESENCE_SUFFIX)) {
+      (this.presenceTopics ??= new Set()).add(topic);
+      if (!this.frozen) this.ctx.fanout.add(this, topic);
+      return;
+    }
     const m = this.marks.get(topic);
     if (!m || m.live) return;
     m.live = true;
@@ -291,6 +310,10 @@ export class SioSocket implements Conn, FanoutMember {
   }
 
   unsubscribe(topic: string): void {
+    if (this.presenceTopics?.delete(topic) === true) {
+      if (!this.frozen) this.ctx.fanout.remove(this, topic);
+      return;
+    }
     const m = this.marks.get(topic);
     if (!m) return;
     this.marks.delete(topic);
@@ -348,6 +371,7 @@ export class SioSocket implements Conn, FanoutMember {
   upgraded(): void {
     if (this.frozen) return;
     for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.upgraded(this, key);
+    if (this.presenceTopics) for (const topic of this.presenceTopics) this.ctx.fanout.upgraded(this, topic);
   }
 
   // --- end of life ---
@@ -376,19 +400,27 @@ export class SioSocket implements Conn, FanoutMember {
     return 1;
   }
 
+  /** Stops every delivery to this socket (it leaves the fan-out); what comes later is for recovery. */
+  private detach(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.remove(this, key);
+    if (this.presenceTopics) for (const topic of this.presenceTopics) this.ctx.fanout.remove(this, topic);
+  }
+
   private freezeAndSave(): Promise<void> {
     const p = this.data.principal;
     if (this.frozen || !p || !this.pid || !this.ctx.store || this.state !== CONNECTED) {
-      this.frozen = true;
+      this.detach();
       return Promise.resolve();
     }
     const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: [] };
     for (const [key, m] of this.marks) {
       if (!m.live) continue;
-      record.chs.push(channelRecord(m.ch, m.base, m.sent ?? [], m.complete, this.ctx.fanout.deliveredAfter(key, m.seq)));
-      this.ctx.fanout.remove(this, key);
+      const presence = this.presenceTopics?.has(presenceTopic(key)) === true;
+      record.chs.push(channelRecord(m.ch, m.base, m.sent ?? [], m.complete, this.ctx.fanout.deliveredAfter(key, m.seq), presence));
     }
-    this.frozen = true;
+    this.detach();
     const hub = this.ctx.hub;
     const conn = hub.connId(this);
     return this.ctx.store.save(p.tenant, this.pid, record).then(
@@ -402,8 +434,7 @@ export class SioSocket implements Conn, FanoutMember {
   private end(code: number, keep: boolean): void {
     if (this.state === CLOSED) return;
     if (keep) void this.freezeAndSave();
-    else if (!this.frozen) for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.remove(this, key);
-    this.frozen = true;
+    else this.detach();
     this.state = CLOSED;
     this.ctx.hub.close(this, code);
     this.host.socketEnded(this.nsp);

@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { presenceTopic } from "../../hub/channel-policy.ts";
 import type { DeliveryTap } from "../../hub/ports.ts";
 import type { Cell, Metrics } from "../../observability/metrics.ts";
 import { DeliveryRing } from "./delivery-ring.ts";
@@ -74,6 +75,23 @@ export class SocketIoFanout implements DeliveryTap {
       if (subs.ws > 0 && this.server) this.server.publish(subs.topic, packet);
       if (subs.polling !== null) for (const m of subs.polling) m.pushPolling(packet);
       this.out.value += subs.ws + (subs.polling?.size ?? 0);
+    }
+  }
+
+  /**
+   * Join/leave of a channel, to the sockets subscribed with `presence: true`
+   * (their entries live under the channel's presence topic name): emitted as
+   * `presence:join` / `presence:leave` with `{ch, user, conn}`.
+   */
+  signal(key: string, frame: string): void {
+    const st = this.keys.get(presenceTopic(key));
+    if (st === undefined) return;
+    const f = JSON.parse(frame) as { t: string; ch: string; user: string; conn: string };
+    const tail = (f.t === "join" ? '"presence:join",' : '"presence:leave",') + JSON.stringify({ ch: f.ch, user: f.user, conn: f.conn }) + "]";
+    for (const subs of st.byNsp.values()) {
+      const packet = subs.head + tail;
+      if (subs.ws > 0 && this.server) this.server.publish(subs.topic, packet);
+      if (subs.polling !== null) for (const m of subs.polling) m.pushPolling(packet);
     }
   }
 
