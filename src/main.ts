@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const health = new HealthCheck(hub, engine, scheduler, lag);
   const api = new ServerApi(hub);
 
-  const reports = new ReportRenderer();
+  const reports = new ReportRenderer({ ...config.reports, logger });
   const app = createHttpApp({
     api,
     reports,

@@ -52,6 +52,7 @@ export interface Config {
       }
     | undefined;
   presenceTtlSec: number;
+  reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number };
   namespaces: Namespaces;
 }
 
@@ -182,6 +183,14 @@ export function loadConfig(env: Source = process.env): Config {
         }
       : undefined,
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
+    reports: {
+      workers: st.REPORT_WORKERS!,
+      queueSize: st.REPORT_QUEUE_SIZE!,
+      timeoutMs: st.REPORT_TIMEOUT_MS!,
+      maxPages: st.REPORT_MAX_PAGES!,
+      maxInputBytes: st.REPORT_MAX_INPUT_BYTES!,
+      maxHeapMb: st.REPORT_WORKER_MAX_HEAP_MB!,
+    },
     namespaces,
   };
 }

@@ -80,6 +80,12 @@ export const SETTINGS = {
   REDIS_SHARDS: spec("16", "Number of bus streams publications are sharded over.", int(1, 1024)),
   REDIS_COMMAND_TIMEOUT_MS: spec("1000", "A Redis command slower than this fails the publish with SERVICE_UNAVAILABLE.", int(10, 60_000)),
   REDIS_STREAM_MAXLEN: spec("100000", "Approximate length bus streams are trimmed to.", int(100)),
+  REPORT_WORKERS: spec("2", "Worker threads rendering PDF reports at once (off the event loop).", int(1, 64)),
+  REPORT_QUEUE_SIZE: spec("16", "Reports waiting for a worker; more get HTTP 429 with `Retry-After`.", int(0, 10_000)),
+  REPORT_TIMEOUT_MS: spec("30000", "A report still rendering after this is stopped (its worker is terminated and replaced) and answered 503.", int(100, 600_000)),
+  REPORT_MAX_PAGES: spec("500", "Longest report in pages; longer ones are refused with 413.", int(1, 100_000)),
+  REPORT_MAX_INPUT_BYTES: spec("1048576", "Largest report input (JSON body, or channel history) in bytes; larger is refused with 413.", int(1024, 256 * 1024 * 1024)),
+  REPORT_WORKER_MAX_HEAP_MB: spec("512", "Heap a report worker may grow to before its report is refused with 413.", int(32, 65_536)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -1,15 +1,32 @@
 /// <reference lib="webworker" />
-import { renderHistoryPdf, type HistoryReportInput } from "./history-pdf.ts";
+import { heapStats } from "bun:jsc";
+import { SwitchboardError } from "../protocol/errors.ts";
+import { renderReport, type RenderJob } from "./render-report.ts";
 
-/** Worker thread: renders reports off the main thread so WebSocket latency does not spike while a PDF is built. */
+/** Worker thread: renders reports off the main thread so WebSocket latency does not move while a PDF is built. */
 declare const self: Worker;
 
-self.onmessage = async (e: MessageEvent<{ id: number; input: HistoryReportInput }>) => {
-  const { id, input } = e.data;
+export interface WorkerRequest {
+  id: number;
+  job: RenderJob;
+  maxHeapMb: number;
+}
+
+export type WorkerReply = { id: number; pdf: Uint8Array; pages: number } | { id: number; error: { code: string; message: string } };
+
+self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
+  const { id, job, maxHeapMb } = e.data;
+  // Bun's Worker ignores `resourceLimits`, so the worker watches its own heap
+  // (its own VM) at every page and gives up before it grows the process.
+  const checkpoint = () => {
+    const mb = heapStats().heapSize / (1024 * 1024);
+    if (mb > maxHeapMb) throw new SwitchboardError("MESSAGE_TOO_LARGE", `the report needs more than ${maxHeapMb} MB of memory (REPORT_WORKER_MAX_HEAP_MB); ask for fewer rows`);
+  };
   try {
-    const pdf = await renderHistoryPdf(input);
-    self.postMessage({ id, pdf }, [pdf.buffer as ArrayBuffer]);
+    const { pdf, pages } = await renderReport(job, checkpoint);
+    self.postMessage({ id, pdf, pages } satisfies WorkerReply, [pdf.buffer as ArrayBuffer]);
   } catch (err) {
-    self.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+    const error = err instanceof SwitchboardError ? { code: err.code, message: err.message } : { code: "INTERNAL_ERROR", message: err instanceof Error ? err.message : String(err) };
+    self.postMessage({ id, error } satisfies WorkerReply);
   }
 };

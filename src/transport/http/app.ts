@@ -11,6 +11,7 @@ import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
 import { healthRoutes } from "./health-routes.ts";
+import { reportRoutes } from "./report-routes.ts";
 
 export interface HttpAppDeps {
   api: ServerApi;
@@ -58,7 +59,8 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   const v1 = new Hono<{ Variables: { apiKey: number } }>();
   v1.use("*", requireApiKey(d.apiKeys));
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
-  v1.route("/", apiRoutes(d.api, d.reports, d.logger));
+  v1.route("/", apiRoutes(d.api, d.logger));
+  v1.route("/", reportRoutes(d.api, d.reports, d.logger, d.reports.opts.maxInputBytes));
   app.route("/v1", v1);
   d.extend?.(app);
   app.notFound(() => errorResponse(new SwitchboardError("RESOURCE_NOT_FOUND", "no such route")));
