@@ -213,7 +213,7 @@ export class ReportWriter {
         const lineY = this.y - 26;
         this.page.drawLine({ start: { x, y: lineY }, end: { x: x + w * 0.62, y: lineY }, thickness: 0.7, color: COLOR.ink });
         this.page.drawLine({ start: { x: x + w * 0.68, y: lineY }, end: { x: x + w, y: lineY }, thickness: 0.7, color: COLOR.ink });
-        this.line(`${label} — signature and printed name`, x, lineY - 11, { size: TEXT.small, color: COLOR.muted });
+        this.line(this.fit(`${label} — signature`, w * 0.62, TEXT.small), x, lineY - 11, { size: TEXT.small, color: COLOR.muted });
         this.line("Date", x + w * 0.68, lineY - 11, { size: TEXT.small, color: COLOR.muted });
       });
       this.y -= 58;
@@ -257,4 +257,4 @@ export class ReportWriter {
 }
 
 /** Characters of the fixed texts above, embedded whatever the input. */
-const FIXED_TEXT = "Generated · Confidential — contains student health information Page of 0123456789 • … — signature and printed name Date";
+const FIXED_TEXT = "Generated · Confidential — contains student health information Page of 0123456789 • … — signature Date";
