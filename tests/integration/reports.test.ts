@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import * as fx from "../reports/fixtures.ts";
 import { pdfInfo, pdfText } from "../reports/pdf-text.ts";
+
+// Renders on a shared 2-core machine; a generous bound, not a speed assertion.
+setDefaultTimeout(120_000);
 
 let s: TestServer;
 beforeAll(async () => {

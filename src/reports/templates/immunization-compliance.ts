@@ -89,7 +89,7 @@ export const immunizationCompliance = defineTemplate<Input>({
     }
     drawTable(
       w,
-      [{ title: "Student", width: 1.8 }, { title: "Grade", width: 0.55 }, ...i.requirements.map((r) => ({ title: r.vaccine, width: 1 })), { title: "Compliant", width: 0.8, align: "center" as const }],
+      [{ title: "Student", width: 1.8 }, { title: "Grade", width: 0.72 }, ...i.requirements.map((r) => ({ title: r.vaccine, width: 1 })), { title: "Compliant", width: 1.1, align: "center" as const }],
       results.map(({ s, per }) => {
         const ok = per.every((p) => p.status === "complete" || p.status === "exempt");
         return [s.id ? `${s.name} (${s.id})` : s.name, s.grade ?? "", ...per.map((p, n) => label(p, i.requirements[n]!.dosesRequired)), { text: ok ? "Yes" : "No", tone: ok ? undefined : "bad", bold: !ok }];
