@@ -1,6 +1,7 @@
 import fontkit from "@pdf-lib/fontkit";
 import { readFileSync } from "node:fs";
 import type { PDFDocument, PDFFont } from "pdf-lib";
+import { woffToSfnt } from "./woff.ts";
 import { covers, fontChain, type FontFace, type Weight } from "./font-faces.ts";
 
 type ParsedFont = ReturnType<typeof fontkit.create>;
@@ -19,7 +20,7 @@ const faceCache: Record<Weight, Map<number, FontFace>> = { regular: new Map(), b
 function load(face: FontFace): Loaded {
   let l = loaded.get(face.file);
   if (!l) {
-    const bytes = readFileSync(face.file);
+    const bytes = woffToSfnt(readFileSync(face.file));
     l = { bytes, font: fontkit.create(bytes), advances: new Map() };
     loaded.set(face.file, l);
   }
@@ -54,12 +55,35 @@ export function advance(face: FontFace, cp: number): number {
   return a;
 }
 
+// Marks and scripts whose glyphs depend on their neighbours (Arabic and Hebrew, combining marks, Indic).
+const NEEDS_SHAPING = /[\u0300-\u036f\u0483-\u0489\u0590-\u08ff\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufb1d-\ufdff\ufe20-\ufe2f\ufe70-\ufeff]/;
+
+/**
+ * fontkit for pdf-lib, with a shortcut: pdf-lib uses only the glyphs of a
+ * layout (never its positions), so text that needs no shaping maps straight
+ * through the cmap instead of running every OpenType lookup of the font,
+ * which was most of the render time.
+ */
+const embeddingFontkit = {
+  create(data: Uint8Array, postscriptName?: string) {
+    const font = fontkit.create(data, postscriptName);
+    const shape = font.layout.bind(font);
+    font.layout = ((text: string, features?: never) => {
+      if (NEEDS_SHAPING.test(text)) return shape(text, features);
+      const glyphs = [];
+      for (const ch of text) glyphs.push(font.glyphForCodePoint(ch.codePointAt(0)!));
+      return { glyphs };
+    }) as typeof font.layout;
+    return font;
+  },
+};
+
 /** The faces one document embedded, each subset to the glyphs it drew. */
 export class DocumentFonts {
   private readonly embedded = new Map<FontFace, PDFFont>();
 
   constructor(private readonly doc: PDFDocument) {
-    doc.registerFontkit(fontkit);
+    doc.registerFontkit(embeddingFontkit as unknown as typeof fontkit);
   }
 
   /** The embedded font of `face`; the first face of the chain (drawing .notdef) for a face `prepare` did not see. */
