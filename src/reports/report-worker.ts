@@ -18,9 +18,12 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const { id, job, maxHeapMb } = e.data;
   // Bun's Worker ignores `resourceLimits`, so the worker watches its own heap
   // (its own VM) at every page and gives up before it grows the process.
+  const heapMb = () => heapStats().heapSize / (1024 * 1024);
   const checkpoint = () => {
-    const mb = heapStats().heapSize / (1024 * 1024);
-    if (mb > maxHeapMb) throw new SwitchboardError("MESSAGE_TOO_LARGE", `the report needs more than ${maxHeapMb} MB of memory (REPORT_WORKER_MAX_HEAP_MB); ask for fewer rows`);
+    if (heapMb() <= maxHeapMb) return;
+    // Garbage of an earlier report (say one refused here) must not fail this one.
+    Bun.gc(true);
+    if (heapMb() > maxHeapMb) throw new SwitchboardError("MESSAGE_TOO_LARGE", `the report needs more than ${maxHeapMb} MB of memory (REPORT_WORKER_MAX_HEAP_MB); ask for fewer rows`);
   };
   try {
     const { pdf, pages } = await renderReport(job, checkpoint);

@@ -57,6 +57,15 @@ test("page and input caps refuse clearly with 413", async () => {
   expect((await post(s, "custom", fx.custom)).status).toBe(200);
 });
 
+test("a report that outgrows the worker heap cap is refused with 413 and the next one renders", async () => {
+  s = await startServer({ env: { REPORT_WORKER_MAX_HEAP_MB: "64", REPORT_MAX_PAGES: "5000", REPORT_TIMEOUT_MS: "120000" } });
+  const res = await post(s, "custom", big(6000));
+  expect(res.status).toBe(413);
+  expect(((await res.json()) as { error: { message: string } }).error.message).toContain("REPORT_WORKER_MAX_HEAP_MB");
+  expect(s.logs.some((l) => l.audit === true && l.msg === "api_report" && l.outcome === "MESSAGE_TOO_LARGE")).toBe(true);
+  expect((await post(s, "student-health-summary", fx.studentHealthSummary)).status).toBe(200);
+});
+
 function p99(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;

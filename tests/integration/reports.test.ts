@@ -19,7 +19,9 @@ async function report(name: string, body: unknown): Promise<Uint8Array> {
   if (res.status !== 200) throw new Error(`${name}: ${res.status} ${await res.text()}`);
   expect(res.headers.get("content-type")).toBe("application/pdf");
   expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="[A-Za-z0-9_.-]+\.pdf"$/);
-  return new Uint8Array(await res.arrayBuffer());
+  const pdf = new Uint8Array(await res.arrayBuffer());
+  expect(res.headers.get("x-report-pages")).toBe(pdfInfo(pdf).Pages);
+  return pdf;
 }
 
 test("student health summary: Arabic, Chinese and Vietnamese names, em dash, metadata, Letter, time zone", async () => {

@@ -36,7 +36,7 @@ export function reportRoutes(api: ServerApi, reports: ReportRenderer, logger: Lo
     try {
       const { pdf, pages } = await reports.render(template, input);
       logger.audit("api_report", { ...base, outcome: "ok", pages, bytes: pdf.byteLength, ms: Math.round(performance.now() - t0) });
-      return c.body(pdf as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/pdf", "content-disposition": `attachment; filename="${fileName}.pdf"` });
+      return c.body(pdf as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/pdf", "content-disposition": `attachment; filename="${fileName}.pdf"`, "x-report-pages": String(pages) });
     } catch (err) {
       const e = toSwitchboardError(err);
       logger.audit("api_report", { ...base, outcome: e.code, ms: Math.round(performance.now() - t0) });
