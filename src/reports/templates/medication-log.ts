@@ -60,7 +60,7 @@ export const medicationLog = defineTemplate<Input>({
     else
       drawTable(
         w,
-        [{ title: "Date / time", width: 1.25 }, { title: "Medication", width: 1.4 }, { title: "Dose", width: 0.75 }, { title: "Route", width: 0.65 }, { title: "Given by", width: 1.2 }, { title: "Status", width: 0.65 }, { title: "Notes", width: 1.6 }],
+        [{ title: "Date / time", width: 1.5 }, { title: "Medication", width: 1.35 }, { title: "Dose", width: 0.7 }, { title: "Route", width: 0.65 }, { title: "Given by", width: 1.25 }, { title: "Status", width: 0.65 }, { title: "Notes", width: 1.45 }],
         entries.map((e) => [formatDateTime(e.at, i.timeZone), e.medication, e.dose, e.route, e.givenBy, { text: e.status, tone: STATUS_TONE[e.status] }, e.notes ?? ""]),
       );
     const totals = new Map<string, Record<(typeof STATUSES)[number], number>>();
