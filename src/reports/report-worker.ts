@@ -1,5 +1,7 @@
 /// <reference lib="webworker" />
 import { heapStats } from "bun:jsc";
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { renderReport, type RenderJob } from "./render-report.ts";
 
@@ -13,6 +15,21 @@ export interface WorkerRequest {
 }
 
 export type WorkerReply = { id: number; pdf: Uint8Array; pages: number } | { id: number; error: { code: string; message: string } };
+
+/**
+ * Renders yield the CPU to the event loop thread: on Linux each thread has its
+ * own nice value, set through setpriority on the thread id.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // No /proc/thread-self (not Linux): renders run at the process's priority.
+  }
+}
+
+lowerThreadPriority();
 
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const { id, job, maxHeapMb } = e.data;
