@@ -190,7 +190,9 @@ export class ReportWriter {
   callout(text: string, tone: Tone = "note"): void {
     const lines = this.wrap(text, this.contentWidth - 16);
     const h = lines.length * this.lineHeight(TEXT.body) + 10;
-    if (h < this.height / 2) this.ensure(h);
+    // A box taller than a page cannot be drawn whole: the text flows as a paragraph instead.
+    if (h > this.height - MARGIN.top - this.bottom) return this.paragraph(text);
+    this.ensure(h);
     this.page.drawRectangle({ x: this.left, y: this.y - h, width: this.contentWidth, height: h, color: TONE_FILL[tone] });
     this.page.drawRectangle({ x: this.left, y: this.y - h, width: 2.5, height: h, color: TONE_BAR[tone] });
     let y = this.y - 5;
