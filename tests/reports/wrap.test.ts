@@ -11,8 +11,8 @@ test("an unbroken 100 KB base64 string is cut into lines that each fit, losing n
   const lines = wrap(blob, WIDTH, SIZE, "regular");
   expect(lines.join("")).toBe(blob);
   expect(lines.every(fits)).toBe(true);
-  // Lines are filled: each but the last is within one character of the width.
-  expect(lines.slice(0, -1).every((l) => measure(l + "W", "regular") * SIZE > WIDTH)).toBe(true);
+  // Lines are filled: the next line's first character would not have fitted.
+  expect(lines.slice(0, -1).every((l, n) => measure(l + lines[n + 1]![0], "regular") * SIZE > WIDTH)).toBe(true);
 });
 
 test("text breaks at spaces, long words are split, newlines end lines, ideographs break anywhere", () => {
