@@ -203,22 +203,24 @@ export class ReportWriter {
     this.y -= h + 8;
   }
 
-  /** Signature, printed name and date lines, two per row. */
+  /** A "Signatures" block: a signature line captioned with who signs, and a date line, two per row. */
   signatures(labels: string[]): void {
     const gap = 28;
     const w = (this.contentWidth - gap) / 2;
-    this.y -= 8;
+    this.heading("Signatures");
     for (let i = 0; i < labels.length; i += 2) {
-      this.ensure(58);
-      labels.slice(i, i + 2).forEach((label, n) => {
+      const captions = labels.slice(i, i + 2).map((l) => this.wrap(l, w * 0.62, TEXT.small).slice(0, 2));
+      const h = 30 + Math.max(...captions.map((c) => c.length)) * this.lineHeight(TEXT.small) + 10;
+      this.ensure(h);
+      captions.forEach((caption, n) => {
         const x = this.left + n * (w + gap);
-        const lineY = this.y - 26;
+        const lineY = this.y - 28;
         this.page.drawLine({ start: { x, y: lineY }, end: { x: x + w * 0.62, y: lineY }, thickness: 0.7, color: COLOR.ink });
         this.page.drawLine({ start: { x: x + w * 0.68, y: lineY }, end: { x: x + w, y: lineY }, thickness: 0.7, color: COLOR.ink });
-        this.line(this.fit(`${label} — signature`, w * 0.62, TEXT.small), x, lineY - 11, { size: TEXT.small, color: COLOR.muted });
-        this.line("Date", x + w * 0.68, lineY - 11, { size: TEXT.small, color: COLOR.muted });
+        caption.forEach((l, k) => this.line(l, x, lineY - 10 - k * this.lineHeight(TEXT.small), { size: TEXT.small, color: COLOR.muted }));
+        this.line("Date", x + w * 0.68, lineY - 10, { size: TEXT.small, color: COLOR.muted });
       });
-      this.y -= 58;
+      this.y -= h;
     }
   }
 
@@ -259,4 +261,4 @@ export class ReportWriter {
 }
 
 /** Characters of the fixed texts above, embedded whatever the input. */
-const FIXED_TEXT = "Generated · Confidential — contains student health information Page of 0123456789 • … — signature Date";
+const FIXED_TEXT = "Generated · Confidential — contains student health information Page of 0123456789 • … Signatures Date";
