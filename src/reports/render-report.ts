@@ -1,27 +1,43 @@
 import { SwitchboardError } from "../protocol/errors.ts";
 import { ReportWriter } from "./layout/report-writer.ts";
-import type { DocumentFields } from "./report-input.ts";
+import { parseReportInput, type DocumentFields } from "./report-input.ts";
+import type { ReportTemplate } from "./report-template.ts";
 import { ALL_TEMPLATES } from "./report-templates.ts";
 import { formatGenerated } from "./report-time.ts";
 
-export interface RenderJob {
+/** A report's input: the JSON text a client posted (parsed and validated here, off the event loop), or an input the server built. */
+export type ReportSource = { body: string } | { input: DocumentFields };
+
+export type RenderJob = ReportSource & {
   template: string;
-  /** Already validated against the template's schema (on the main thread). */
-  input: DocumentFields;
   generatedAt: number;
   maxPages: number;
-}
+};
 
 export interface RenderedReport {
   pdf: Uint8Array;
   pages: number;
+  fileName: string;
+  /** The tenant the input named, for the audit line. */
+  tenant?: string;
 }
 
-/** Lays out and serialises one report; runs inside a report worker. */
+function inputOf(job: RenderJob, template: ReportTemplate): DocumentFields {
+  if ("input" in job) return job.input;
+  let body: unknown;
+  try {
+    body = JSON.parse(job.body);
+  } catch {
+    throw new SwitchboardError("BAD_REQUEST", "request body is not valid JSON");
+  }
+  return parseReportInput(template.schema, body);
+}
+
+/** Validates, lays out and serialises one report; runs inside a report worker. */
 export async function renderReport(job: RenderJob, checkpoint?: () => void): Promise<RenderedReport> {
   const template = ALL_TEMPLATES.get(job.template);
   if (!template) throw new SwitchboardError("RESOURCE_NOT_FOUND", `no report template ${job.template}`);
-  const input = job.input;
+  const input = inputOf(job, template);
   const d = template.describe(input);
   const w = await ReportWriter.create(
     {
@@ -39,5 +55,5 @@ export async function renderReport(job: RenderJob, checkpoint?: () => void): Pro
   );
   template.layout(w, input);
   const pdf = await w.finish();
-  return { pdf, pages: w.pages.length };
+  return { pdf, pages: w.pages.length, fileName: d.fileName, ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) };
 }

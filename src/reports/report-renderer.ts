@@ -1,7 +1,7 @@
 import type { ErrorCode } from "../protocol/codes.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { DocumentFields } from "./report-input.ts";
+import type { RenderedReport, RenderJob, ReportSource } from "./render-report.ts";
 import type { WorkerReply, WorkerRequest } from "./report-worker.ts";
 
 export interface ReportRendererOptions {
@@ -18,18 +18,12 @@ export interface ReportRendererOptions {
   logger?: Logger;
 }
 
-export interface RenderedPdf {
-  pdf: Uint8Array;
-  pages: number;
-}
-
-interface Job {
+type Job = ReportSource & {
   id: number;
   template: string;
-  input: DocumentFields;
-  resolve: (r: RenderedPdf) => void;
+  resolve: (r: RenderedReport) => void;
   reject: (err: SwitchboardError) => void;
-}
+};
 
 interface Slot {
   worker: Worker;
@@ -65,14 +59,15 @@ export class ReportRenderer {
     return (Math.ceil(this.opts.queueSize / this.opts.workers) + 1) * this.opts.timeoutMs;
   }
 
-  render(template: string, input: DocumentFields): Promise<RenderedPdf> {
+  /** Renders in a worker; a posted body is parsed and validated there too, so a large input never blocks the event loop. */
+  render(template: string, source: ReportSource): Promise<RenderedReport> {
     if (this.stopped) return Promise.reject(new SwitchboardError("SERVICE_UNAVAILABLE", "the server is shutting down"));
     const busy = this.slots.filter((s) => s.job).length;
     if (busy >= this.opts.workers && this.queue.length >= this.opts.queueSize) {
       return Promise.reject(new SwitchboardError("RATE_LIMIT_EXCEEDED", `${this.opts.queueSize} reports are already waiting (REPORT_QUEUE_SIZE); retry shortly`, { retryAfter: this.retryAfterSec * 1000 }));
     }
-    const { promise, resolve, reject } = Promise.withResolvers<RenderedPdf>();
-    this.queue.push({ id: this.nextId++, template, input, resolve, reject });
+    const { promise, resolve, reject } = Promise.withResolvers<RenderedReport>();
+    this.queue.push({ ...source, id: this.nextId++, template, resolve, reject });
     this.pump();
     return promise;
   }
@@ -97,8 +92,10 @@ export class ReportRenderer {
       const job = slot.job;
       if (!job || job.id !== e.data.id) return;
       this.settle(slot);
-      if ("pdf" in e.data) job.resolve({ pdf: e.data.pdf, pages: e.data.pages });
-      else job.reject(new SwitchboardError(e.data.error.code as ErrorCode, e.data.error.message));
+      if ("pdf" in e.data) {
+        const { id: _, ...report } = e.data;
+        job.resolve(report);
+      } else job.reject(new SwitchboardError(e.data.error.code as ErrorCode, e.data.error.message));
       this.pump();
     };
     worker.onerror = (e) => {
@@ -116,7 +113,9 @@ export class ReportRenderer {
       this.opts.logger?.warn("report exceeded its time limit; worker terminated and replaced", { template: job.template, timeoutMs: this.opts.timeoutMs });
       this.replace(slot, new SwitchboardError("SERVICE_UNAVAILABLE", `the report took longer than ${this.opts.timeoutMs} ms to render (REPORT_TIMEOUT_MS) and was stopped; ask for a shorter report`));
     }, this.opts.timeoutMs);
-    slot.worker.postMessage({ id: job.id, job: { template: job.template, input: job.input, generatedAt: Date.now(), maxPages: this.opts.maxPages }, maxHeapMb: this.opts.maxHeapMb } satisfies WorkerRequest);
+    const source: ReportSource = "body" in job ? { body: job.body } : { input: job.input };
+    const request: RenderJob = { ...source, template: job.template, generatedAt: Date.now(), maxPages: this.opts.maxPages };
+    slot.worker.postMessage({ id: job.id, job: request, maxHeapMb: this.opts.maxHeapMb } satisfies WorkerRequest);
   }
 
   private settle(slot: Slot): void {

@@ -3,7 +3,7 @@ import { heapStats } from "bun:jsc";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { renderReport, type RenderJob } from "./render-report.ts";
+import { renderReport, type RenderedReport, type RenderJob } from "./render-report.ts";
 
 /** Worker thread: renders reports off the main thread so WebSocket latency does not move while a PDF is built. */
 declare const self: Worker;
@@ -14,7 +14,7 @@ export interface WorkerRequest {
   maxHeapMb: number;
 }
 
-export type WorkerReply = { id: number; pdf: Uint8Array; pages: number } | { id: number; error: { code: string; message: string } };
+export type WorkerReply = ({ id: number } & RenderedReport) | { id: number; error: { code: string; message: string } };
 
 /**
  * Renders yield the CPU to the event loop thread: on Linux each thread has its
@@ -43,8 +43,8 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
     if (heapMb() > maxHeapMb) throw new SwitchboardError("MESSAGE_TOO_LARGE", `the report needs more than ${maxHeapMb} MB of memory (REPORT_WORKER_MAX_HEAP_MB); ask for fewer rows`);
   };
   try {
-    const { pdf, pages } = await renderReport(job, checkpoint);
-    self.postMessage({ id, pdf, pages } satisfies WorkerReply, [pdf.buffer as ArrayBuffer]);
+    const report = await renderReport(job, checkpoint);
+    self.postMessage({ id, ...report } satisfies WorkerReply, [report.pdf.buffer as ArrayBuffer]);
   } catch (err) {
     const error = err instanceof SwitchboardError ? { code: err.code, message: err.message } : { code: "INTERNAL_ERROR", message: err instanceof Error ? err.message : String(err) };
     self.postMessage({ id, error } satisfies WorkerReply);

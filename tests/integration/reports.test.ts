@@ -104,7 +104,7 @@ test("channel history: every retained message, and a note that older history is 
   }
   const res = await s.api("/v1/reports/channel-history?tenant=school&ch=student:s42&tz=Europe/Paris");
   expect(res.status).toBe(200);
-  expect(res.headers.get("content-disposition")).toContain("history-student_s42.pdf");
+  expect(res.headers.get("content-disposition")).toContain("history-student-s42.pdf");
   const text = pdfText(new Uint8Array(await res.arrayBuffer()));
   expect(text).toContain("Channel history: student:s42");
   expect(text).toContain("temperature check 119 — 37.9 °C");

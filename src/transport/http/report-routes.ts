@@ -4,7 +4,8 @@ import * as v from "valibot";
 import type { ServerApi } from "../../hub/server-api.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { SwitchboardError, toSwitchboardError } from "../../protocol/errors.ts";
-import { documentFields, parseReportInput, type DocumentFields } from "../../reports/report-input.ts";
+import type { ReportSource } from "../../reports/render-report.ts";
+import { documentFields, parseReportInput } from "../../reports/report-input.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { POSTED_TEMPLATES } from "../../reports/report-templates.ts";
 import { errorResponse } from "./errors.ts";
@@ -28,14 +29,14 @@ function queryInt(raw: string | undefined, name: string, max: number): number | 
 export function reportRoutes(api: ServerApi, reports: ReportRenderer, logger: Logger, maxInputBytes: number): Hono<{ Variables: { apiKey: number } }> {
   const r = new Hono<{ Variables: { apiKey: number } }>();
 
-  const send = async (c: Ctx, template: string, input: DocumentFields, fileName: string, audit: Record<string, unknown>): Promise<Response> => {
+  const send = async (c: Ctx, template: string, source: ReportSource, tenant: string | undefined, audit: Record<string, unknown>): Promise<Response> => {
     // Bun's idle timeout (10 s by default) would cut a long render with a bare reset.
     (c.env as { server?: Server<unknown> } | undefined)?.server?.timeout(c.req.raw, Math.min(255, Math.ceil(reports.maxWaitMs / 1000) + 5));
     const t0 = performance.now();
-    const base = { key: c.get("apiKey"), template, tenant: input.tenant ?? "", ...audit };
+    const base = { key: c.get("apiKey"), template, tenant: tenant ?? "", ...audit };
     try {
-      const { pdf, pages } = await reports.render(template, input);
-      logger.audit("api_report", { ...base, outcome: "ok", pages, bytes: pdf.byteLength, ms: Math.round(performance.now() - t0) });
+      const { pdf, pages, fileName, tenant: docTenant } = await reports.render(template, source);
+      logger.audit("api_report", { ...base, tenant: tenant ?? docTenant ?? "", outcome: "ok", pages, bytes: pdf.byteLength, ms: Math.round(performance.now() - t0) });
       return c.body(pdf as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/pdf", "content-disposition": `attachment; filename="${fileName}.pdf"`, "x-report-pages": String(pages) });
     } catch (err) {
       const e = toSwitchboardError(err);
@@ -49,19 +50,12 @@ export function reportRoutes(api: ServerApi, reports: ReportRenderer, logger: Lo
 
   r.post("/reports/:template", async (c) => {
     const name = c.req.param("template");
-    const template = POSTED_TEMPLATES.get(name);
-    if (!template) throw new SwitchboardError("RESOURCE_NOT_FOUND", `no report template ${name}; templates: ${[...POSTED_TEMPLATES.keys()].join(", ")}`);
+    if (!POSTED_TEMPLATES.has(name)) throw new SwitchboardError("RESOURCE_NOT_FOUND", `no report template ${name}; templates: ${[...POSTED_TEMPLATES.keys()].join(", ")}`);
     if (!(c.req.header("content-type") ?? "").toLowerCase().includes("application/json")) throw new SwitchboardError("BAD_REQUEST", "content-type must be application/json");
-    const raw = await c.req.text();
-    if (Buffer.byteLength(raw) > maxInputBytes) throw new SwitchboardError("MESSAGE_TOO_LARGE", `report input is larger than ${maxInputBytes} bytes (REPORT_MAX_INPUT_BYTES)`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new SwitchboardError("BAD_REQUEST", "request body is not valid JSON");
-    }
-    const input = parseReportInput(template.schema, body);
-    return send(c, name, input, template.describe(input).fileName, {});
+    const body = await c.req.text();
+    if (Buffer.byteLength(body) > maxInputBytes) throw new SwitchboardError("MESSAGE_TOO_LARGE", `report input is larger than ${maxInputBytes} bytes (REPORT_MAX_INPUT_BYTES)`);
+    // Parsed and validated in the worker: a large body must not stall the event loop.
+    return send(c, name, { body }, undefined, {});
   });
 
   r.get("/reports/channel-history", async (c) => {
@@ -98,7 +92,7 @@ export function reportRoutes(api: ServerApi, reports: ReportRenderer, logger: Lo
       }
     }
     const input = { ...(tenant ? { tenant } : {}), timeZone: doc.timeZone, pageSize: doc.pageSize, channel: ch, frames, olderNotRetained, ...(limit !== undefined ? { limit } : {}), ...(since ? { since } : {}) };
-    return send(c, "channel-history", input, `history-${ch.replace(/[^A-Za-z0-9_.-]/g, "_")}`, { ch, messages: frames.length });
+    return send(c, "channel-history", { input }, tenant, { ch, messages: frames.length });
   });
 
   return r;
