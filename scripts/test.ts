@@ -38,6 +38,9 @@ for (const [program, pkg, why] of deployTools) {
 if (!existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) {
   missing.push("chromium (the browser test drives Debian's chromium; no browser is downloaded): apt-get install -y chromium");
 }
+if (!Bun.which("pdftotext") || !Bun.which("pdfinfo")) {
+  missing.push("pdftotext and pdfinfo (the report tests read the PDFs with them): apt-get install -y poppler-utils");
+}
 if (missing.length > 0) {
   process.stderr.write(`npm test needs programs that are not installed:\n  - ${missing.join("\n  - ")}\n(run as root, after apt-get update)\n`);
   process.exit(1);

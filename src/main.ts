@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   const health = new HealthCheck(hub, engine, scheduler, lag, store);
   const api = new ServerApi(hub);
 
-  const reports = new ReportRenderer();
+  const reports = new ReportRenderer({ ...config.reports, logger });
   const processMetrics = new ProcessMetrics();
   processMetrics.start();
   const httpDeps = {

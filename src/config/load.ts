@@ -74,6 +74,7 @@ export interface Config {
   database: { url: string; timeoutMs: number; poolSize: number } | undefined;
   /** 0 = forever. */
   notificationRetentionDays: number;
+  reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number };
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
@@ -263,6 +264,14 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     database: st.DATABASE_URL ? { url: st.DATABASE_URL, timeoutMs: st.DATABASE_TIMEOUT_MS!, poolSize: st.DATABASE_POOL_SIZE! } : undefined,
     notificationRetentionDays: st.NOTIFICATION_RETENTION_DAYS!,
+    reports: {
+      workers: st.REPORT_WORKERS!,
+      queueSize: st.REPORT_QUEUE_SIZE!,
+      timeoutMs: st.REPORT_TIMEOUT_MS!,
+      maxPages: st.REPORT_MAX_PAGES!,
+      maxInputBytes: st.REPORT_MAX_INPUT_BYTES!,
+      maxHeapMb: st.REPORT_WORKER_MAX_HEAP_MB!,
+    },
     namespaces,
     socketio: {
       ...socketio,

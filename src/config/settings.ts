@@ -111,6 +111,12 @@ export const SETTINGS = {
   DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
   DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   NOTIFICATION_RETENTION_DAYS: spec("90", "Days a notification is kept in the record store; 0 = forever.", int(0, 36500)),
+  REPORT_WORKERS: spec("2", "Worker threads rendering PDF reports at once (off the event loop).", int(1, 64)),
+  REPORT_QUEUE_SIZE: spec("16", "Reports waiting for a worker; more get HTTP 429 with `Retry-After`.", int(0, 10_000)),
+  REPORT_TIMEOUT_MS: spec("30000", "A report still rendering after this is stopped (its worker is terminated and replaced) and answered 503.", int(100, 600_000)),
+  REPORT_MAX_PAGES: spec("500", "Longest report in pages; longer ones are refused with 413.", int(1, 100_000)),
+  REPORT_MAX_INPUT_BYTES: spec("1048576", "Largest report input (JSON body, or channel history) in bytes; larger is refused with 413.", int(1024, 256 * 1024 * 1024)),
+  REPORT_WORKER_MAX_HEAP_MB: spec("512", "Heap a report worker may grow to before its report is refused with 413.", int(32, 65_536)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

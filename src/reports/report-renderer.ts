@@ -1,62 +1,142 @@
+import type { ErrorCode } from "../protocol/codes.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import type { HistoryReportInput } from "./history-pdf.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { RenderedReport, RenderJob, ReportSource } from "./render-report.ts";
+import type { WorkerReply, WorkerRequest } from "./report-worker.ts";
 
-type Pending = { resolve: (pdf: Uint8Array) => void; reject: (err: Error) => void };
+export interface ReportRendererOptions {
+  /** Worker threads rendering at once. */
+  workers: number;
+  /** Reports waiting for a worker; more are refused with RATE_LIMIT_EXCEEDED. */
+  queueSize: number;
+  /** A render taking longer is abandoned and its worker terminated and replaced. */
+  timeoutMs: number;
+  maxPages: number;
+  maxHeapMb: number;
+  /** Largest JSON body, or channel history, a report is made from. */
+  maxInputBytes: number;
+  logger?: Logger;
+}
+
+type Job = ReportSource & {
+  id: number;
+  template: string;
+  resolve: (r: RenderedReport) => void;
+  reject: (err: SwitchboardError) => void;
+};
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const DEFAULTS: ReportRendererOptions = { workers: 2, queueSize: 16, timeoutMs: 30_000, maxPages: 500, maxHeapMb: 512, maxInputBytes: 1024 * 1024 };
 
 /**
- * Renders reports in one long-lived worker thread, started on first use.
- * At most `maxQueued` reports wait at once; more are refused with
- * RATE_LIMIT_EXCEEDED instead of piling up memory.
+ * A pool of report worker threads with a bounded queue. Workers start on
+ * first use; one that overruns the time limit is terminated (which stops even
+ * a render stuck in a loop) and a fresh one takes its place.
  */
 export class ReportRenderer {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
+  readonly opts: ReportRendererOptions;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
   private nextId = 1;
+  private stopped = false;
 
-  constructor(private readonly maxQueued = 4, private readonly timeoutMs = 30_000) {}
+  constructor(opts: Partial<ReportRendererOptions> = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
 
-  render(input: HistoryReportInput): Promise<Uint8Array> {
-    if (this.pending.size >= this.maxQueued) {
-      return Promise.reject(new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many reports in progress; retry shortly", { retryAfter: 1000 }));
+  /** Seconds a refused caller should wait: roughly one render per queued report per worker. */
+  get retryAfterSec(): number {
+    return Math.max(1, Math.ceil(((this.queue.length / this.opts.workers + 1) * Math.min(this.opts.timeoutMs, 5000)) / 1000));
+  }
+
+  /** Longest a caller can wait for its PDF: the queue ahead of it plus its own render. */
+  get maxWaitMs(): number {
+    return (Math.ceil(this.opts.queueSize / this.opts.workers) + 1) * this.opts.timeoutMs;
+  }
+
+  /** Renders in a worker; a posted body is parsed and validated there too, so a large input never blocks the event loop. */
+  render(template: string, source: ReportSource): Promise<RenderedReport> {
+    if (this.stopped) return Promise.reject(new SwitchboardError("SERVICE_UNAVAILABLE", "the server is shutting down"));
+    const busy = this.slots.filter((s) => s.job).length;
+    if (busy >= this.opts.workers && this.queue.length >= this.opts.queueSize) {
+      return Promise.reject(new SwitchboardError("RATE_LIMIT_EXCEEDED", `${this.opts.queueSize} reports are already waiting (REPORT_QUEUE_SIZE); retry shortly`, { retryAfter: this.retryAfterSec * 1000 }));
     }
-    const worker = this.start();
-    const id = this.nextId++;
-    const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
-    const timer = setTimeout(() => {
-      this.pending.delete(id);
-      reject(new SwitchboardError("SERVICE_UNAVAILABLE", "report rendering timed out"));
-    }, this.timeoutMs);
-    this.pending.set(id, {
-      resolve: (pdf) => (clearTimeout(timer), resolve(pdf)),
-      reject: (err) => (clearTimeout(timer), reject(err)),
-    });
-    worker.postMessage({ id, input });
+    const { promise, resolve, reject } = Promise.withResolvers<RenderedReport>();
+    this.queue.push({ ...source, id: this.nextId++, template, resolve, reject });
+    this.pump();
     return promise;
   }
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => !s.job);
+      if (!slot) {
+        if (this.slots.length >= this.opts.workers) return;
+        slot = this.spawn();
+      }
+      this.run(slot, this.queue.shift()!);
+    }
+  }
+
+  private spawn(): Slot {
     const worker = new Worker(new URL("./report-worker.ts", import.meta.url).href);
-    // Bun workers can be unref'd so an idle report worker never keeps the process alive.
+    // An idle report worker must not keep the process alive.
     (worker as unknown as { unref(): void }).unref();
-    worker.onmessage = (e: MessageEvent<{ id: number; pdf?: Uint8Array; error?: string }>) => {
-      const p = this.pending.get(e.data.id);
-      if (!p) return;
-      this.pending.delete(e.data.id);
-      if (e.data.pdf) p.resolve(e.data.pdf);
-      else p.reject(new SwitchboardError("INTERNAL_ERROR", "report rendering failed", { cause: new Error(e.data.error) }));
+    const slot: Slot = { worker, job: undefined, timer: undefined };
+    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+      const job = slot.job;
+      if (!job || job.id !== e.data.id) return;
+      this.settle(slot);
+      if ("pdf" in e.data) {
+        const { id: _, ...report } = e.data;
+        job.resolve(report);
+      } else job.reject(new SwitchboardError(e.data.error.code as ErrorCode, e.data.error.message));
+      this.pump();
     };
     worker.onerror = (e) => {
-      for (const p of this.pending.values()) p.reject(new SwitchboardError("INTERNAL_ERROR", "report worker failed", { cause: e }));
-      this.pending.clear();
-      this.worker = undefined;
+      e.preventDefault();
+      this.opts.logger?.error("report worker failed; replacing it", { err: e.message });
+      this.replace(slot, new SwitchboardError("INTERNAL_ERROR", "report rendering failed"));
     };
-    this.worker = worker;
-    return worker;
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private run(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.timer = setTimeout(() => {
+      this.opts.logger?.warn("report exceeded its time limit; worker terminated and replaced", { template: job.template, timeoutMs: this.opts.timeoutMs });
+      this.replace(slot, new SwitchboardError("SERVICE_UNAVAILABLE", `the report took longer than ${this.opts.timeoutMs} ms to render (REPORT_TIMEOUT_MS) and was stopped; ask for a shorter report`));
+    }, this.opts.timeoutMs);
+    const source: ReportSource = "body" in job ? { body: job.body } : { input: job.input };
+    const request: RenderJob = { ...source, template: job.template, generatedAt: Date.now(), maxPages: this.opts.maxPages };
+    slot.worker.postMessage({ id: job.id, job: request, maxHeapMb: this.opts.maxHeapMb } satisfies WorkerRequest);
+  }
+
+  private settle(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.job = undefined;
+  }
+
+  /** Ends a slot's worker, fails its job, and lets a new worker take the queue. */
+  private replace(slot: Slot, err: SwitchboardError): void {
+    const job = slot.job;
+    this.settle(slot);
+    slot.worker.terminate();
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    job?.reject(err);
+    if (!this.stopped) this.pump();
   }
 
   stop(): void {
-    this.worker?.terminate();
-    this.worker = undefined;
+    this.stopped = true;
+    for (const slot of [...this.slots]) this.replace(slot, new SwitchboardError("SERVICE_UNAVAILABLE", "the server is shutting down"));
+    for (const job of this.queue.splice(0)) job.reject(new SwitchboardError("SERVICE_UNAVAILABLE", "the server is shutting down"));
   }
 }

@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { ServerApi } from "../../hub/server-api.ts";
 import type { Logger } from "../../observability/logger.ts";
-import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { encodeArray } from "../../protocol/encode.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { parseJsonBody, readJson } from "./errors.ts";
@@ -53,7 +52,7 @@ function sinceParam(raw: string | undefined): string | undefined {
 }
 
 /** The server HTTP API of PROTOCOL.md §6 (mounted behind the API-key middleware). */
-export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logger): Hono<{ Variables: { apiKey: number; ip: string | undefined } }> {
+export function apiRoutes(api: ServerApi, logger: Logger): Hono<{ Variables: { apiKey: number; ip: string | undefined } }> {
   const r = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
 
   r.post("/publish", async (c) => {
@@ -81,24 +80,6 @@ export function apiRoutes(api: ServerApi, reports: ReportRenderer, logger: Logge
     logger.audit("api_history", { key: c.get("apiKey"), ip: c.get("ip"), tenant: c.req.query("tenant") ?? "", ch: c.req.param("ch"), messages: res.frames.length });
     return c.body('{"messages":' + encodeArray(res.frames) + ',"off":"' + res.off + '","recovered":' + res.recovered + (res.more ? ',"more":true' : "") + "}", 200, {
       "content-type": "application/json",
-    });
-  });
-
-  r.get("/reports/channel-history", async (c) => {
-    const ch = c.req.query("ch");
-    if (!ch) throw new SwitchboardError("VALIDATION_ERROR", "ch: is required");
-    const tenant = c.req.query("tenant");
-    const res = await api.history(tenant, ch, sinceParam(c.req.query("since")), limitParam(c.req.query("limit")));
-    const pdf = await reports.render({
-      title: `Channel history: ${ch}`,
-      subtitle: tenant ? `tenant ${tenant}` : "default tenant",
-      generatedAt: new Date().toISOString(),
-      frames: res.frames,
-    });
-    logger.audit("api_report", { key: c.get("apiKey"), ip: c.get("ip"), tenant: tenant ?? "", ch, messages: res.frames.length });
-    return c.body(pdf as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "application/pdf",
-      "content-disposition": `attachment; filename="history-${ch.replace(/[^A-Za-z0-9_.-]/g, "_")}.pdf"`,
     });
   });
 

@@ -14,6 +14,7 @@ import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
 import { healthRoutes, type HealthRouteOptions } from "./health-routes.ts";
+import { reportRoutes } from "./report-routes.ts";
 import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppDeps {
@@ -78,7 +79,8 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   });
   v1.use("*", requireApiKey(d.apiKeys));
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
-  v1.route("/", apiRoutes(d.api, d.reports, d.logger));
+  v1.route("/", apiRoutes(d.api, d.logger));
+  v1.route("/", reportRoutes(d.api, d.reports, d.logger, d.reports.opts.maxInputBytes));
   for (const routes of d.featureRoutes ?? []) v1.route("/", routes);
   app.route("/v1", v1);
   if (d.admin) mountAdmin(app, d.admin);
