@@ -113,6 +113,7 @@ export class Metrics {
   readonly eventLoopLag = new Counter("switchboard_event_loop_lag_seconds", "Event-loop lag measured by a timer", "gauge");
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
+  readonly storeUp = new Counter("switchboard_store_up", "1 when the record store (SQLite or PostgreSQL) accepts writes", "gauge");
   readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
   readonly draining = new Counter("switchboard_draining", "1 while the node drains (after SIGTERM); it exits within DRAIN_DEADLINE_MS", "gauge");
 
@@ -134,6 +135,7 @@ export class Metrics {
       this.eventLoopLag,
       this.httpRequests,
       this.engineUp,
+      this.storeUp,
       this.socketio,
       this.draining,
     ]
