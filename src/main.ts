@@ -61,7 +61,7 @@ async function createStore(config: Config): Promise<Store> {
   return new SqliteStore(config.dataDir);
 }
 
-async function startStore(config: Config, logger: Logger): Promise<Store> {
+async function startStore(config: Config, logger: Logger, metrics: Metrics): Promise<Store> {
   const store = await createStore(config);
   try {
     await store.start();
@@ -69,7 +69,11 @@ async function startStore(config: Config, logger: Logger): Promise<Store> {
     if (err instanceof SchemaTooNewError) fatal(err.message);
     fatal(`cannot start the ${store.kind} record store: ${(err as Error).message}`);
   }
-  store.onAvailability((up, reason) => logger[up ? "info" : "warn"]("record store availability changed", { up, reason }));
+  metrics.storeUp.set(1);
+  store.onAvailability((up, reason) => {
+    metrics.storeUp.set(up ? 1 : 0);
+    logger[up ? "info" : "warn"]("record store availability changed", { up, reason });
+  });
   return store;
 }
 
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
     await engine.start(hub);
   }
 
-  const store = await startStore(config, logger);
+  const store = await startStore(config, logger, metrics);
   const presence = presenceFeature(hub, store);
   hub.register(presence.feature);
   const featureRoutes = [statusRoutes(presence.status, logger)];

@@ -101,6 +101,7 @@ export class Metrics {
   readonly eventLoopLag = new Counter("switchboard_event_loop_lag_seconds", "Event-loop lag measured by a timer", "gauge");
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
+  readonly storeUp = new Counter("switchboard_store_up", "1 when the record store (SQLite or PostgreSQL) accepts writes", "gauge");
 
   render(): string {
     return [
@@ -120,6 +121,7 @@ export class Metrics {
       this.eventLoopLag,
       this.httpRequests,
       this.engineUp,
+      this.storeUp,
     ]
       .map((m) => m.render())
       .join("");
