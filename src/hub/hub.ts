@@ -4,10 +4,10 @@ import type { Logger } from "../observability/logger.ts";
 import type { Cell, Metrics } from "../observability/metrics.ts";
 import { CLOSE, type ErrorCode } from "../protocol/codes.ts";
 import { encodeErr, encodeSubscriptionEnded } from "../protocol/encode.ts";
-import { FRAME_TYPES } from "../protocol/frames.ts";
 import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
-import { ChannelPolicy, presenceTopic, type ResolvedChannel } from "./channel-policy.ts";
-import type { Feature, FeatureFrame } from "./features.ts";
+import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
+import { FeatureRegistry } from "./feature-registry.ts";
+import type { Feature } from "./features.ts";
 import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
 import { closeCodeLabel } from "../observability/close-codes.ts";
 import { frameOverBudget } from "./frame-budget.ts";
@@ -29,7 +29,6 @@ export interface HubDeps {
 
 /** Frames a client may send before `hello` while its authentication is under way (held, then replayed). */
 const MAX_EARLY_FRAMES = 16;
-const CORE_FRAMES: ReadonlySet<string> = new Set(FRAME_TYPES);
 
 /** Errors that do not count towards `maxErrors` (not the client's fault, or already limited). */
 const NOT_COUNTED: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]);
@@ -46,9 +45,7 @@ export class Hub implements EngineSink {
   /** Local connections per `<tenant>/<sub>`: the connection itself when it is the only one (the common case). */
   private readonly byUser = new Map<string, Conn | Conn[]>();
   private readonly handlers: RequestHandlers;
-  /** Registered features, and their client frames by `t`. */
-  readonly features: Feature[] = [];
-  readonly featureFrames = new Map<string, FeatureFrame>();
+  readonly features: FeatureRegistry;
   private fanout: Fanout | undefined;
   private tap: DeliveryTap | undefined;
   private nextConnId = 1;
@@ -76,21 +73,16 @@ export class Hub implements EngineSink {
     this.helloTail = ',"ping":' + Math.floor(ws.idleTimeoutSec / 2) + ',"limits":' + JSON.stringify(limits) + "}";
     this.connPrefix = deps.config.nodeId + "." + Date.now().toString(36) + "-";
     this.bucket = new TokenBucket(deps.config.ws.rateLimitPerSec, deps.config.ws.rateLimitBurst, deps.clock);
+    this.features = new FeatureRegistry(deps.policy);
     this.handlers = new RequestHandlers(this);
     this.outMsg = deps.metrics.messagesOut.cell({ type: "msg" });
     this.outPresence = deps.metrics.messagesOut.cell({ type: "presence" });
     this.outSignal = deps.metrics.messagesOut.cell({ type: "signal" });
   }
 
-  /** Adds a feature's frames, record rules and channel takeover (before the node serves traffic). */
+  /** Adds a feature (before the node serves traffic); see features.ts. */
   register(feature: Feature): void {
-    for (const [t, frame] of Object.entries(feature.frames ?? {})) {
-      if (this.featureFrames.has(t) || CORE_FRAMES.has(t)) throw new Error(`frame type ${t} of feature ${feature.name} is already taken`);
-      this.featureFrames.set(t, frame);
-    }
-    for (const [name, rule] of Object.entries(feature.rules ?? {})) this.deps.policy.registerRule(name, rule);
-    if (feature.channels) this.deps.policy.registerTakeover(feature.channels);
-    this.features.push(feature);
+    this.features.register(feature);
   }
 
   attach(fanout: Fanout): void {
@@ -235,7 +227,7 @@ export class Hub implements EngineSink {
       d.leased = false;
       released = this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
-    for (const f of this.features) f.closed?.(conn, released);
+    this.features.closed(conn, released);
     if (this.deps.logger.auditing) this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
   }
 
@@ -429,17 +421,8 @@ export class Hub implements EngineSink {
       if (!mine) return;
       for (const conn of Array.isArray(mine) ? [...mine] : [mine]) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
     } else if (msg.type === "feature") {
-      for (const f of this.features) if (f.name === msg.feature) f.control?.(msg.body);
+      this.features.control(msg.feature, msg.body);
     }
-  }
-
-  /** Runs the features' subscribe hooks (presence joins here). */
-  async subscribed(conn: Conn, key: string, c: ResolvedChannel): Promise<void> {
-    for (const f of this.features) if (f.subscribed) await f.subscribed(conn, key, c);
-  }
-
-  async unsubscribed(conn: Conn, key: string): Promise<void> {
-    for (const f of this.features) if (f.unsubscribed) await f.unsubscribed(conn, key);
   }
 
   /** This node's authenticated connections of a user. */
@@ -460,7 +443,7 @@ export class Hub implements EngineSink {
     this.deps.metrics.subscriptions.inc(undefined, -1);
     this.deps.metrics.errors.inc({ code });
     this.send(conn, encodeSubscriptionEnded(ch, code, why));
-    void this.unsubscribed(conn, key);
+    void this.features.unsubscribed(conn, key);
     const p = conn.data.principal;
     if (this.deps.logger.auditing) this.deps.logger.audit("subscription_ended", { conn: this.connId(conn), user: p?.sub, tenant: p?.tenant, ch, code });
     return true;

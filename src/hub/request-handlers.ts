@@ -36,7 +36,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const f = parseClientFrame(json);
     if ("ok" in f) {
       // Feature frames are looked up only here, off the path of the core frames.
-      const feature = typeof json === "object" && json !== null ? hub.featureFrames.get((json as { t?: unknown }).t as string) : undefined;
+      const feature = typeof json === "object" && json !== null ? hub.features.frames.get((json as { t?: unknown }).t as string) : undefined;
       if (feature) return this.featureFrame(conn, (json as { t: string }).t, feature, json as Record<string, unknown>);
       hub.countIn("invalid");
       return hub.fail(conn, f.id, new SwitchboardError("VALIDATION_ERROR", f.message));
@@ -228,7 +228,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     conn.subscribe(key);
     if (f.presence) conn.subscribe(presenceTopic(key));
     if (hub.deps.logger.auditing) hub.deps.logger.audit("subscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
-    await hub.subscribed(conn, key, c);
+    await hub.features.subscribed(conn, key, c);
   }
 
   private async unsub(conn: Conn, p: Principal, f: Frame<"unsub">): Promise<void> {
@@ -241,7 +241,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.deps.metrics.subscriptions.inc(undefined, -1);
     hub.send(conn, encodeOk(f.id));
     if (hub.deps.logger.auditing) hub.deps.logger.audit("unsubscribe", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });
-    await hub.unsubscribed(conn, key);
+    await hub.features.unsubscribed(conn, key);
   }
 
   private async presence(conn: Conn, p: Principal, f: Frame<"presence">): Promise<void> {

@@ -14,6 +14,7 @@ import { startServer, type TestServer } from "../helpers/server.ts";
 export const FEATURE_NAMESPACES = {
   chat: { subscribe: ["member"], publish: ["member"], history: { size: 5, ttlSec: 3600 }, retention: 30 },
   user: { subscribe: ["self"], publish: ["server"], history: { size: 100, ttlSec: 3600 } },
+  room: { subscribe: ["claim:rooms"], publish: ["claim:rooms"], history: { size: 100, ttlSec: 3600 }, presence: true, joinLeave: true },
 };
 
 export interface Deployment {

@@ -74,6 +74,23 @@ for (const setup of SETUPS) {
       seenAt = entry!.lastSeen;
     });
 
+    test("subscribers of a presence channel the user is on get the status change, with the channel", async () => {
+      const ann = (await TestClient.auth(d.a.wsUrl, await token({ sub: "ann", tenant: T, rooms: ["ward"] }))).client;
+      const nurse = (await TestClient.auth(d.b.wsUrl, await token({ sub: "nurse", tenant: T, rooms: ["ward"] }))).client;
+      expect(await nurse.request({ t: "sub", ch: "room:ward", presence: true })).toMatchObject({ t: "ok" });
+      expect(await ann.request({ t: "sub", ch: "room:ward" })).toMatchObject({ t: "ok" });
+      await nurse.next((f) => f.t === "join" && f.user === "ann");
+      expect(await ann.request({ t: "status", status: "away", text: "break" })).toMatchObject({ t: "ok" });
+      expect(await nurse.next((f) => f.t === "status" && f.ch === "room:ward")).toEqual({ t: "status", ch: "room:ward", user: "ann", status: "away", text: "break", online: true, lastSeen: expect.any(Number) });
+      const mark = carol.frames.length;
+      ann.close();
+      nurse.close();
+      // carol still watches ann: she sees ann go offline again before the next test
+      await carol.next((f) => f.t === "status" && f.user === "ann" && f.online === false, 10_000, mark);
+      const [e] = await roster(d.a, "ann");
+      seenAt = Math.max(seenAt, e!.lastSeen);
+    });
+
     test("another tenant never sees the status or last seen", async () => {
       expect(stranger.frames.some((f) => f.t === "status")).toBe(false);
       expect(await roster(d.a, "ann", "globex")).toEqual([{ user: "ann", status: "offline", online: false, lastSeen: null }]);

@@ -28,8 +28,10 @@ test("a node on DATABASE_URL reports the store; a PostgreSQL outage turns /healt
       return r.status === 503 ? ((await r.json()) as { reason: string }) : undefined;
     }, "readiness 503");
     expect(down.reason).toContain("record store unavailable");
+    expect(await (await fetch(server.url + "/metrics")).text()).toContain("switchboard_store_up 0");
     await pg.restart();
     await until(async () => ((await fetch(server.url + "/health/ready")).status === 200 ? true : undefined), "readiness 200 again");
+    expect(await (await fetch(server.url + "/metrics")).text()).toContain("switchboard_store_up 1");
   } finally {
     await server.stop();
   }

@@ -1,5 +1,5 @@
 import type { Namespaces } from "../../config/policy.ts";
-import type { ChannelOptions, PublicationInput } from "../../engine/engine.ts";
+import type { PublicationInput } from "../../engine/engine.ts";
 import { channelKey, type ResolvedChannel } from "../../hub/channel-policy.ts";
 import { featureControl } from "../../hub/features.ts";
 import type { Hub } from "../../hub/hub.ts";
@@ -32,7 +32,6 @@ export function chatNamespace(namespaces: Namespaces): string | undefined {
  * routes (src/transport/http/chat-routes.ts).
  */
 export class ChatService {
-  readonly options: ChannelOptions;
   private readonly retentionMs: number | null;
 
   constructor(
@@ -42,7 +41,6 @@ export class ChatService {
   ) {
     const policy = hub.deps.policy.namespaces[ns]!;
     this.retentionMs = policy.retention === "forever" || policy.retention === undefined ? null : policy.retention * 86_400_000;
-    this.options = hub.deps.policy.resolve(ns + ":x").options;
   }
 
   channelOf(id: string): string {

@@ -4,7 +4,7 @@ import type { Conn, Principal } from "../../hub/ports.ts";
 import { encodeOk } from "../../protocol/encode.ts";
 import type { Store } from "../../store/ports.ts";
 import { PresenceTracker } from "./presence-tracker.ts";
-import { RosterFrame, StatusFrame, UnwatchFrame, WatchFrame, type StatusFrame as SetStatus, type UsersFrame } from "./status-frames.ts";
+import { RosterFrame, StatusFrame, UnwatchFrame, WatchFrame, type RosterEntry, type StatusFrame as SetStatus, type UsersFrame } from "./status-frames.ts";
 import { StatusService } from "./status-service.ts";
 
 /**
@@ -30,6 +30,10 @@ export function presenceFeature(hub: Hub, store: Store): { feature: Feature; sta
 
   const feature: Feature = {
     name: "presence",
+    control(body) {
+      const e = body.entry as RosterEntry | undefined;
+      if (body.op === "status" && typeof body.tenant === "string" && e && typeof e.user === "string") status.toPresenceChannels(body.tenant, e);
+    },
     subscribed: (conn, key, c) => tracker.join(conn, key, c),
     unsubscribed: (conn, key) => tracker.leave(conn, key),
     closed(conn, released) {

@@ -1,3 +1,4 @@
+import { featureControl } from "../../hub/features.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { Conn, Principal } from "../../hub/ports.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
@@ -35,7 +36,31 @@ export class StatusService {
     const entry: RosterEntry = { user: p.sub, status, ...(text ? { text } : {}), online: status !== "offline", lastSeen: null };
     entry.lastSeen = (await this.store.lastSeen(p.tenant, [p.sub])).get(p.sub) ?? null;
     await this.signal(p.tenant, entry);
+    // Every node tells the presence channels its connections of the user are on.
+    await this.hub.deps.engine.control(featureControl("presence", { op: "status", tenant: p.tenant, entry: { ...entry } })).catch((err) => {
+      this.hub.deps.logger.warn("status control failed", { err, tenant: p.tenant, user: p.sub });
+    });
     return entry;
+  }
+
+  /**
+   * On every node: the channels this node's connections of the user are
+   * present on get the status event (with `ch`). A user present on one
+   * channel through connections on two nodes makes that channel get it twice.
+   */
+  toPresenceChannels(tenant: string, entry: RosterEntry): void {
+    const keys = new Set<string>();
+    for (const conn of this.hub.connectionsOf(tenant, entry.user)) {
+      const present = conn.data.present;
+      if (present === null) continue;
+      for (const key of typeof present === "string" ? [present] : present) keys.add(key);
+    }
+    for (const key of keys) {
+      const ch = key.slice(key.indexOf("/") + 1);
+      this.hub.deps.engine.signal(key, JSON.stringify({ t: "status", ch, ...entry })).catch((err) => {
+        this.hub.deps.logger.warn("status signal failed", { err, tenant, user: entry.user });
+      });
+    }
   }
 
   /** Status, online flag and last seen of each user of the tenant, in the order asked. */
