@@ -40,8 +40,11 @@ const members = new Int32Array(MAX_JSON_DEPTH + 2);
 export function jsonOverBudget(text: string, maxDepth = MAX_JSON_DEPTH): JsonBudgetExcess | undefined {
   const n = text.length;
   if (maxDepth > MAX_JSON_DEPTH) throw new RangeError(`maxDepth above ${MAX_JSON_DEPTH}`);
-  // Every level needs its own bracket and every member a colon: a short text is within budget.
+  // Every level needs its own bracket and every member at least four characters (`"":0`): a text
+  // too short for MAX_OBJECT_MEMBERS with few brackets anywhere (strings included) is within
+  // budget. Counting brackets is a couple of native indexOf scans; most frames stop here.
   if (n <= maxDepth) return undefined;
+  if (n < MAX_OBJECT_MEMBERS * 4 && occurrencesAtMost(text, "{", "[", maxDepth)) return undefined;
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -64,6 +67,14 @@ export function jsonOverBudget(text: string, maxDepth = MAX_JSON_DEPTH): JsonBud
 /** The refusal text for an excess, naming the limit. */
 export function budgetMessage(excess: JsonBudgetExcess, what: string): string {
   return excess === "depth" ? `${what} nests deeper than ${MAX_JSON_DEPTH} levels` : `${what} has an object with more than ${MAX_OBJECT_MEMBERS} members`;
+}
+
+/** Whether `a` and `b` occur at most `limit` times in `text` together. */
+function occurrencesAtMost(text: string, a: string, b: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf(a); i >= 0; i = text.indexOf(a, i + 1)) if (++count > limit) return false;
+  for (let i = text.indexOf(b); i >= 0; i = text.indexOf(b, i + 1)) if (++count > limit) return false;
+  return true;
 }
 
 /** Index of the quote closing the string that opens at `open`, or -1 when it never closes. */

@@ -96,7 +96,13 @@ async function spawnRedis(port: number, dir: string, opts: RedisOptions): Promis
   proc.exited.then((code) => ready.reject(new Error(`redis-server on ${port} exited with ${code}:\n${out.slice(-2000)}`)));
   const readyMs = opts.readyTimeoutMs ?? 10_000;
   const timer = setTimeout(() => ready.reject(new Error(`redis-server on ${port} not ready within ${readyMs / 1000} s`)), readyMs);
-  await ready.promise.finally(() => clearTimeout(timer));
+  try {
+    await ready.promise.finally(() => clearTimeout(timer));
+  } catch (err) {
+    // Not ready in time: nobody holds this process, so it must not outlive the failure.
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    throw err;
+  }
   return proc;
 }
 
