@@ -1,3 +1,4 @@
+import type { CallsConfig } from "../features/calls/calls-feature.ts";
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -63,6 +64,8 @@ export interface Config {
   database: { url: string; timeoutMs: number; poolSize: number } | undefined;
   /** 0 = forever. */
   notificationRetentionDays: number;
+  /** The calls feature (features/calls): ring timeout, grace, signalling budget, ICE servers. */
+  calls: CallsConfig;
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
@@ -229,6 +232,15 @@ export function loadConfig(env: Source = process.env): Config {
     presenceTtlSec: st.PRESENCE_TTL_SEC!,
     database: st.DATABASE_URL ? { url: st.DATABASE_URL, timeoutMs: st.DATABASE_TIMEOUT_MS!, poolSize: st.DATABASE_POOL_SIZE! } : undefined,
     notificationRetentionDays: st.NOTIFICATION_RETENTION_DAYS!,
+    calls: {
+      ringTimeoutMs: st.CALL_RING_TIMEOUT_MS!,
+      graceMs: st.CALL_GRACE_MS!,
+      sweepMs: 5000,
+      maxInvitees: st.CALL_MAX_INVITEES!,
+      signal: { ratePerSec: st.CALL_SIGNAL_RATE_PER_SEC!, burst: st.CALL_SIGNAL_BURST! },
+      inviteRoles: st.CALL_INVITE_ROLES ?? [],
+      ice: { stunUrls: st.CALL_STUN_URLS ?? [], turnUrls: st.CALL_TURN_URLS ?? [], turnSecret: st.CALL_TURN_SECRET, turnTtlSec: st.CALL_TURN_TTL_SEC! },
+    },
     namespaces,
     socketio: {
       ...socketio,

@@ -103,6 +103,16 @@ export const SETTINGS = {
   DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
   DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   NOTIFICATION_RETENTION_DAYS: spec("90", "Days a notification is kept in the record store; 0 = forever.", int(0, 36500)),
+  CALL_RING_TIMEOUT_MS: spec("30000", "How long an invitation rings before it is a missed call (inbox entry + `missed` event).", int(1000, 600_000)),
+  CALL_GRACE_MS: spec("15000", "How long a call participant whose connections all dropped is held (rejoin resumes) before being marked left.", int(0, 600_000)),
+  CALL_SIGNAL_RATE_PER_SEC: spec("400", "Call signalling frames (offer/answer/ice/renegotiate) per second per connection, a budget of their own; 0 = no limit.", int(0, 100_000)),
+  CALL_SIGNAL_BURST: spec("1000", "Burst of that budget (an ICE gathering burst of hundreds of candidates fits).", int(1, 100_000)),
+  CALL_MAX_INVITEES: spec("16", "Invitees per call.", int(1, 64)),
+  CALL_INVITE_ROLES: spec("", "Roles that may `invite` from a client (comma-separated); empty = any user of the tenant. The HTTP API may always.", list()),
+  CALL_STUN_URLS: spec("", "STUN URLs handed to clients (`stun:stun.example.org:3478`, comma-separated).", list()),
+  CALL_TURN_URLS: spec("", "TURN URLs handed to clients with time-limited credentials (`turn:turn.example.org:3478?transport=udp`, …).", list()),
+  CALL_TURN_SECRET: spec(undefined, "coturn `static-auth-secret` (`use-auth-secret`): TURN credentials are HMAC-SHA1 of `<expiry>:<user>`; clients never see it.", str()),
+  CALL_TURN_TTL_SEC: spec("3600", "Lifetime of the TURN credentials handed out.", int(60, 86_400)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -102,6 +102,8 @@ export class Metrics {
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
   readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
+  /** Features' own metric sets, rendered after the core ones. */
+  readonly extra: { render(): string }[] = [];
 
   render(): string {
     return [
@@ -124,6 +126,6 @@ export class Metrics {
       this.socketio,
     ]
       .map((m) => m.render())
-      .join("");
+      .join("") + this.extra.map((m) => m.render()).join("");
   }
 }
