@@ -1,4 +1,5 @@
 import { backoffDelayMs } from "./backoff.ts";
+import { Calls } from "./calls.ts";
 import { defaultWebSocket } from "./default-websocket.ts";
 import { Emitter } from "./emitter.ts";
 import { SwitchboardClientError } from "./errors.ts";
@@ -42,6 +43,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private waiters: { resolve(h: Hello): void; reject(e: SwitchboardClientError): void }[] = [];
   /** Bumped by every open() and close(): an open() that awaited a token checks it is still the current one. */
   private generation = 0;
+  /** Calls: invite/accept/…, call events and the signalling relay (src/client/calls.ts). */
+  readonly calls = new Calls({ request: (frame) => this.request(undefined, frame), send: (frame) => this.send(frame) });
 
   constructor(url: string, options: ClientOptions) {
     super();
@@ -200,6 +203,12 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         return this.subs.get(f.ch)?.presenceEvent(f.t, f);
       case "expiring":
         return void this.refreshToken();
+      case "call":
+      case "offer":
+      case "answer":
+      case "ice":
+      case "renegotiate":
+        return this.calls.receive(f);
       case "reconnect":
         this.advised = { at: Date.now(), afterMs: Math.max(0, Number(f.after) || 0), reason: String(f.reason ?? "") };
         return;

@@ -7,3 +7,6 @@ export { SwitchboardClientError, type ClientErrorCode, type ErrorCode, type Serv
 export type { Hello, Message, PresenceEvent, PresenceMember } from "./frames.ts";
 export { compareOffsets } from "./offsets.ts";
 export { backoffDelayMs } from "./backoff.ts";
+export { Calls, type CallsEvents, type InviteOptions, type QualitySample } from "./calls.ts";
+export type { PeerLink, PeerOptions } from "./call-peer.ts";
+export type { CallEvent, CallEventName, CallInfo, CallOutcome, CallSignal, CallState, SignalKind } from "./call-frames.ts";
