@@ -12,6 +12,7 @@ import { machineBusyCores, ROOT, stopAll } from "./lib/procs.ts";
 import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
+import { callSetupScenario } from "./scenarios/call-setup.ts";
 import { chatScenario } from "./scenarios/chat.ts";
 import { SCENARIOS, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
 import { connectScenario } from "./scenarios/connect.ts";
@@ -26,6 +27,7 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   fanout: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   crossnode: ["switchboard", "socketio-redis", "bun-raw"],
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  "call-setup": ["switchboard"],
 };
 
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
@@ -34,6 +36,7 @@ const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => P
   fanout: fanoutScenario,
   crossnode: crossnodeScenario,
   "http-publish": httpPublishScenario,
+  "call-setup": callSetupScenario,
 };
 
 const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--save | --no-save]`;

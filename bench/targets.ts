@@ -41,7 +41,8 @@ export interface Target {
   auth?: AuthSpec;
   apiKey?: string;
   tenant?: string;
-  start(opts: { nodes: number; redisUrl?: string }): Promise<ServerNode[]>;
+  /** `databaseUrl`: the record store the nodes share (switchboard only; the call-setup scenario needs one across nodes). */
+  start(opts: { nodes: number; redisUrl?: string; databaseUrl?: string }): Promise<ServerNode[]>;
 }
 
 async function waitReady(t: Tracked, port: number, timeoutMs = 20_000): Promise<void> {
@@ -98,7 +99,7 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 const NODE = "node";
 
 /** Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work. */
-function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: boolean): Promise<ServerNode[]> {
+function startSwitchboard(opts: { nodes: number; redisUrl?: string; databaseUrl?: string }, socketio: boolean): Promise<ServerNode[]> {
   return startMany(opts.nodes, async (i) => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
@@ -118,6 +119,7 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: 
       NODE_ID: `bench-${i}`,
     };
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+    if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
     if (socketio) {
       env.SWITCHBOARD_CONFIG = join(dataDir, "bench-config.json");
       writeFileSync(env.SWITCHBOARD_CONFIG, JSON.stringify({ namespaces: DEFAULT_NAMESPACES, socketio: { namespaces: { "/": { autoSubscribe: [] } } } }));
