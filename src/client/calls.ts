@@ -9,6 +9,8 @@ export interface CallsEvents {
   ringing: CallEvent;
   /** A relayed offer/answer/ice/renegotiate for a call this device is in. */
   signal: CallSignal;
+  /** After a reconnect this device took the call back (`rejoin`): signals flow again; restart ICE if media stalled. */
+  resumed: CallInfo;
 }
 
 /** What the calls API needs from the connection (the client passes its request and send). */
@@ -34,13 +36,29 @@ export interface QualitySample {
 
 /** `client.calls`: the call lifecycle, its events, and the signalling relay. */
 export class Calls extends Emitter<CallsEvents> {
+  /** Calls this device is bound to: rejoined after a reconnect (within the server's grace period). */
+  private readonly mine = new Set<string>();
+
   constructor(private readonly port: CallsPort) {
     super();
   }
 
   private async act(t: "accept" | "reject" | "cancel" | "hangup" | "leave" | "rejoin" | "call_get", call: string): Promise<CallInfo> {
-    const ok = await this.port.request((id) => (t === "call_get" ? { t, id, call } : { t, id, call }));
-    return ok.call as CallInfo;
+    const ok = await this.port.request((id) => ({ t, id, call }));
+    const info = ok.call as CallInfo;
+    if (t === "accept" || t === "rejoin") this.mine.add(call);
+    if (t === "leave" || info.state === "ended") this.mine.delete(call);
+    return info;
+  }
+
+  /** Called by the client once it is connected again: this device takes its calls back. */
+  resume(): void {
+    for (const call of this.mine) {
+      this.act("rejoin", call).then(
+        (info) => this.emit("resumed", info),
+        () => this.mine.delete(call),
+      );
+    }
   }
 
   async invite(to: string[], opts: InviteOptions = {}): Promise<CallInfo> {
@@ -50,7 +68,9 @@ export class Calls extends Emitter<CallsEvents> {
       if (opts.ringMs !== undefined) f.ringMs = opts.ringMs;
       return f;
     });
-    return ok.call as CallInfo;
+    const info = ok.call as CallInfo;
+    this.mine.add(info.id);
+    return info;
   }
 
   accept(call: string): Promise<CallInfo> {
@@ -107,6 +127,7 @@ export class Calls extends Emitter<CallsEvents> {
   receive(f: CallServerFrame): void {
     if (f.t === "call") {
       const e: CallEvent = { ev: f.ev, user: f.user, call: f.call };
+      if (e.call.state === "ended") this.mine.delete(e.call.id);
       if (e.ev === "ringing") this.emit("ringing", e);
       this.emit("call", e);
     } else this.emit("signal", f);

@@ -224,6 +224,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.lastError = undefined;
     this.watch(this.ws!, rest.ping);
     this.emit("connected", this._hello);
+    this.calls.resume();
     for (const w of this.waiters.splice(0)) w.resolve(this._hello);
     for (const sub of this.subs.values()) this.sendSub(sub);
   }
