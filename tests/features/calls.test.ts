@@ -87,6 +87,8 @@ for (const setup of CALL_SETUPS) {
       expect(await patC.request({ t: "call_stats", call: call.id, rttMs: 60, jitterMs: 8, lossPct: 1.5, bitrateKbps: 700 })).toMatchObject({ t: "ok" });
       expect(await patC.request({ t: "hangup", call: call.id })).toMatchObject({ t: "ok", call: { state: "ended", outcome: "answered", endedBy: "pat" } });
       for (const dev of [doc, patB]) expect(await dev.next(callEvent(call.id, "ended"))).toMatchObject({ call: { outcome: "answered", reason: "hangup" } });
+      // Out of the call, out of its channel, at once.
+      expect(await doc.next((f) => f.t === "err" && f.ch === `call:${call.id}`)).toMatchObject({ code: "AUTHORIZATION_FAILED", msg: "no longer in the call" });
       expect(await doc.request({ t: "ice", call: call.id, data: {} })).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
 
       const rec = await (await B.api(`/v1/calls/${call.id}?tenant=${T}`)).json();
@@ -158,7 +160,8 @@ for (const setup of CALL_SETUPS) {
       await patB.next(callEvent(call.id, "ringing"));
       expect(await patB.request({ t: "accept", call: call.id })).toMatchObject({ t: "ok" });
       await doc.next(callEvent(call.id, "accepted"));
-      patB.close();
+      // Killed: the TCP connection goes without a close frame.
+      (patB.ws as WebSocket & { terminate(): void }).terminate();
       expect(await doc.next(callEvent(call.id, "away"), 10_000)).toMatchObject({ user: "pat", call: { state: "live", participants: [{ state: "joined" }, { state: "away" }] } });
       const back = await device(C, "pat");
       expect((await back.request({ t: "call_get", call: call.id })).call.participants[1].state).toBe("away");
@@ -168,7 +171,7 @@ for (const setup of CALL_SETUPS) {
       expect(await back.next((f) => f.t === "renegotiate")).toMatchObject({ from: "doc", data: { reason: "ice-restart" } });
 
       // Dropped again and not back within the grace period: left, and with fewer than two the call ends.
-      back.close();
+      (back.ws as WebSocket & { terminate(): void }).terminate();
       expect(await doc.next(callEvent(call.id, "ended"), 30_000)).toMatchObject({ call: { outcome: "failed", reason: "connection lost" } });
       patB = await device(B, "pat");
     }, 60_000);

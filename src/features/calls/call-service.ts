@@ -1,3 +1,4 @@
+import { channelKey, type ResolvedChannel } from "../../hub/channel-policy.ts";
 import { featureControl } from "../../hub/features.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { Conn } from "../../hub/ports.ts";
@@ -137,6 +138,31 @@ export class CallService {
           const elsewhere = encodeCallEvent("answered_elsewhere", e.user, body);
           for (const c of conns) this.hub.send(c, this.hub.connId(c) === p.conn ? frame : elsewhere);
         } else for (const c of conns) this.hub.send(c, frame);
+      }
+    }
+    const gone = call.state === "ended" ? call.participants.map((p) => p.user) : events.filter((e) => e.ev === "left").map((e) => e.user);
+    if (gone.length > 0) this.revoke(tenant, call.id, gone);
+  }
+
+  /** Whoever is no longer in the call loses `call:<id>` at once, unless a token rule (the `calls` claim) still allows it. */
+  private revoke(tenant: string, id: string, users: readonly string[]): void {
+    let c: ResolvedChannel;
+    try {
+      c = this.hub.deps.policy.resolve("call:" + id);
+    } catch {
+      return;
+    }
+    const key = channelKey(tenant, c.ch);
+    for (const user of users) {
+      for (const conn of this.hub.connectionsOf(tenant, user)) {
+        const p = conn.data.principal;
+        if (!p || !conn.isSubscribed(key)) continue;
+        const end = () => void this.hub.endSubscription(conn, key, c.ch, "AUTHORIZATION_FAILED", "no longer in the call");
+        try {
+          this.hub.deps.policy.checkSubscribe(p, c)?.catch(end);
+        } catch {
+          end();
+        }
       }
     }
   }
