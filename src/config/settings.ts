@@ -99,7 +99,7 @@ export const SETTINGS = {
   SOCKETIO_PING_INTERVAL_MS: spec("25000", "Engine.IO `pingInterval` of `/socket.io/` connections.", int(1000, 600_000)),
   SOCKETIO_PING_TIMEOUT_MS: spec("20000", "Engine.IO `pingTimeout`: a Socket.IO client that answers no ping within it is disconnected.", int(1000, 600_000)),
   SOCKETIO_RECOVERY_SEC: spec("120", "How long a disconnected Socket.IO session can be recovered (`socket.recovered`) on any node.", int(0, 86_400)),
-  DATABASE_URL: spec(undefined, "Keep records (conversations, chat messages, read positions, notifications, last seen) in this PostgreSQL (`postgres://…`), shared by every node; unset = `records.sqlite` in `DATA_DIR`.", v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"))),
+  DATABASE_URL: spec(undefined, "Keep records (conversations, chat messages, read positions, notifications, last seen, call records) in this PostgreSQL (`postgres://…`), shared by every node; unset = `records.sqlite` in `DATA_DIR`.", v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"))),
   DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
   DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   NOTIFICATION_RETENTION_DAYS: spec("90", "Days a notification is kept in the record store; 0 = forever.", int(0, 36500)),
