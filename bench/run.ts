@@ -12,6 +12,7 @@ import { machineBusyCores, ROOT, stopAll } from "./lib/procs.ts";
 import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
+import { callSetupScenario } from "./scenarios/call-setup.ts";
 import { chatScenario } from "./scenarios/chat.ts";
 import { chatStoreScenario } from "./scenarios/chat-store.ts";
 import { SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
@@ -29,6 +30,7 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   // Switchboard against itself: the plain room next to chat on both record stores.
   "chat-store": ["switchboard"],
+  "call-setup": ["switchboard"],
 };
 
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
@@ -38,6 +40,7 @@ const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => P
   crossnode: crossnodeScenario,
   "http-publish": httpPublishScenario,
   "chat-store": chatStoreScenario,
+  "call-setup": callSetupScenario,
 };
 
 const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--save | --no-save]`;
@@ -58,8 +61,8 @@ export function parseArgs(argv: string[]): Args {
     else if (v.startsWith("--targets=")) a.targets = v.slice(10).split(",").filter(Boolean) as TargetName[];
     else if (v === "--workers") a.workers = Number(argv[++i]);
     else if (v === "--rounds") a.rounds = Number(argv[++i]);
-    // chat-store needs PostgreSQL installed: asked for by name only.
-    else if (v === "all") a.scenarios.push(...SCENARIOS.filter((x) => x !== "chat-store"));
+    // chat-store and call-setup start their own PostgreSQL: asked for by name only.
+    else if (v === "all") a.scenarios.push(...SCENARIOS.filter((x) => x !== "chat-store" && x !== "call-setup"));
     else if ((SCENARIOS as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
     else throw new Error(`unknown argument '${v}'; ${USAGE}`);
   }

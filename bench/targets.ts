@@ -41,8 +41,8 @@ export interface Target {
   auth?: AuthSpec;
   apiKey?: string;
   tenant?: string;
-  /** `env`: extra server environment (only the switchboard target reads it). */
-  start(opts: { nodes: number; redisUrl?: string; env?: Record<string, string> }): Promise<ServerNode[]>;
+  /** `env`: extra server environment; `databaseUrl`: the record store the nodes share (both: switchboard targets only). */
+  start(opts: { nodes: number; redisUrl?: string; databaseUrl?: string; env?: Record<string, string> }): Promise<ServerNode[]>;
 }
 
 async function waitReady(t: Tracked, port: number, timeoutMs = 20_000): Promise<void> {
@@ -99,7 +99,7 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 const NODE = "node";
 
 /** Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work. */
-function startSwitchboard(opts: { nodes: number; redisUrl?: string; env?: Record<string, string> }, socketio: boolean): Promise<ServerNode[]> {
+function startSwitchboard(opts: { nodes: number; redisUrl?: string; databaseUrl?: string; env?: Record<string, string> }, socketio: boolean): Promise<ServerNode[]> {
   return startMany(opts.nodes, async (i) => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
@@ -119,6 +119,7 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string; env?: Record
       NODE_ID: `bench-${i}`,
     };
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+    if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
     Object.assign(env, opts.env);
     if (socketio) {
       env.SWITCHBOARD_CONFIG = join(dataDir, "bench-config.json");

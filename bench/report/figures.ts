@@ -62,6 +62,16 @@ export const FIGURES: Record<ScenarioName, Figure[]> = {
     { key: "reqP99", label: "request p99", unit: "ms", better: "lower", get: lat("request", "p99") },
     { key: "delP99", label: "delivery p99", unit: "ms", better: "lower", get: lat("delivery", "p99") },
   ],
+  "call-setup": [
+    { key: "ringP50", label: "invite→ringing p50 (1 node)", unit: "ms", better: "lower", noRatio: true, get: lat("single invite→ringing", "p50") },
+    { key: "ringP99", label: "invite→ringing p99 (1 node)", unit: "ms", better: "lower", noRatio: true, get: lat("single invite→ringing", "p99") },
+    { key: "relayP50", label: "accept→relay p50 (1 node)", unit: "ms", better: "lower", noRatio: true, get: lat("single accept→relay", "p50") },
+    { key: "relayP99", label: "accept→relay p99 (1 node)", unit: "ms", better: "lower", noRatio: true, get: lat("single accept→relay", "p99") },
+    { key: "xRingP50", label: "invite→ringing p50 (cross-node)", unit: "ms", better: "lower", noRatio: true, get: lat("cross invite→ringing", "p50") },
+    { key: "xRingP99", label: "invite→ringing p99 (cross-node)", unit: "ms", better: "lower", noRatio: true, get: lat("cross invite→ringing", "p99") },
+    { key: "xRelayP50", label: "accept→relay p50 (cross-node)", unit: "ms", better: "lower", noRatio: true, get: lat("cross accept→relay", "p50") },
+    { key: "xRelayP99", label: "accept→relay p99 (cross-node)", unit: "ms", better: "lower", noRatio: true, get: lat("cross accept→relay", "p99") },
+  ],
 };
 
 export function ratio(value: number | undefined, baseline: number | undefined): number | null {

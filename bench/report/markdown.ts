@@ -9,6 +9,7 @@ export const SCENARIO_TEXT: Record<ScenarioName, string> = {
   crossnode: "2 nodes + redis-server; publisher on node 0, one subscriber group on node 0 (same) and one on node 1 (cross), 100 publications/s, then a closed-loop phase (64 in flight) for throughput. \"(1 node)\" rows run the same shape on one node without Redis (local engine) as the single-node reference; bun-raw is always single-node.",
   "chat-store": "32 clients in one conversation, each keeping 2 publications unacknowledged (closed loop); acknowledged messages per second and ack latency for the plain room, then chat persisted in SQLite and in PostgreSQL (the ok waits for the store commit), read receipts on for chat.",
   "http-publish": "Closed-loop keep-alive POST /v1/publish clients (request latency = service time) with 8 WebSocket subscribers on the channel.",
+  "call-setup": "Call setups at a fixed rate between 40 caller/callee pairs: invite → the callee's `ringing`, then accept → the callee's first `offer` relayed to the caller; on one node (SQLite) and across two nodes (Redis + PostgreSQL) in the same run.",
 };
 
 function cpuCell(r: RunResult): string {

@@ -7,7 +7,7 @@ import type { LoadWorker } from "../lib/workers.ts";
 import type { AuthSpec } from "../load/jobs.ts";
 import type { ServerNode, Target, TargetName } from "../targets.ts";
 
-export const SCENARIOS = ["connect", "chat", "fanout", "crossnode", "http-publish", "chat-store"] as const;
+export const SCENARIOS = ["connect", "chat", "fanout", "crossnode", "http-publish", "chat-store", "call-setup"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Ctx {

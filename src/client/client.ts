@@ -1,4 +1,5 @@
 import { backoffDelayMs } from "./backoff.ts";
+import { Calls } from "./calls.ts";
 import { defaultWebSocket } from "./default-websocket.ts";
 import { Emitter, safeCall } from "./emitter.ts";
 import { SwitchboardClientError } from "./errors.ts";
@@ -53,6 +54,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   /** The status last set with setStatus: set again after every reconnect. */
   private ownStatus: { status: UserStatus; text: string | null } | undefined;
   private _notifications: Notifications | undefined;
+  /** Calls: invite/accept/…, call events and the signalling relay (src/client/calls.ts). */
+  readonly calls = new Calls({ request: (frame) => this.request(undefined, frame), send: (frame) => this.send(frame) });
 
   constructor(url: string, options: ClientOptions) {
     super();
@@ -256,6 +259,12 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         return this.subs.get(f.ch)?.presenceEvent(f.t, f);
       case "expiring":
         return void this.refreshToken();
+      case "call":
+      case "offer":
+      case "answer":
+      case "ice":
+      case "renegotiate":
+        return this.calls.receive(f);
       case "reconnect":
         this.advised = { at: Date.now(), afterMs: Math.max(0, Number(f.after) || 0), reason: String(f.reason ?? "") };
         return;
@@ -276,6 +285,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.lastError = undefined;
     this.watch(this.ws!, rest.ping);
     this.emit("connected", this._hello);
+    this.calls.resume();
     for (const w of this.waiters.splice(0)) w.resolve(this._hello);
     for (const sub of this.subs.values()) this.sendSub(sub);
     const own = this.ownStatus;

@@ -1,3 +1,5 @@
+import type { CallClientFrame, CallServerFrame } from "./call-frames.ts";
+
 /** Wire frames of PROTOCOL.md §3 as the client sees them. */
 
 /** A publication delivered on a subscribed channel. */
@@ -45,7 +47,8 @@ export type ServerFrame =
   | ({ t: "join" } & PresenceEvent)
   | ({ t: "leave" } & PresenceEvent)
   | { t: "expiring"; in: number }
-  | { t: "reconnect"; after: number; reason: string };
+  | { t: "reconnect"; after: number; reason: string }
+  | CallServerFrame;
 
 /** Client frames carry exactly the documented fields: the server rejects unknown ones. */
 export type ClientFrame =
@@ -56,7 +59,8 @@ export type ClientFrame =
   | { t: "presence"; id: number; ch: string }
   | { t: "history"; id: number; ch: string; since?: string; limit?: number }
   | { t: "refresh"; id: number; token: string }
-  | { t: "ping"; id: number };
+  | { t: "ping"; id: number }
+  | CallClientFrame;
 
 /** Parses one text frame; anything that is not an object with a string `t` is `undefined`. */
 export function parseServerFrame(text: unknown): ServerFrame | undefined {

@@ -11,3 +11,6 @@ export { Conversation, type ReadResult } from "./conversation.ts";
 export { Notifications } from "./notifications.ts";
 export { StatusWatch } from "./status-watch.ts";
 export type { Notification, ReadEvent, RedactEvent, StatusEntry, TypingEvent, UserStatus } from "./feature-frames.ts";
+export { Calls, type CallsEvents, type InviteOptions, type QualitySample } from "./calls.ts";
+export type { PeerLink, PeerOptions } from "./call-peer.ts";
+export type { CallEvent, CallEventName, CallInfo, CallOutcome, CallSignal, CallState, SignalKind } from "./call-frames.ts";

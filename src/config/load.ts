@@ -1,3 +1,4 @@
+import type { CallsConfig } from "../features/calls/calls-feature.ts";
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -75,6 +76,8 @@ export interface Config {
   /** 0 = forever. */
   notificationRetentionDays: number;
   reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number };
+  /** The calls feature (features/calls): ring timeout, grace, signalling budget, ICE servers. */
+  calls: CallsConfig;
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
@@ -271,6 +274,15 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       maxPages: st.REPORT_MAX_PAGES!,
       maxInputBytes: st.REPORT_MAX_INPUT_BYTES!,
       maxHeapMb: st.REPORT_WORKER_MAX_HEAP_MB!,
+    },
+    calls: {
+      ringTimeoutMs: st.CALL_RING_TIMEOUT_MS!,
+      graceMs: st.CALL_GRACE_MS!,
+      sweepMs: 5000,
+      maxInvitees: st.CALL_MAX_INVITEES!,
+      signal: { ratePerSec: st.CALL_SIGNAL_RATE_PER_SEC!, burst: st.CALL_SIGNAL_BURST! },
+      inviteRoles: st.CALL_INVITE_ROLES ?? [],
+      ice: { stunUrls: st.CALL_STUN_URLS ?? [], turnUrls: st.CALL_TURN_URLS ?? [], turnSecret: st.CALL_TURN_SECRET, turnTtlSec: st.CALL_TURN_TTL_SEC! },
     },
     namespaces,
     socketio: {

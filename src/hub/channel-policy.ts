@@ -176,12 +176,13 @@ function passes(rules: readonly Rule[], p: Principal, rest: string): boolean {
 }
 
 /** Rules no token can satisfy: a feature decides them from records. */
-const RECORD_RULES: ReadonlySet<string> = new Set(["member"]);
+const RECORD_RULES: ReadonlySet<string> = new Set(["member", "participant"]);
 const isRecordRule = (rule: string) => RECORD_RULES.has(rule);
 
 function compile(rule: string): Rule {
   switch (rule) {
     case "member":
+    case "participant":
       return () => false;
     case "self":
       return (p, rest) => rest === p.sub;

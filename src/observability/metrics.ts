@@ -116,6 +116,8 @@ export class Metrics {
   readonly storeUp = new Counter("switchboard_store_up", "1 when the record store (SQLite or PostgreSQL) accepts writes", "gauge");
   readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
   readonly draining = new Counter("switchboard_draining", "1 while the node drains (after SIGTERM); it exits within DRAIN_DEADLINE_MS", "gauge");
+  /** Features' own metric sets, rendered after the core ones. */
+  readonly extra: { render(): string }[] = [];
 
   render(): string {
     return [
@@ -140,6 +142,6 @@ export class Metrics {
       this.draining,
     ]
       .map((m) => m.render())
-      .join("");
+      .join("") + this.extra.map((m) => m.render()).join("");
   }
 }

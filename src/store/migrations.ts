@@ -49,6 +49,26 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (tenant, user_id))`,
     ],
   },
+  {
+    version: 3,
+    name: "call records",
+    statements: [
+      `CREATE TABLE calls (
+        tenant TEXT NOT NULL, id TEXT NOT NULL, caller TEXT NOT NULL, media TEXT NOT NULL, context TEXT, state TEXT NOT NULL, outcome TEXT,
+        participants TEXT NOT NULL, created_ms BIGINT NOT NULL, ring_deadline_ms BIGINT NOT NULL, answered_ms BIGINT, ended_ms BIGINT,
+        ended_by TEXT, end_reason TEXT, next_deadline_ms BIGINT, version BIGINT NOT NULL,
+        q_samples BIGINT NOT NULL DEFAULT 0, q_rtt_sum DOUBLE PRECISION NOT NULL DEFAULT 0, q_rtt_max DOUBLE PRECISION NOT NULL DEFAULT 0,
+        q_jitter_sum DOUBLE PRECISION NOT NULL DEFAULT 0, q_jitter_max DOUBLE PRECISION NOT NULL DEFAULT 0,
+        q_loss_sum DOUBLE PRECISION NOT NULL DEFAULT 0, q_loss_max DOUBLE PRECISION NOT NULL DEFAULT 0,
+        q_bitrate_sum DOUBLE PRECISION NOT NULL DEFAULT 0, q_bitrate_min DOUBLE PRECISION,
+        PRIMARY KEY (tenant, id))`,
+      "CREATE INDEX calls_due ON calls (next_deadline_ms)",
+      `CREATE TABLE call_users (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, call TEXT NOT NULL, created_ms BIGINT NOT NULL,
+        PRIMARY KEY (tenant, user_id, call))`,
+      "CREATE INDEX call_users_recent ON call_users (tenant, user_id, created_ms)",
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

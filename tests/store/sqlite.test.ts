@@ -60,10 +60,10 @@ describe("SqliteStore specifics", () => {
     await first.start();
     await first.stop();
     const db = new Database(join(dir, "records.sqlite"));
-    db.exec("INSERT INTO schema_migrations VALUES (99, 'from the future', 0)");
+    db.exec("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)");
     db.close();
     const err = await new SqliteStore(dir).start().catch((e) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
-    expect(err.message).toContain("database schema is version 99, this node knows up to 2");
+    expect(err.message).toContain(`database schema is version 999, this node knows up to ${LATEST_SCHEMA}`);
   });
 });

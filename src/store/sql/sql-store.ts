@@ -9,6 +9,7 @@ import type {
   Notification,
   NotificationInput,
   NotificationPriority,
+  CallStore,
   Store,
   StatusRecord,
   StoreHealth,
@@ -16,6 +17,7 @@ import type {
   UserStatus,
 } from "../ports.ts";
 import { StoreAvailability } from "./availability.ts";
+import { SqlCallStore } from "./sql-call-store.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -94,6 +96,7 @@ export class SqlStore implements Store {
   readonly kind: "sqlite" | "postgres";
   private readonly availability: StoreAvailability;
   private readonly queue: WriteQueue;
+  readonly calls: CallStore;
   private schema = 0;
 
   constructor(
@@ -103,6 +106,7 @@ export class SqlStore implements Store {
     this.kind = driver.kind;
     this.availability = new StoreAvailability(driver, opts.timeoutMs, opts.heartbeatMs);
     this.queue = new WriteQueue((statements) => this.driver.transaction(statements));
+    this.calls = new SqlCallStore({ driver, availability: this.availability, queue: this.queue });
   }
 
   async start(): Promise<void> {
