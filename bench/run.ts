@@ -12,7 +12,7 @@ import { machineBusyCores, ROOT, stopAll } from "./lib/procs.ts";
 import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
-import { chatScenario } from "./scenarios/chat.ts";
+import { chatRttScenario, chatScenario } from "./scenarios/chat.ts";
 import { SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
 import { connectScenario } from "./scenarios/connect.ts";
 import { crossnodeScenario } from "./scenarios/crossnode.ts";
@@ -22,7 +22,8 @@ import { TARGETS, targets, type Target, type TargetName } from "./targets.ts";
 
 const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   connect: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
-  chat: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  chat: ["switchboard", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  "chat-rtt": ["switchboard", "bun-chat", "bun-raw", "uws-node"],
   fanout: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   crossnode: ["switchboard", "socketio-redis", "bun-raw"],
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
@@ -31,6 +32,7 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
   connect: connectScenario,
   chat: chatScenario,
+  "chat-rtt": chatRttScenario,
   fanout: fanoutScenario,
   crossnode: crossnodeScenario,
   "http-publish": httpPublishScenario,
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
   log(`bench ${args.quick ? "quick" : "full"}: ${args.scenarios.join(", ")} | ${machine.cpuModel} x${machine.cores} | load ${machine.loadavg.join(" ")} | busy before start: ${busyBeforeCores} cores`);
   const runs: RunResult[] = [];
   for (const s of args.scenarios) {
-    const names = args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s];
+    const names = (args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s]).filter((t) => !targets[t].chatOnly || s.startsWith("chat"));
     // Rounds interleave the targets (A B C, A B C, …) so that a burst of
     // foreign load on a shared machine hits every target, not just one.
     // crossnode also runs each clustered target as one node without Redis: its single-node reference.

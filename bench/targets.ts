@@ -13,7 +13,7 @@ import { DEFAULT_NAMESPACES } from "../src/config/policy.ts";
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
-export const TARGETS = ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
+export const TARGETS = ["switchboard", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -38,6 +38,8 @@ export interface Target {
   note: string;
   /** Whether N nodes share publications (through Redis). */
   clustered: boolean;
+  /** Only meaningful in the chat scenarios (one room that every connection joins on open). */
+  chatOnly?: boolean;
   auth?: AuthSpec;
   apiKey?: string;
   tenant?: string;
@@ -136,7 +138,7 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: 
   });
 }
 
-/** Extra Bun flags for the Bun servers (switchboard, bun-raw), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */
+/** Extra Bun flags for the Bun servers (switchboard, bun-raw, bun-chat), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */
 function serverFlags(): string[] {
   return (process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
@@ -163,6 +165,15 @@ export const targets: Record<TargetName, Target> = {
     apiKey: BENCH_API_KEY,
     tenant: BENCH_TENANT,
     start: (opts) => startSwitchboard(opts, true),
+  },
+  "bun-chat": {
+    name: "bun-chat",
+    dialect: "raw",
+    stack: `Bun ${Bun.version} Bun.serve, ws.subscribe on open/ws.publishText`,
+    note: "physical floor (Bun's own chat benchmark server): each client text published as it is; no JSON, no acks, no auth; chat scenarios only",
+    clustered: false,
+    chatOnly: true,
+    start: peer("bun-chat", () => [BUN, ...serverFlags(), "bench/peers/bun-chat.ts"]),
   },
   "bun-raw": {
     name: "bun-raw",

@@ -7,7 +7,7 @@ import type { LoadWorker } from "../lib/workers.ts";
 import type { AuthSpec } from "../load/jobs.ts";
 import type { ServerNode, Target, TargetName } from "../targets.ts";
 
-export const SCENARIOS = ["connect", "chat", "fanout", "crossnode", "http-publish"] as const;
+export const SCENARIOS = ["connect", "chat", "chat-rtt", "fanout", "crossnode", "http-publish"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Ctx {

@@ -49,6 +49,8 @@ function publishFlags(p: { sent: number; acked: number; refused: number }, phase
 
 export interface ChatWorkerResult {
   received: number;
+  /** Bytes the clients received in the measured window (WebSocket frames, acks included). */
+  bytes?: number;
   seconds: number;
   sent: number;
   receivedTotal: number;
@@ -56,19 +58,33 @@ export interface ChatWorkerResult {
   closed: number;
 }
 
-export function chatTally(rs: ChatWorkerResult[], clients: number): Tallied {
+/**
+ * Server CPU time per publication (µs): the server processes' CPU over the
+ * measured window (cores × seconds) divided by the publications delivered in
+ * it; NaN when either side is missing.
+ */
+export function cpuPerPublicationUs(cpu: { server: number; seconds: number } | undefined, publications: number): number {
+  if (!cpu || !(publications > 0) || !Number.isFinite(cpu.server)) return NaN;
+  return Math.round(((cpu.server * cpu.seconds * 1e6) / publications) * 100) / 100;
+}
+
+export function chatTally(rs: ChatWorkerResult[], clients: number, cpu?: { server: number; seconds: number }): Tallied {
   const out = empty();
   const rate = rs.reduce((s, r) => s + r.received / r.seconds, 0);
   const sent = rs.reduce((s, r) => s + r.sent, 0);
   const receivedTotal = rs.reduce((s, r) => s + r.receivedTotal, 0);
+  const received = rs.reduce((s, r) => s + r.received, 0);
+  const bytes = rs.reduce((s, r) => s + (r.bytes ?? NaN), 0);
   out.metrics = {
     deliveredPerSec: Math.round(rate),
     publishedPerSec: Math.round(rate / clients),
-    received: rs.reduce((s, r) => s + r.received, 0),
+    received,
     sent,
     receivedTotal,
     expectedTotal: sent * clients,
     closedClients: rs.reduce((s, r) => s + r.closed, 0),
+    serverCpuUsPerPub: cpuPerPublicationUs(cpu, received / clients),
+    wireBytesPerMsg: received > 0 ? Math.round((bytes / received) * 10) / 10 : NaN,
   };
   if (out.metrics.closedClients > 0) out.flags.push(`${out.metrics.closedClients} clients were closed by the server during the run`);
   out.flags.push(...missingFlag("whole run", receivedTotal, sent * clients));
