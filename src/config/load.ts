@@ -46,6 +46,10 @@ export interface Config {
   };
   drain: { deadlineMs: number; reconnectMaxMs: number };
   exitWithParent: boolean;
+  /** Processes on this node sharing the port (a supervisor starts them when > 1). */
+  workers: number;
+  /** Bun.serve `reusePort` (SO_REUSEPORT). */
+  reusePort: boolean;
   historyTrimCron: string;
   channelIdleSec: number;
   redis:
@@ -173,10 +177,11 @@ export function loadConfig(env: Source = process.env): Config {
     }
   }
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
+  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length);
+  problems.push(...sharedPortProblems(st.WORKERS!, st.REUSE_PORT!, useRedis, Boolean(st.DATABASE_URL)));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const generated = !hasKey;
-  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length);
   return {
     env: envName,
     host: st.HOST!,
@@ -214,6 +219,8 @@ export function loadConfig(env: Source = process.env): Config {
     },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
     exitWithParent: st.EXIT_WITH_PARENT!,
+    workers: st.WORKERS!,
+    reusePort: st.REUSE_PORT! || st.WORKERS! > 1,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     channelIdleSec: st.CHANNEL_IDLE_SEC!,
     redis: useRedis
@@ -252,4 +259,18 @@ function pemProblem(path: string): string | undefined {
   }
   if (!text.includes("-----BEGIN")) return `${path} is not a PEM file (no "-----BEGIN" line)`;
   return undefined;
+}
+
+/**
+ * Several processes on one port are several nodes: each needs the shared
+ * engine and record store, since the embedded engine's history and the
+ * SQLite records belong to one process per DATA_DIR.
+ */
+function sharedPortProblems(workers: number, reusePort: boolean, redis: boolean, database: boolean): string[] {
+  if (workers <= 1 && !reusePort) return [];
+  const key = workers > 1 ? `WORKERS: ${workers} processes on one port` : "REUSE_PORT: processes sharing a port";
+  const out: string[] = [];
+  if (!redis) out.push(`${key} need the Redis engine (set REDIS_URL or REDIS_CLUSTER_NODES); the embedded engine is one node per DATA_DIR`);
+  if (!database) out.push(`${key} need DATABASE_URL (PostgreSQL); the SQLite record store is one process per DATA_DIR`);
+  return out;
 }

@@ -90,6 +90,8 @@ export const SETTINGS = {
   CHANNEL_IDLE_SEC: spec("60", "The embedded engine forgets a channel's in-memory state after this long without a publish (offsets continue where they were).", int(1, 86_400)),
   EXIT_WITH_PARENT: spec("true", "Drain and exit when the process that started the server dies (a wrapper that swallowed SIGTERM); set `false` for `nohup`/daemonised starts.", bool()),
   HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
+  WORKERS: spec("1", "Switchboard processes this node runs on one PORT (SO_REUSEPORT: the kernel spreads connections over them), each with NODE_ID `<NODE_ID>-<i>`; SIGTERM drains all. More than 1 needs REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL.", int(1, 64)),
+  REUSE_PORT: spec("false", "Listen with SO_REUSEPORT so that several processes share PORT (WORKERS sets it for its own processes; set it when a process manager starts them). Needs REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL.", bool()),
   REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
   REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),
   REDIS_PREFIX: spec("sb", "Key prefix of all Redis keys.", v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-]{1,32}$/, "must be 1–32 of [A-Za-z0-9_.-]"))),
