@@ -13,8 +13,9 @@ import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { chatRttScenario, chatScenario } from "./scenarios/chat.ts";
-import { SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
+import { EXTRA_SCENARIOS, SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
 import { connectScenario } from "./scenarios/connect.ts";
+import { connectWorkersScenario } from "./scenarios/connect-workers.ts";
 import { crossnodeScenario } from "./scenarios/crossnode.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
 import { httpPublishScenario } from "./scenarios/http-publish.ts";
@@ -27,6 +28,7 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   fanout: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   crossnode: ["switchboard", "socketio-redis", "bun-raw"],
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  "connect-workers": ["switchboard"],
 };
 
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
@@ -36,14 +38,15 @@ const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => P
   fanout: fanoutScenario,
   crossnode: crossnodeScenario,
   "http-publish": httpPublishScenario,
+  "connect-workers": connectWorkersScenario,
 };
 
-const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--save | --no-save]`;
+const USAGE = `usage: npm run bench -- <${[...SCENARIOS, ...EXTRA_SCENARIOS].join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--connections N] [--save | --no-save]`;
 
 /** `write`: the run's own files in bench/out/; `save`: those and bench/RESULTS.md; `none`: print only. */
 export type Output = "none" | "write" | "save";
 
-interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; rounds: number; output: Output }
+interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; rounds: number; output: Output; connections?: number }
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = { scenarios: [], targets: null, quick: false, workers: 2, rounds: 1, output: "write" };
@@ -56,14 +59,16 @@ export function parseArgs(argv: string[]): Args {
     else if (v.startsWith("--targets=")) a.targets = v.slice(10).split(",").filter(Boolean) as TargetName[];
     else if (v === "--workers") a.workers = Number(argv[++i]);
     else if (v === "--rounds") a.rounds = Number(argv[++i]);
+    else if (v === "--connections") a.connections = Number(argv[++i]);
     else if (v === "all") a.scenarios.push(...SCENARIOS);
-    else if ((SCENARIOS as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
+    else if (([...SCENARIOS, ...EXTRA_SCENARIOS] as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
     else throw new Error(`unknown argument '${v}'; ${USAGE}`);
   }
   if (a.scenarios.length === 0) throw new Error(USAGE);
   for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'; ${USAGE}`);
   if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 8) throw new Error("--workers must be 1..8");
   if (!Number.isInteger(a.rounds) || a.rounds < 1 || a.rounds > 9) throw new Error("--rounds must be 1..9");
+  if (a.connections !== undefined && (!Number.isInteger(a.connections) || a.connections < 1 || a.connections > 200_000)) throw new Error("--connections must be 1..200000");
   return a;
 }
 
@@ -72,7 +77,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const t0 = performance.now();
   const log = (m: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
-  const ctx: Ctx = { quick: args.quick, workers: args.workers, log };
+  const ctx: Ctx = { quick: args.quick, workers: args.workers, connections: args.connections, log };
   const machine = machineInfo();
   const busyBeforeCores = await machineBusyCores(1000);
   log(`bench ${args.quick ? "quick" : "full"}: ${args.scenarios.join(", ")} | ${machine.cpuModel} x${machine.cores} | load ${machine.loadavg.join(" ")} | busy before start: ${busyBeforeCores} cores`);

@@ -3,7 +3,7 @@
  * free loopback ports and tells the load workers which client dialect to
  * speak and how to authenticate.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +27,17 @@ export interface ServerNode {
   pid: number;
   rss(): number;
   stop(): Promise<void>;
+  /** WORKERS > 1: the server processes under the supervisor (`pid`), read from /proc once all serve. */
+  workerPids?: number[];
+}
+
+export interface StartOptions {
+  nodes: number;
+  redisUrl?: string;
+  /** Switchboard only: WORKERS (processes on one port), HOST and DATABASE_URL for them. */
+  workers?: number;
+  host?: string;
+  databaseUrl?: string;
 }
 
 export interface Target {
@@ -43,7 +54,7 @@ export interface Target {
   auth?: AuthSpec;
   apiKey?: string;
   tenant?: string;
-  start(opts: { nodes: number; redisUrl?: string }): Promise<ServerNode[]>;
+  start(opts: StartOptions): Promise<ServerNode[]>;
 }
 
 async function waitReady(t: Tracked, port: number, timeoutMs = 20_000): Promise<void> {
@@ -100,7 +111,7 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 const NODE = "node";
 
 /** Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work. */
-function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: boolean): Promise<ServerNode[]> {
+function startSwitchboard(opts: StartOptions, socketio: boolean): Promise<ServerNode[]> {
   return startMany(opts.nodes, async (i) => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
@@ -109,7 +120,7 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: 
       CORS_ORIGINS: "*",
       WS_UPGRADES_PER_IP_PER_SEC: "0",
       WS_MAX_UNAUTHENTICATED_PER_IP: "0",
-      HOST: "127.0.0.1",
+      HOST: opts.host ?? "127.0.0.1",
       PORT: String(port),
       JWT_SECRET: BENCH_SECRET,
       API_KEYS: BENCH_API_KEY,
@@ -120,22 +131,51 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string }, socketio: 
       NODE_ID: `bench-${i}`,
     };
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+    if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
+    const workers = opts.workers && opts.workers > 1 ? opts.workers : 0;
+    if (workers) env.WORKERS = String(workers);
     if (socketio) {
       env.SWITCHBOARD_CONFIG = join(dataDir, "bench-config.json");
       writeFileSync(env.SWITCHBOARD_CONFIG, JSON.stringify({ namespaces: DEFAULT_NAMESPACES, socketio: { namespaces: { "/": { autoSubscribe: [] } } } }));
     }
     const name = socketio ? "switchboard-socketio" : "switchboard";
     const t = spawnTracked(`${name}#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
+    let workerPids: number[] | undefined;
     try {
       await waitReady(t, port);
+      if (workers) workerPids = await waitWorkers(t, port, workers);
     } catch (e) {
+      await t.stop();
       rmSync(dataDir, { recursive: true, force: true });
       throw e;
     }
     const rm = () => rmSync(dataDir, { recursive: true, force: true });
     onExit(rm);
-    return node(t, port, rm);
+    return { ...node(t, port, rm), workerPids };
   });
+}
+
+/**
+ * WORKERS: waits until `n` distinct NODE_IDs have answered /health on the
+ * shared port (a fresh connection per request, so the kernel picks a process
+ * each time), then reads the supervisor's children from /proc.
+ */
+async function waitWorkers(t: Tracked, port: number, n: number, timeoutMs = 60_000): Promise<number[]> {
+  const seen = new Set<string>();
+  const until = Date.now() + timeoutMs;
+  while (seen.size < n && Date.now() < until) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`, { headers: { connection: "close" } });
+      seen.add(((await r.json()) as { node: string }).node);
+    } catch {
+      // one process is still starting
+    }
+    if (seen.size < n) await sleep(20);
+  }
+  if (seen.size < n) throw new Error(`only ${seen.size} of ${n} workers answered within ${timeoutMs} ms:\n${t.tail.join("\n")}`);
+  const children = readFileSync(`/proc/${t.pid}/task/${t.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+  if (children.length !== n) throw new Error(`expected ${n} worker processes under ${t.pid}, found ${children.length}`);
+  return children;
 }
 
 /** Extra Bun flags for the Bun servers (switchboard, bun-raw, bun-chat), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */

@@ -34,7 +34,8 @@ interface Base {
 export interface ChatJob extends Base { kind: "chat"; mode: "saturate" | "rtt"; n: number; ch: string; batch: number; totalClients: number; base?: number }
 export interface ListenJob extends Base { kind: "listen"; n: number; ch: string }
 export interface PublishJob extends Base { kind: "publish"; ch: string }
-export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string }
+/** `listen`: once subscribed, record the latency of every `ch` delivery (the connect-workers fan-out). */
+export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string; listen?: boolean }
 /** `base`: sender id of this worker's first lane (lanes publish sequences of their own). */
 export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number; base?: number }
 export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob;
@@ -286,8 +287,34 @@ async function connect(job: ConnectJob, emit: Emit, next: () => Promise<Record<s
     firstError: opened.firstError ?? subbed.firstError,
     handshake: encodeHistogram(hs),
   });
+  const fan = job.listen ? fanoutRecorder(conns, job.ch) : null;
   await next();
   const alive = conns.filter((c) => c && !c.closed).length;
   for (const c of conns) c?.close();
-  emit({ ev: "result", alive });
+  emit({ ev: "result", alive, ...fan?.result() });
+}
+
+/** Delivery latency from the publisher's `"bt"` on every open connection (fresh deliveries of `ch` only). */
+function fanoutRecorder(conns: (LeanConn | undefined)[], ch: string) {
+  const h = newHistogram();
+  const tally = newTally();
+  const chBytes = channelBytes(ch);
+  let received = 0;
+  let negative = 0;
+  for (const c of conns) {
+    if (!c) continue;
+    const filter = new SeqFilter(tally, chBytes);
+    c.onMsg = (buf, s, e) => {
+      const now = nowMs() * 1000;
+      const bt = readIntAfter(buf, s, e, BT);
+      if (bt < 0) {
+        tally.unparsed++;
+        return;
+      }
+      if (!filter.accept(buf, s, e)) return;
+      received++;
+      if (recordMicros(h, now - bt)) negative++;
+    };
+  }
+  return { result: () => ({ received, hist: encodeHistogram(h), tally: addTallies([tally]), negative, closed: conns.filter((c) => c?.closed).length }) };
 }

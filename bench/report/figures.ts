@@ -36,6 +36,15 @@ export const FIGURES: Record<ScenarioName, Figure[]> = {
   ],
   chat: CHAT_FIGURES,
   "chat-rtt": CHAT_FIGURES,
+  "connect-workers": [
+    { key: "connections", label: "connections held", unit: "/s", better: "higher", noRatio: true, get: met("alive") },
+    { key: "rssPerConn", label: "RSS per idle conn", unit: "B", better: "lower", noRatio: true, get: met("rssPerConnBytes") },
+    { key: "kernelPerSocket", label: "kernel per socket", unit: "B", better: "lower", noRatio: true, get: met("kernelPerSocketBytes") },
+    { key: "connectsPerSec", label: "connects/s", unit: "/s", better: "higher", noRatio: true, get: met("connectsPerSec") },
+    { key: "fanP50", label: "fan-out p50", unit: "ms", better: "lower", noRatio: true, get: lat("fanout", "p50") },
+    { key: "fanP99", label: "fan-out p99", unit: "ms", better: "lower", noRatio: true, get: lat("fanout", "p99") },
+    { key: "fanMax", label: "fan-out max", unit: "ms", better: "lower", noRatio: true, get: lat("fanout", "max") },
+  ],
   fanout: [
     { key: "p50_10", label: "10/s p50", unit: "ms", better: "lower", get: lat("10/s", "p50") },
     { key: "p99_10", label: "10/s p99", unit: "ms", better: "lower", get: lat("10/s", "p99") },

@@ -8,12 +8,16 @@ import type { AuthSpec } from "../load/jobs.ts";
 import type { ServerNode, Target, TargetName } from "../targets.ts";
 
 export const SCENARIOS = ["connect", "chat", "chat-rtt", "fanout", "crossnode", "http-publish"] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/** Run only when named (not by `all`): connect-workers needs Redis, PostgreSQL and 60,000 sockets. */
+export const EXTRA_SCENARIOS = ["connect-workers"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number] | (typeof EXTRA_SCENARIOS)[number];
 
 export interface Ctx {
   quick: boolean;
   /** Load-generator processes per scenario (the publisher, if any, is extra). */
   workers: number;
+  /** --connections: overrides connect-workers' connection count. */
+  connections?: number;
   log(msg: string): void;
 }
 

@@ -203,3 +203,38 @@ export function httpTally(rs: HttpWorkerResult[], sub: { phases: { received: num
   out.flags.push(...deliveryFlags("subscribers", sub.tally, sub.negative));
   return out;
 }
+
+export interface ConnectWorkersInput {
+  ready: ConnectReady[];
+  n: number;
+  /** Per load worker: connections still open at the end, fan-out deliveries received and what was not counted. */
+  results: { alive: number; received: number; tally: DeliveryTally; negative: number }[];
+  published: { sent: number; acked: number; refused: number };
+  /** VmRSS of each server process before connecting and with every connection open. */
+  rss0: number[];
+  rss1: number[];
+  /** Growth of the machine's kernel slab over the same interval (both socket ends are on this machine). */
+  slabDelta: number;
+}
+
+/** connect-workers: connections across the processes, memory per connection (process and kernel), fan-out to all. */
+export function connectWorkersTally(i: ConnectWorkersInput): Tallied {
+  const base = connectTally(i.ready, i.n, i.results.reduce((s, r) => s + r.alive, 0), 0, 0);
+  const out: Tallied = { ...base, metrics: { ...base.metrics }, latency: {}, notes: [...base.notes], flags: [...base.flags] };
+  const alive = out.metrics.alive;
+  const grown = i.rss1.reduce((s, b, k) => s + b - (i.rss0[k] ?? 0), 0);
+  delete out.metrics.rssBaselineBytes;
+  delete out.metrics.rssLoadedBytes;
+  out.metrics.processes = i.rss1.length;
+  out.metrics.rssTotalBytes = i.rss1.reduce((s, b) => s + b, 0);
+  out.metrics.rssPerConnBytes = alive > 0 ? Math.round(grown / alive) : NaN;
+  // Two sockets per connection on this machine: the client's and the server's end.
+  out.metrics.kernelPerSocketBytes = alive > 0 ? Math.round(i.slabDelta / (2 * alive)) : NaN;
+  const received = i.results.reduce((s, r) => s + r.received, 0);
+  const expected = accepted(i.published) * alive;
+  out.metrics.fanoutDelivered = received;
+  out.metrics.fanoutExpected = expected;
+  out.flags.push(...missingFlag("fan-out", received, expected), ...publishFlags(i.published, "fan-out"));
+  out.flags.push(...deliveryFlags("connections", addTallies(i.results.map((r) => r.tally)), i.results.reduce((s, r) => s + r.negative, 0)));
+  return out;
+}

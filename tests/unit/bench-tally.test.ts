@@ -10,7 +10,7 @@ import { goals, renderMarkdown } from "../../bench/report/markdown.ts";
 import { pickMedian } from "../../bench/run.ts";
 import type { Report, RunResult } from "../../bench/scenarios/common.ts";
 import type { PubSubOutcome } from "../../bench/scenarios/pubsub.ts";
-import { chatTally, connectTally, cpuPerPublicationUs, crossnodeTally, fanoutTally, httpTally, type ChatWorkerResult } from "../../bench/scenarios/tally.ts";
+import { chatTally, connectTally, connectWorkersTally, cpuPerPublicationUs, crossnodeTally, fanoutTally, httpTally, type ChatWorkerResult } from "../../bench/scenarios/tally.ts";
 
 /** A histogram of `n` samples of `ms`, encoded as a worker ships it. */
 function hist(n: number, ms: number): string {
@@ -118,6 +118,22 @@ describe("every scenario's arithmetic, fed synthetic worker results", () => {
     expect(failed.metrics).toMatchObject({ connections: 1990, rssPerConnBytes: 1 });
     expect(failed.flags).toEqual(["10 connects and 0 subscriptions failed"]);
     expect(failed.notes).toEqual(["first failure: upgrade refused"]);
+  });
+
+  test("connect-workers: memory summed over the processes per live connection, kernel slab per socket end, every live connection must get every publication", () => {
+    const ready = [0, 1].map(() => ({ connectFrom: 0, connectTo: 1000, subTo: 1500, connectFailed: 0, subFailed: 0 }));
+    const worker = (over = {}) => ({ alive: 30_000, received: 150_000, tally: cleanTally, negative: 0, ...over });
+    const MiB = 2 ** 20;
+    const input = { ready, n: 60_000, results: [worker(), worker()], published: { sent: 5, acked: 5, refused: 0 }, rss0: [50 * MiB, 50 * MiB, 50 * MiB, 50 * MiB], rss1: [95 * MiB, 95 * MiB, 95 * MiB, 95 * MiB], slabDelta: 60_000 * 2 * 4096 };
+    const t = connectWorkersTally(input);
+    expect(t.flags).toEqual([]);
+    // 4 × 45 MiB grown over 60,000 connections = 3,146 B each; 4 KiB of slab per socket end.
+    expect(t.metrics).toMatchObject({ alive: 60_000, processes: 4, rssPerConnBytes: 3146, kernelPerSocketBytes: 4096, fanoutDelivered: 300_000, fanoutExpected: 300_000, connectsPerSec: 60_000 });
+    const lost = connectWorkersTally({ ...input, results: [worker(), worker({ received: 149_990 })] });
+    expect(lost.flags).toEqual(["fan-out: 10 of 300000 deliveries missing"]);
+    const closed = connectWorkersTally({ ...input, results: [worker(), worker({ alive: 29_000, received: 145_000 })] });
+    expect(closed.flags).toEqual(["1000 of 60000 connections were closed before the memory was read"]);
+    expect(closed.metrics.rssPerConnBytes).toBe(Math.round((4 * 45 * MiB) / 59_000));
   });
 
   test("http-publish: requests/s from successful requests; failures and missing deliveries flag the run", () => {
