@@ -38,6 +38,8 @@ export interface StartOptions {
   workers?: number;
   host?: string;
   databaseUrl?: string;
+  /** Switchboard only: extra settings. */
+  env?: Record<string, string>;
 }
 
 export interface Target {
@@ -132,6 +134,7 @@ function startSwitchboard(opts: StartOptions, socketio: boolean): Promise<Server
     };
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
     if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
+    Object.assign(env, opts.env);
     const workers = opts.workers && opts.workers > 1 ? opts.workers : 0;
     if (workers) env.WORKERS = String(workers);
     if (socketio) {
