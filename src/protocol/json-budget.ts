@@ -20,6 +20,9 @@ export function nestsDeeperThan(text: string, maxDepth = MAX_JSON_DEPTH): boolea
   const n = text.length;
   // Every level needs its own bracket: a short text cannot be too deep.
   if (n <= maxDepth) return false;
+  // Nor can one with at most maxDepth opening brackets anywhere (inside strings or not): counted
+  // with native indexOf, this settles ordinary frames without the per-character scan below.
+  if (openingBrackets(text, maxDepth + 1) <= maxDepth) return false;
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -31,6 +34,14 @@ export function nestsDeeperThan(text: string, maxDepth = MAX_JSON_DEPTH): boolea
     } else if (c === 125 || c === 93) depth--;
   }
   return false;
+}
+
+/** How many `{` and `[` the text holds, counting no further than `limit`. */
+function openingBrackets(text: string, limit: number): number {
+  let count = 0;
+  for (let i = text.indexOf("{"); i >= 0 && count < limit; i = text.indexOf("{", i + 1)) count++;
+  for (let i = text.indexOf("["); i >= 0 && count < limit; i = text.indexOf("[", i + 1)) count++;
+  return count;
 }
 
 /** Index of the quote closing the string that opens at `open`, or -1 when it never closes. */
