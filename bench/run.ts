@@ -13,10 +13,11 @@ import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { callSetupScenario } from "./scenarios/call-setup.ts";
-import { chatScenario } from "./scenarios/chat.ts";
+import { chatRttScenario, chatScenario } from "./scenarios/chat.ts";
 import { chatStoreScenario } from "./scenarios/chat-store.ts";
-import { SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
+import { EXTRA_SCENARIOS, SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
 import { connectScenario } from "./scenarios/connect.ts";
+import { connectWorkersScenario } from "./scenarios/connect-workers.ts";
 import { crossnodeScenario } from "./scenarios/crossnode.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
 import { httpPublishScenario } from "./scenarios/http-publish.ts";
@@ -24,31 +25,35 @@ import { TARGETS, targets, type Target, type TargetName } from "./targets.ts";
 
 const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   connect: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
-  chat: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  chat: ["switchboard", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  "chat-rtt": ["switchboard", "bun-chat", "bun-raw", "uws-node"],
   fanout: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   crossnode: ["switchboard", "socketio-redis", "bun-raw"],
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   // Switchboard against itself: the plain room next to chat on both record stores.
   "chat-store": ["switchboard"],
   "call-setup": ["switchboard"],
+  "connect-workers": ["switchboard"],
 };
 
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
   connect: connectScenario,
   chat: chatScenario,
+  "chat-rtt": chatRttScenario,
   fanout: fanoutScenario,
   crossnode: crossnodeScenario,
   "http-publish": httpPublishScenario,
   "chat-store": chatStoreScenario,
   "call-setup": callSetupScenario,
+  "connect-workers": connectWorkersScenario,
 };
 
-const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--save | --no-save]`;
+const USAGE = `usage: npm run bench -- <${[...SCENARIOS, ...EXTRA_SCENARIOS].join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--connections N] [--save | --no-save]`;
 
 /** `write`: the run's own files in bench/out/; `save`: those and bench/RESULTS.md; `none`: print only. */
 export type Output = "none" | "write" | "save";
 
-interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; rounds: number; output: Output }
+interface Args { scenarios: ScenarioName[]; targets: TargetName[] | null; quick: boolean; workers: number; rounds: number; output: Output; connections?: number }
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = { scenarios: [], targets: null, quick: false, workers: 2, rounds: 1, output: "write" };
@@ -61,15 +66,16 @@ export function parseArgs(argv: string[]): Args {
     else if (v.startsWith("--targets=")) a.targets = v.slice(10).split(",").filter(Boolean) as TargetName[];
     else if (v === "--workers") a.workers = Number(argv[++i]);
     else if (v === "--rounds") a.rounds = Number(argv[++i]);
-    // chat-store and call-setup start their own PostgreSQL: asked for by name only.
-    else if (v === "all") a.scenarios.push(...SCENARIOS.filter((x) => x !== "chat-store" && x !== "call-setup"));
-    else if ((SCENARIOS as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
+    else if (v === "--connections") a.connections = Number(argv[++i]);
+    else if (v === "all") a.scenarios.push(...SCENARIOS);
+    else if (([...SCENARIOS, ...EXTRA_SCENARIOS] as readonly string[]).includes(v)) a.scenarios.push(v as ScenarioName);
     else throw new Error(`unknown argument '${v}'; ${USAGE}`);
   }
   if (a.scenarios.length === 0) throw new Error(USAGE);
   for (const t of a.targets ?? []) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target '${t}'; ${USAGE}`);
   if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 8) throw new Error("--workers must be 1..8");
   if (!Number.isInteger(a.rounds) || a.rounds < 1 || a.rounds > 9) throw new Error("--rounds must be 1..9");
+  if (a.connections !== undefined && (!Number.isInteger(a.connections) || a.connections < 1 || a.connections > 200_000)) throw new Error("--connections must be 1..200000");
   return a;
 }
 
@@ -80,13 +86,13 @@ async function main(): Promise<void> {
   const started = new Date();
   const t0 = performance.now();
   const log = (m: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
-  const ctx: Ctx = { quick: args.quick, workers: args.workers, log };
+  const ctx: Ctx = { quick: args.quick, workers: args.workers, connections: args.connections, log };
   const machine = machineInfo();
   const busyBeforeCores = await machineBusyCores(1000);
   log(`bench ${args.quick ? "quick" : "full"}: ${args.scenarios.join(", ")} | ${machine.cpuModel} x${machine.cores} | load ${machine.loadavg.join(" ")} | busy before start: ${busyBeforeCores} cores`);
   const runs: RunResult[] = [];
   for (const s of args.scenarios) {
-    const names = args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s];
+    const names = (args.targets ? args.targets.filter((t) => s === "crossnode" || t !== "socketio-redis") : DEFAULT_TARGETS[s]).filter((t) => !targets[t].chatOnly || s.startsWith("chat"));
     // Rounds interleave the targets (A B C, A B C, …) so that a burst of
     // foreign load on a shared machine hits every target, not just one.
     // crossnode also runs each clustered target as one node without Redis: its single-node reference.

@@ -3,7 +3,7 @@
  * free loopback ports and tells the load workers which client dialect to
  * speak and how to authenticate.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { DEFAULT_NAMESPACES } from "../src/config/policy.ts";
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
-export const TARGETS = ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
+export const TARGETS = ["switchboard", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -27,6 +27,19 @@ export interface ServerNode {
   pid: number;
   rss(): number;
   stop(): Promise<void>;
+  /** WORKERS > 1: the server processes under the supervisor (`pid`), read from /proc once all serve. */
+  workerPids?: number[];
+}
+
+export interface StartOptions {
+  nodes: number;
+  redisUrl?: string;
+  /** Switchboard only: WORKERS (processes on one port), HOST and DATABASE_URL for them. */
+  workers?: number;
+  host?: string;
+  databaseUrl?: string;
+  /** Switchboard only: extra settings. */
+  env?: Record<string, string>;
 }
 
 export interface Target {
@@ -38,11 +51,12 @@ export interface Target {
   note: string;
   /** Whether N nodes share publications (through Redis). */
   clustered: boolean;
+  /** Only meaningful in the chat scenarios (one room that every connection joins on open). */
+  chatOnly?: boolean;
   auth?: AuthSpec;
   apiKey?: string;
   tenant?: string;
-  /** `env`: extra server environment; `databaseUrl`: the record store the nodes share (both: switchboard targets only). */
-  start(opts: { nodes: number; redisUrl?: string; databaseUrl?: string; env?: Record<string, string> }): Promise<ServerNode[]>;
+  start(opts: StartOptions): Promise<ServerNode[]>;
 }
 
 async function waitReady(t: Tracked, port: number, timeoutMs = 20_000): Promise<void> {
@@ -99,7 +113,7 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 const NODE = "node";
 
 /** Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work. */
-function startSwitchboard(opts: { nodes: number; redisUrl?: string; databaseUrl?: string; env?: Record<string, string> }, socketio: boolean): Promise<ServerNode[]> {
+function startSwitchboard(opts: StartOptions, socketio: boolean): Promise<ServerNode[]> {
   return startMany(opts.nodes, async (i) => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
@@ -108,7 +122,7 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string; databaseUrl?
       CORS_ORIGINS: "*",
       WS_UPGRADES_PER_IP_PER_SEC: "0",
       WS_MAX_UNAUTHENTICATED_PER_IP: "0",
-      HOST: "127.0.0.1",
+      HOST: opts.host ?? "127.0.0.1",
       PORT: String(port),
       JWT_SECRET: BENCH_SECRET,
       API_KEYS: BENCH_API_KEY,
@@ -121,25 +135,53 @@ function startSwitchboard(opts: { nodes: number; redisUrl?: string; databaseUrl?
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
     if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
     Object.assign(env, opts.env);
+    const workers = opts.workers && opts.workers > 1 ? opts.workers : 0;
+    if (workers) env.WORKERS = String(workers);
     if (socketio) {
       env.SWITCHBOARD_CONFIG = join(dataDir, "bench-config.json");
       writeFileSync(env.SWITCHBOARD_CONFIG, JSON.stringify({ namespaces: DEFAULT_NAMESPACES, socketio: { namespaces: { "/": { autoSubscribe: [] } } } }));
     }
     const name = socketio ? "switchboard-socketio" : "switchboard";
     const t = spawnTracked(`${name}#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
+    let workerPids: number[] | undefined;
     try {
       await waitReady(t, port);
+      if (workers) workerPids = await waitWorkers(t, port, workers);
     } catch (e) {
+      await t.stop();
       rmSync(dataDir, { recursive: true, force: true });
       throw e;
     }
     const rm = () => rmSync(dataDir, { recursive: true, force: true });
     onExit(rm);
-    return node(t, port, rm);
+    return { ...node(t, port, rm), workerPids };
   });
 }
 
-/** Extra Bun flags for the Bun servers (switchboard, bun-raw), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */
+/**
+ * WORKERS: waits until `n` distinct NODE_IDs have answered /health on the
+ * shared port (a fresh connection per request, so the kernel picks a process
+ * each time), then reads the supervisor's children from /proc.
+ */
+async function waitWorkers(t: Tracked, port: number, n: number, timeoutMs = 60_000): Promise<number[]> {
+  const seen = new Set<string>();
+  const until = Date.now() + timeoutMs;
+  while (seen.size < n && Date.now() < until) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`, { headers: { connection: "close" } });
+      seen.add(((await r.json()) as { node: string }).node);
+    } catch {
+      // one process is still starting
+    }
+    if (seen.size < n) await sleep(20);
+  }
+  if (seen.size < n) throw new Error(`only ${seen.size} of ${n} workers answered within ${timeoutMs} ms:\n${t.tail.join("\n")}`);
+  const children = readFileSync(`/proc/${t.pid}/task/${t.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+  if (children.length !== n) throw new Error(`expected ${n} worker processes under ${t.pid}, found ${children.length}`);
+  return children;
+}
+
+/** Extra Bun flags for the Bun servers (switchboard, bun-raw, bun-chat), e.g. BENCH_SERVER_FLAGS="--cpu-prof-md --cpu-prof-dir=.tmp/prof". */
 function serverFlags(): string[] {
   return (process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
@@ -166,6 +208,15 @@ export const targets: Record<TargetName, Target> = {
     apiKey: BENCH_API_KEY,
     tenant: BENCH_TENANT,
     start: (opts) => startSwitchboard(opts, true),
+  },
+  "bun-chat": {
+    name: "bun-chat",
+    dialect: "raw",
+    stack: `Bun ${Bun.version} Bun.serve, ws.subscribe on open/ws.publishText`,
+    note: "physical floor (Bun's own chat benchmark server): each client text published as it is; no JSON, no acks, no auth; chat scenarios only",
+    clustered: false,
+    chatOnly: true,
+    start: peer("bun-chat", () => [BUN, ...serverFlags(), "bench/peers/bun-chat.ts"]),
   },
   "bun-raw": {
     name: "bun-raw",

@@ -9,6 +9,7 @@ import { Hub } from "./hub/hub.ts";
 import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
 import { watchParent } from "./process/parent-watch.ts";
+import { superviseWorkers } from "./process/supervisor.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
 import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
@@ -122,6 +123,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
   for (const alias of config.aliasesApplied) logger.warn(`configuration alias: ${alias}`);
+  if (config.workers > 1) {
+    await superviseWorkers({ workers: config.workers, nodeId: config.nodeId, host: config.host, port: config.port, drainDeadlineMs: config.drain.deadlineMs, entry: import.meta.path, logger });
+  }
   if (config.apiKeys.length === 0) {
     config.apiKeys = [devSecret(config.dataDir, "api-key")];
     logger.warn("no API_KEYS set; using a development API key kept in DATA_DIR/dev-api-key");

@@ -13,10 +13,13 @@
  *   `/socket.io/`: the JWT in the CONNECT packet (`40{"token":..}`), the
  *   generic `subscribe`/`publish` events, publications arriving as their own
  *   event name (`42["m",data,meta,offset]`).
+ * - `raw`: bun-chat, Bun's bare chat server: no handshake, every connection
+ *   is in the one room from its open, a client frame is published as it is
+ *   (so it carries its own `"ch"`, sender and sequence), no acks.
  */
 import { LeanConn, type LeanOptions } from "./lean-client.ts";
 
-export type DialectKind = "switchboard" | "peer" | "socketio" | "switchboard-socketio";
+export type DialectKind = "switchboard" | "peer" | "socketio" | "switchboard-socketio" | "raw";
 
 export interface Endpoint {
   host: string;
@@ -37,6 +40,7 @@ const MSG_SIO = enc.encode('42["msg"');
 const ACK_SIO = enc.encode("43");
 /** Every bench publication uses the event name "m". */
 const MSG_SBIO = enc.encode('42["m"');
+const MSG_RAW = enc.encode('{"ch":');
 const ERR_JSON = enc.encode('{"t":"err"');
 const ID_JSON = enc.encode('"id":');
 
@@ -48,6 +52,7 @@ export function leanOptions(ep: Endpoint, spec: ClientSpec): LeanOptions {
   if (spec.dialect === "switchboard-socketio") {
     return { ...ep, path: "/socket.io/?EIO=4&transport=websocket", msgPrefix: MSG_SBIO, ackPrefix: ACK_SIO, idKey: ACK_SIO, engineIoPing: true };
   }
+  if (spec.dialect === "raw") return { ...ep, path: "/", msgPrefix: MSG_RAW };
   const headers = spec.token ? { Authorization: `Bearer ${spec.token}` } : undefined;
   return { ...ep, path: "/v1/ws", headers, msgPrefix: MSG_JSON, ackPrefix: ACK_JSON, errPrefix: ERR_JSON, idKey: ID_JSON };
 }
@@ -78,6 +83,7 @@ function isOkFor(text: string, id: number): boolean {
 
 /** Subscribes and waits for the acknowledgement. `id` must be unique on this connection. */
 export async function subscribe(c: LeanConn, spec: ClientSpec, ch: string, id: number): Promise<void> {
+  if (spec.dialect === "raw") return; // subscribed to its one room on open
   if (spec.dialect === "socketio" || spec.dialect === "switchboard-socketio") {
     const ok = c.expect((t) => t.startsWith(`43${id}[`));
     c.sendText(spec.dialect === "socketio" ? `42${id}["sub",${JSON.stringify(ch)}]` : `42${id}["subscribe",{"ch":${JSON.stringify(ch)}}]`);
@@ -91,6 +97,7 @@ export async function subscribe(c: LeanConn, spec: ClientSpec, ch: string, id: n
 
 /** The text of one publication frame; `dataJson` is already JSON. */
 export function pubFrame(spec: ClientSpec, ch: string, ev: string, dataJson: string, id: number): string {
+  if (spec.dialect === "raw") return `{"ch":${JSON.stringify(ch)},${dataJson.slice(1)}`;
   if (spec.dialect === "socketio") return `42${id}["pub",{"ch":${JSON.stringify(ch)},"ev":"${ev}","data":${dataJson}}]`;
   if (spec.dialect === "switchboard-socketio") return `42${id}["publish",{"ch":${JSON.stringify(ch)},"ev":"${ev}","data":${dataJson}}]`;
   return `{"t":"pub","id":${id},"ch":${JSON.stringify(ch)},"ev":"${ev}","data":${dataJson}}`;

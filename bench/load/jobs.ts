@@ -6,9 +6,10 @@
 import { SignJWT } from "jose";
 import { nowMs, sleepUntil } from "../lib/clock.ts";
 import { encodeHistogram, newHistogram, recordMicros, type Histogram } from "../lib/latency.ts";
-import { encodeClientFrame, OP_TEXT, readIntAfter } from "../lib/ws-frames.ts";
+import { readIntAfter } from "../lib/ws-frames.ts";
 import { openClient, pubFrame, subscribe, type ClientSpec, type DialectKind, type Endpoint } from "./dialects.ts";
 import { addTallies, channelBytes, newTally, SeqFilter } from "./delivery-check.ts";
+import { chatJob } from "./chat-job.ts";
 import { httpJob } from "./http-job.ts";
 import type { LeanConn } from "./lean-client.ts";
 import { chatStore, type ChatStoreJob } from "./chat-store-job.ts";
@@ -30,10 +31,12 @@ export interface Base {
 }
 
 /** `base`: this worker's first client number across all workers (the sender id in each message). */
-export interface ChatJob extends Base { kind: "chat"; n: number; ch: string; batch: number; totalClients: number; base?: number }
+/** `mode`: `saturate` (Bun's chat benchmark shape) or `rtt` (rounds of `batch`); see chat-job.ts. */
+export interface ChatJob extends Base { kind: "chat"; mode: "saturate" | "rtt"; n: number; ch: string; batch: number; totalClients: number; base?: number }
 export interface ListenJob extends Base { kind: "listen"; n: number; ch: string }
 export interface PublishJob extends Base { kind: "publish"; ch: string }
-export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string }
+/** `listen`: once subscribed, record the latency of every `ch` delivery (the connect-workers fan-out). */
+export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string; listen?: boolean }
 /** `base`: sender id of this worker's first lane (lanes publish sequences of their own). */
 export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number; base?: number }
 export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob | ChatStoreJob;
@@ -102,7 +105,7 @@ export async function openAndSub(job: Base & { ch: string }, n: number): Promise
 export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
   switch (job.kind) {
     case "chat":
-      return chat(job, emit, next);
+      return chatJob(job, await openAndSub(job, job.n), emit, next);
     case "listen":
       return listen(job, emit, next);
     case "publish":
@@ -114,91 +117,6 @@ export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<st
     case "chat-store":
       return chatStore(job, emit, next);
   }
-}
-
-/**
- * The Bun chat-benchmark shape: every client sends batches of `batch` short
- * messages into one room and receives everyone's. A client may send batch k
- * once it has received (k-1)·batch·totalClients messages, i.e. everybody has
- * finished batch k-2: an implicit barrier that needs no cross-process talk
- * and keeps at most two rounds in flight.
- */
-async function chat(job: ChatJob, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
-  const { conns, specs: ss, failed, firstError } = await openAndSub(job, job.n);
-  const perRound = job.batch * job.totalClients;
-  let running = false;
-  const sent = new Array<number>(conns.length).fill(0);
-  const got = new Array<number>(conns.length).fill(0);
-  const tally = newTally();
-  const chBytes = channelBytes(job.ch);
-  const base = job.base ?? 0;
-  let id = 10;
-  const sendBatch = (i: number) => {
-    const c = conns[i];
-    const frames: Uint8Array[] = [];
-    for (let k = 0; k < job.batch; k++) {
-      frames.push(encodeText(pubFrame(ss[i], job.ch, "m", `{"s":${base + i},"q":${sent[i] + k}}`, id++)));
-    }
-    c.write(concat(frames));
-    sent[i] += job.batch;
-  };
-  conns.forEach((c, i) => {
-    const filter = new SeqFilter(tally, chBytes);
-    c.onMsg = (buf, s, e) => {
-      if (!filter.accept(buf, s, e)) return;
-      got[i]++;
-      if (!running) return;
-      const round = sent[i] / job.batch;
-      if (got[i] >= (round - 1) * perRound) sendBatch(i);
-    };
-  });
-  emit({ ev: "ready", conns: conns.length, failed, firstError });
-  const go = (await next()) as Go;
-  await sleepUntil(go.startAt);
-  running = true;
-  conns.forEach((_, i) => { sendBatch(i); sendBatch(i); });
-  const total = () => got.reduce((s, n) => s + n, 0);
-  await sleepUntil(go.measureFrom);
-  const c0 = total();
-  const t0 = nowMs();
-  await sleepUntil(go.measureTo);
-  const c1 = total();
-  const t1 = nowMs();
-  running = false;
-  // Every client stops sending at measureTo: wait for what is in flight (quiet for 500 ms, at most 5 s),
-  // so the coordinator can compare everything sent with everything received.
-  for (let last = -1, quietSince = nowMs(), until = nowMs() + 5000; nowMs() < until; ) {
-    const n = total();
-    if (n !== last) [last, quietSince] = [n, nowMs()];
-    else if (nowMs() - quietSince >= 500) break;
-    await sleepUntil(nowMs() + 50);
-  }
-  emit({
-    ev: "result",
-    received: c1 - c0,
-    seconds: (t1 - t0) / 1000,
-    sent: sent.reduce((a, b) => a + b, 0),
-    receivedTotal: total(),
-    tally: addTallies([tally]),
-    closed: conns.filter((c) => c.closed).length,
-  });
-  for (const c of conns) c.close();
-}
-
-const MASK = crypto.getRandomValues(new Uint8Array(4));
-function encodeText(text: string): Uint8Array {
-  return encodeClientFrame(OP_TEXT, text, MASK);
-}
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**
@@ -372,8 +290,34 @@ async function connect(job: ConnectJob, emit: Emit, next: () => Promise<Record<s
     firstError: opened.firstError ?? subbed.firstError,
     handshake: encodeHistogram(hs),
   });
+  const fan = job.listen ? fanoutRecorder(conns, job.ch) : null;
   await next();
   const alive = conns.filter((c) => c && !c.closed).length;
   for (const c of conns) c?.close();
-  emit({ ev: "result", alive });
+  emit({ ev: "result", alive, ...fan?.result() });
+}
+
+/** Delivery latency from the publisher's `"bt"` on every open connection (fresh deliveries of `ch` only). */
+function fanoutRecorder(conns: (LeanConn | undefined)[], ch: string) {
+  const h = newHistogram();
+  const tally = newTally();
+  const chBytes = channelBytes(ch);
+  let received = 0;
+  let negative = 0;
+  for (const c of conns) {
+    if (!c) continue;
+    const filter = new SeqFilter(tally, chBytes);
+    c.onMsg = (buf, s, e) => {
+      const now = nowMs() * 1000;
+      const bt = readIntAfter(buf, s, e, BT);
+      if (bt < 0) {
+        tally.unparsed++;
+        return;
+      }
+      if (!filter.accept(buf, s, e)) return;
+      received++;
+      if (recordMicros(h, now - bt)) negative++;
+    };
+  }
+  return { result: () => ({ received, hist: encodeHistogram(h), tally: addTallies([tally]), negative, closed: conns.filter((c) => c?.closed).length }) };
 }

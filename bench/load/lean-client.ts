@@ -37,6 +37,8 @@ export class LeanConn {
   received = 0;
   acks = 0;
   errs = 0;
+  /** Bytes received after the upgrade (WebSocket frames: headers and payloads). */
+  bytesIn = 0;
   closed = false;
   closeInfo = "";
   onMsg: ((buf: Uint8Array, start: number, end: number) => void) | null = null;
@@ -79,6 +81,7 @@ export class LeanConn {
 
   onData(chunk: Uint8Array): void {
     if (this.upgraded) {
+      this.bytesIn += chunk.length;
       this.parser.push(chunk);
       return;
     }
@@ -98,6 +101,7 @@ export class LeanConn {
     this.head = "";
     this.upgraded = true;
     this.upgrade.resolve();
+    this.bytesIn += rest.length;
     if (rest.length > 0) this.parser.push(rest);
   }
 

@@ -7,6 +7,8 @@
 import { trusted, type RunResult, type ScenarioName } from "../scenarios/common.ts";
 
 export const BASELINE = "bun-raw";
+/** Both floors: bun-raw (the JSON floor) and, in the chat scenarios, bun-chat (the physical floor). */
+export const FLOORS = [BASELINE, "bun-chat"] as const;
 
 export interface Figure {
   key: string;
@@ -20,6 +22,11 @@ export interface Figure {
 
 const lat = (phase: string, p: "p50" | "p99" | "p999" | "max") => (r: RunResult) => r.latency[phase]?.[p];
 const met = (k: string) => (r: RunResult) => r.metrics[k];
+const CHAT_FIGURES: Figure[] = [
+  { key: "delivered", label: "delivered msgs/s", unit: "/s", better: "higher", get: met("deliveredPerSec") },
+  { key: "cpuPerPub", label: "server CPU per publication", unit: "µs", better: "lower", get: met("serverCpuUsPerPub") },
+  { key: "wireBytes", label: "bytes per delivered msg", unit: "bytes", better: "lower", get: met("wireBytesPerMsg") },
+];
 
 export const FIGURES: Record<ScenarioName, Figure[]> = {
   connect: [
@@ -27,7 +34,17 @@ export const FIGURES: Record<ScenarioName, Figure[]> = {
     { key: "rssPerConn", label: "RSS per idle conn", unit: "B", better: "lower", get: met("rssPerConnBytes") },
     { key: "hsP99", label: "handshake p99", unit: "ms", better: "lower", get: lat("handshake", "p99") },
   ],
-  chat: [{ key: "delivered", label: "delivered msgs/s", unit: "/s", better: "higher", get: met("deliveredPerSec") }],
+  chat: CHAT_FIGURES,
+  "chat-rtt": CHAT_FIGURES,
+  "connect-workers": [
+    { key: "connections", label: "connections held", unit: "/s", better: "higher", noRatio: true, get: met("alive") },
+    { key: "rssPerConn", label: "RSS per idle conn", unit: "B", better: "lower", noRatio: true, get: met("rssPerConnBytes") },
+    { key: "kernelPerSocket", label: "kernel per socket", unit: "B", better: "lower", noRatio: true, get: met("kernelPerSocketBytes") },
+    { key: "connectsPerSec", label: "connects/s", unit: "/s", better: "higher", noRatio: true, get: met("connectsPerSec") },
+    { key: "fanP50", label: "fan-out p50", unit: "ms", better: "lower", noRatio: true, get: lat("fanout", "p50") },
+    { key: "fanP99", label: "fan-out p99", unit: "ms", better: "lower", noRatio: true, get: lat("fanout", "p99") },
+    { key: "fanMax", label: "fan-out max", unit: "ms", better: "lower", noRatio: true, get: lat("fanout", "max") },
+  ],
   fanout: [
     { key: "p50_10", label: "10/s p50", unit: "ms", better: "lower", get: lat("10/s", "p50") },
     { key: "p99_10", label: "10/s p99", unit: "ms", better: "lower", get: lat("10/s", "p99") },
@@ -88,14 +105,33 @@ export function fmtRatio(r: number | null): string {
 export function fmtValue(v: number | undefined, unit: string): string {
   if (v === undefined || !Number.isFinite(v)) return "–";
   if (unit === "ms") return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+  if (unit === "µs") return v >= 100 ? v.toFixed(0) : v.toFixed(2);
+  if (unit === "bytes") return v.toFixed(1);
   if (unit === "B") return v >= 10_240 ? `${(v / 1024).toFixed(1)} KiB` : `${(v / 1024).toFixed(2)} KiB`;
   return Math.round(v).toLocaleString("en-US");
 }
 
-/** Ratio of every figure of `r` against the bun-raw run of the same scenario in `runs`. */
-export function ratiosAgainstBaseline(r: RunResult, runs: RunResult[]): Record<string, number | null> {
-  const base = runs.find((x) => x.scenario === r.scenario && x.target === BASELINE && trusted(x));
+/** Ratio of every figure of `r` against the bun-raw (or another floor's) run of the same scenario in `runs`. */
+export function ratiosAgainstBaseline(r: RunResult, runs: RunResult[], baseline: string = BASELINE): Record<string, number | null> {
+  const base = runs.find((x) => x.scenario === r.scenario && x.target === baseline && trusted(x));
   const out: Record<string, number | null> = {};
   for (const f of FIGURES[r.scenario]) out[f.key] = base && trusted(r) && !f.noRatio ? ratio(f.get(r), f.get(base)) : null;
   return out;
+}
+
+/**
+ * The ratio text of one figure against every floor that ran in the scenario:
+ * `0.55×` with bun-raw only, `0.55× raw, 0.49× chat` with both; empty for a
+ * floor's own row against itself and when nothing is computable.
+ */
+export function floorRatioText(r: RunResult, runs: RunResult[], key: string): string {
+  const parts: string[] = [];
+  const present = FLOORS.filter((f) => runs.some((x) => x.scenario === r.scenario && x.target === f && trusted(x)));
+  for (const floor of present) {
+    if (r.target === floor) continue;
+    const x = ratiosAgainstBaseline(r, runs, floor)[key];
+    if (x === null) continue;
+    parts.push(present.length > 1 || floor !== BASELINE ? `${fmtRatio(x)} ${floor.slice(4)}` : fmtRatio(x));
+  }
+  return parts.join(", ");
 }

@@ -4,7 +4,7 @@
  * and versions, and the raw JSON embedded at the end.
  */
 import { trusted, type LatencyResult, type Report, type RunResult, type ScenarioName } from "../scenarios/common.ts";
-import { BASELINE, FIGURES, fmtRatio, fmtValue, ratiosAgainstBaseline } from "./figures.ts";
+import { FIGURES, floorRatioText, fmtValue } from "./figures.ts";
 import { SCENARIO_TEXT, goals } from "./markdown.ts";
 
 const COLORS: Record<string, string> = {
@@ -77,10 +77,10 @@ function table(s: ScenarioName, runs: RunResult[], all: RunResult[]): string {
       h += `<tr><td>${esc(r.target)}</td><td colspan="${figs.length + 2}" class="bad">flagged, figures withheld: ${esc(r.flags!.join("; ").slice(0, 600))}</td></tr>`;
       continue;
     }
-    const ratios = ratiosAgainstBaseline(r, all);
     const cells = figs.map((f) => {
-      const v = fmtValue(f.get(r), f.unit) + (f.unit === "ms" ? " ms" : "");
-      const x = r.target === BASELINE ? "" : ` <small>${fmtRatio(ratios[f.key])}</small>`;
+      const v = fmtValue(f.get(r), f.unit) + (f.unit === "ms" || f.unit === "µs" ? ` ${f.unit}` : "");
+      const text = f.noRatio ? "" : floorRatioText(r, all, f.key);
+      const x = text === "" ? "" : ` <small>${esc(text)}</small>`;
       return `<td>${esc(v)}${x}</td>`;
     });
     const cpu = Object.entries(r.cpu).map(([k, c]) => `${esc(k)}: ${c.server.toFixed(2)} / ${c.client.toFixed(2)} / ${c.machine.toFixed(2)} <small>(other ${c.other.toFixed(2)})</small>`).join("<br>");
@@ -106,7 +106,7 @@ function charts(s: ScenarioName, runs: RunResult[]): string {
     bar("authenticated connects/s", (r) => r.metrics.connectsPerSec, n);
     bar("resident bytes per idle connection (2 subs)", (r) => r.metrics.rssPerConnBytes, (v) => `${n(v)} B`);
     latencyPhases(["handshake"]);
-  } else if (s === "chat") {
+  } else if (s === "chat" || s === "chat-rtt") {
     bar("delivered messages/s", (r) => r.metrics.deliveredPerSec, n);
   } else if (s === "fanout") {
     latencyPhases(["10/s", "100/s"]);
@@ -148,7 +148,7 @@ td:first-child,th:first-child{text-align:left}small{color:#868e96}.small{font-si
 svg text{font:11px system-ui,sans-serif;fill:#343a40}svg .t{font-weight:600;font-size:12px}svg .grid{stroke:#e9ecef}
 </style></head><body>
 <h1>Switchboard bench — ${esc(m.mode)} run</h1>
-<p>Started ${esc(m.started)}, took ${m.durationSec} s, <code>npm run bench -- ${esc(m.argv.join(" "))}</code>. Ratios (small print) are value ÷ bun-raw from this run: above 1× is better for ↑ figures, worse for ↓ figures. CPU in cores (1.00 = one core) for server / load generators / whole machine during each measured window.</p>
+<p>Started ${esc(m.started)}, took ${m.durationSec} s, <code>npm run bench -- ${esc(m.argv.join(" "))}</code>. Ratios (small print) are value ÷ bun-raw from this run (and ÷ bun-chat in the chat scenarios): above 1× is better for ↑ figures, worse for ↓ figures. CPU in cores (1.00 = one core) for server / load generators / whole machine during each measured window.</p>
 <table><tr><th>machine</th><td>${esc(mc.cpuModel)}, ${mc.cores} cores, ${mc.memGiB} GiB</td></tr><tr><th>OS</th><td>${esc(mc.os)}, Linux ${esc(mc.kernel)}</td></tr>
 <tr><th>busy before start</th><td>${m.busyBeforeCores} cores</td></tr><tr><th>load average</th><td>before ${mc.loadavg.join(" ")}, after ${m.machineAfter.loadavg.join(" ")}</td></tr><tr><th>open files</th><td>${esc(mc.openFilesLimit)}</td></tr><tr><th>commit</th><td>${esc(mc.gitCommit)}</td></tr><tr><th>load workers</th><td>${m.workers}</td></tr>${versions}</table>
 <h2>Goals from the issue (reported, not asserted)</h2><ul>${goalList}</ul>

@@ -7,13 +7,17 @@ import type { LoadWorker } from "../lib/workers.ts";
 import type { AuthSpec } from "../load/jobs.ts";
 import type { ServerNode, Target, TargetName } from "../targets.ts";
 
-export const SCENARIOS = ["connect", "chat", "fanout", "crossnode", "http-publish", "chat-store", "call-setup"] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+export const SCENARIOS = ["connect", "chat", "chat-rtt", "fanout", "crossnode", "http-publish"] as const;
+/** Run only when named (not by `all`): connect-workers needs Redis, PostgreSQL and 60,000 sockets; chat-store and call-setup start their own PostgreSQL. */
+export const EXTRA_SCENARIOS = ["connect-workers", "chat-store", "call-setup"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number] | (typeof EXTRA_SCENARIOS)[number];
 
 export interface Ctx {
   quick: boolean;
   /** Load-generator processes per scenario (the publisher, if any, is extra). */
   workers: number;
+  /** --connections: overrides connect-workers' connection count. */
+  connections?: number;
   log(msg: string): void;
 }
 

@@ -49,6 +49,8 @@ function publishFlags(p: { sent: number; acked: number; refused: number }, phase
 
 export interface ChatWorkerResult {
   received: number;
+  /** Bytes the clients received in the measured window (WebSocket frames, acks included). */
+  bytes?: number;
   seconds: number;
   sent: number;
   receivedTotal: number;
@@ -56,19 +58,33 @@ export interface ChatWorkerResult {
   closed: number;
 }
 
-export function chatTally(rs: ChatWorkerResult[], clients: number): Tallied {
+/**
+ * Server CPU time per publication (µs): the server processes' CPU over the
+ * measured window (cores × seconds) divided by the publications delivered in
+ * it; NaN when either side is missing.
+ */
+export function cpuPerPublicationUs(cpu: { server: number; seconds: number } | undefined, publications: number): number {
+  if (!cpu || !(publications > 0) || !Number.isFinite(cpu.server)) return NaN;
+  return Math.round(((cpu.server * cpu.seconds * 1e6) / publications) * 100) / 100;
+}
+
+export function chatTally(rs: ChatWorkerResult[], clients: number, cpu?: { server: number; seconds: number }): Tallied {
   const out = empty();
   const rate = rs.reduce((s, r) => s + r.received / r.seconds, 0);
   const sent = rs.reduce((s, r) => s + r.sent, 0);
   const receivedTotal = rs.reduce((s, r) => s + r.receivedTotal, 0);
+  const received = rs.reduce((s, r) => s + r.received, 0);
+  const bytes = rs.reduce((s, r) => s + (r.bytes ?? NaN), 0);
   out.metrics = {
     deliveredPerSec: Math.round(rate),
     publishedPerSec: Math.round(rate / clients),
-    received: rs.reduce((s, r) => s + r.received, 0),
+    received,
     sent,
     receivedTotal,
     expectedTotal: sent * clients,
     closedClients: rs.reduce((s, r) => s + r.closed, 0),
+    serverCpuUsPerPub: cpuPerPublicationUs(cpu, received / clients),
+    wireBytesPerMsg: received > 0 ? Math.round((bytes / received) * 10) / 10 : NaN,
   };
   if (out.metrics.closedClients > 0) out.flags.push(`${out.metrics.closedClients} clients were closed by the server during the run`);
   out.flags.push(...missingFlag("whole run", receivedTotal, sent * clients));
@@ -185,5 +201,40 @@ export function httpTally(rs: HttpWorkerResult[], sub: { phases: { received: num
   out.flags.push(...missingFlag("subscribers", sub.phases[0].received, ok * subscribers));
   if (sub.closed > 0) out.flags.push(`${sub.closed} subscribers were closed by the server`);
   out.flags.push(...deliveryFlags("subscribers", sub.tally, sub.negative));
+  return out;
+}
+
+export interface ConnectWorkersInput {
+  ready: ConnectReady[];
+  n: number;
+  /** Per load worker: connections still open at the end, fan-out deliveries received and what was not counted. */
+  results: { alive: number; received: number; tally: DeliveryTally; negative: number }[];
+  published: { sent: number; acked: number; refused: number };
+  /** VmRSS of each server process before connecting and with every connection open. */
+  rss0: number[];
+  rss1: number[];
+  /** Growth of the machine's kernel slab over the same interval (both socket ends are on this machine). */
+  slabDelta: number;
+}
+
+/** connect-workers: connections across the processes, memory per connection (process and kernel), fan-out to all. */
+export function connectWorkersTally(i: ConnectWorkersInput): Tallied {
+  const base = connectTally(i.ready, i.n, i.results.reduce((s, r) => s + r.alive, 0), 0, 0);
+  const out: Tallied = { ...base, metrics: { ...base.metrics }, latency: {}, notes: [...base.notes], flags: [...base.flags] };
+  const alive = out.metrics.alive;
+  const grown = i.rss1.reduce((s, b, k) => s + b - (i.rss0[k] ?? 0), 0);
+  delete out.metrics.rssBaselineBytes;
+  delete out.metrics.rssLoadedBytes;
+  out.metrics.processes = i.rss1.length;
+  out.metrics.rssTotalBytes = i.rss1.reduce((s, b) => s + b, 0);
+  out.metrics.rssPerConnBytes = alive > 0 ? Math.round(grown / alive) : NaN;
+  // Two sockets per connection on this machine: the client's and the server's end.
+  out.metrics.kernelPerSocketBytes = alive > 0 ? Math.round(i.slabDelta / (2 * alive)) : NaN;
+  const received = i.results.reduce((s, r) => s + r.received, 0);
+  const expected = accepted(i.published) * alive;
+  out.metrics.fanoutDelivered = received;
+  out.metrics.fanoutExpected = expected;
+  out.flags.push(...missingFlag("fan-out", received, expected), ...publishFlags(i.published, "fan-out"));
+  out.flags.push(...deliveryFlags("connections", addTallies(i.results.map((r) => r.tally)), i.results.reduce((s, r) => s + r.negative, 0)));
   return out;
 }

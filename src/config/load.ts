@@ -51,6 +51,10 @@ export interface Config {
   admin: { port: number; host: string } | undefined;
   metricsKey: string | undefined;
   adminDashboardKey: string | undefined;
+  /** Processes on this node sharing the port (a supervisor starts them when > 1). */
+  workers: number;
+  /** Bun.serve `reusePort` (SO_REUSEPORT). */
+  reusePort: boolean;
   historyTrimCron: string;
   channelIdleSec: number;
   redis:
@@ -203,10 +207,11 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     if (existsSync(st.REDIS_TLS_CA_FILE)) redisTlsCa = readFileSync(st.REDIS_TLS_CA_FILE, "utf8");
     else problems.push(`REDIS_TLS_CA_FILE: file ${st.REDIS_TLS_CA_FILE} does not exist`);
   }
+  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length || st.REDIS_SENTINELS?.length);
+  problems.push(...sharedPortProblems(st.WORKERS!, st.REUSE_PORT!, useRedis, Boolean(st.DATABASE_URL)));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const generated = !hasKey;
-  const useRedis = Boolean(st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length || st.REDIS_SENTINELS?.length);
   return {
     env: envName,
     host: st.HOST!,
@@ -247,6 +252,8 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     admin: st.ADMIN_PORT === undefined ? undefined : { port: st.ADMIN_PORT, host: st.ADMIN_HOST ?? st.HOST! },
     metricsKey: st.METRICS_KEY,
     adminDashboardKey: st.ADMIN_DASHBOARD_KEY,
+    workers: st.WORKERS!,
+    reusePort: st.REUSE_PORT! || st.WORKERS! > 1,
     historyTrimCron: st.HISTORY_TRIM_CRON!,
     channelIdleSec: st.CHANNEL_IDLE_SEC!,
     redis: useRedis
@@ -308,4 +315,18 @@ function pemProblem(path: string): string | undefined {
   }
   if (!text.includes("-----BEGIN")) return `${path} is not a PEM file (no "-----BEGIN" line)`;
   return undefined;
+}
+
+/**
+ * Several processes on one port are several nodes: each needs the shared
+ * engine and record store, since the embedded engine's history and the
+ * SQLite records belong to one process per DATA_DIR.
+ */
+function sharedPortProblems(workers: number, reusePort: boolean, redis: boolean, database: boolean): string[] {
+  if (workers <= 1 && !reusePort) return [];
+  const key = workers > 1 ? `WORKERS: ${workers} processes on one port` : "REUSE_PORT: processes sharing a port";
+  const out: string[] = [];
+  if (!redis) out.push(`${key} need the Redis engine (set REDIS_URL or REDIS_CLUSTER_NODES); the embedded engine is one node per DATA_DIR`);
+  if (!database) out.push(`${key} need DATABASE_URL (PostgreSQL); the SQLite record store is one process per DATA_DIR`);
+  return out;
 }

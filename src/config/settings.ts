@@ -94,6 +94,8 @@ export const SETTINGS = {
   METRICS_KEY: spec(undefined, "When set, `/metrics` needs `Authorization: Bearer <METRICS_KEY>`.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   ADMIN_DASHBOARD_KEY: spec(undefined, "Turns on the admin dashboard at `/admin` (on `ADMIN_PORT` when set); its data needs this key. Unset = no dashboard.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
+  WORKERS: spec("1", "Switchboard processes this node runs on one PORT (SO_REUSEPORT: the kernel spreads connections over them), each with NODE_ID `<NODE_ID>-<i>`; SIGTERM drains all. More than 1 needs REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL.", int(1, 64)),
+  REUSE_PORT: spec("false", "Listen with SO_REUSEPORT so that several processes share PORT (WORKERS sets it for its own processes; set it when a process manager starts them). Needs REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL.", bool()),
   REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
   REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),
   REDIS_SENTINELS: spec(undefined, "Comma-separated `host:port` of Redis Sentinels (instead of `REDIS_URL`); the primary is found through them, again after a failover.", list()),

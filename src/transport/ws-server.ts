@@ -210,6 +210,8 @@ export function serve(d: ServeDeps): Server<SocketData> {
   const bun = Bun.serve<SocketData>({
     hostname: config.host,
     port: config.port,
+    // WORKERS / REUSE_PORT: the kernel spreads new connections over every process bound to the port.
+    reusePort: config.reusePort,
     ...(tls ? { tls } : {}),
     // Bun's own limit answers a bare 413; keep it well above ours so that oversize
     // bodies get the JSON error below (by Content-Length) or from Hono's bodyLimit.

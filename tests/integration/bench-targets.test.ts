@@ -84,10 +84,32 @@ describe("against real processes", () => {
       expect(res.flags!.some((f) => /^subscribers: \d+ duplicate/.test(f))).toBe(true);
       const md = renderMarkdown({ meta: fakeMeta(), runs: [res] });
       expect(md).toContain("| lossy-peer | **flagged, figures withheld**: ");
-      expect(md).toContain("fanout p50/p99 within 1.2× of bun-raw: not measured");
+      expect(md).toContain("fanout p50/p99 within 1.1× of bun-raw: not measured");
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
       await Promise.all(servers.map((x) => x.stop()));
     }
   }, 60_000);
+
+  test("the saturating chat shape: Bun's bare chat server comes out clean with CPU per publication and bytes per message; the lossy target comes out flagged", async () => {
+    const { targets } = await import("../../bench/targets.ts");
+    const { chatScenario } = await import("../../bench/scenarios/chat.ts");
+    const ctx = { quick: true, workers: 1, log() {} };
+    const clean = await chatScenario(targets["bun-chat"], ctx);
+    expect(clean.error).toBeUndefined();
+    expect(clean.flags).toEqual([]);
+    // Everything every client sent reached all 32 clients; each client sends whole rounds of 1,600.
+    expect(clean.metrics.receivedTotal).toBe(clean.metrics.expectedTotal);
+    expect(clean.metrics.sent % 1600).toBe(0);
+    expect(clean.metrics.sent).toBeGreaterThanOrEqual(32 * 1600);
+    expect(clean.metrics.serverCpuUsPerPub).toBeGreaterThan(0);
+    // The shortest text the client sends, `{"ch":"room:bench","s":0,"q":0,"text":"zoo"}`, is 45 bytes.
+    expect(clean.metrics.wireBytesPerMsg).toBeGreaterThan(45);
+    const md = renderMarkdown({ meta: fakeMeta(), runs: [clean] });
+    expect(md).toMatch(/\| bun-chat \| [\d,]+ \| [\d.]+ µs \| [\d.]+ \|/);
+
+    const lossy = await chatScenario(targets["lossy-peer"], ctx);
+    expect(lossy.flags!.some((f) => /^whole run: \d+ of \d+ deliveries missing$/.test(f))).toBe(true);
+    expect(renderMarkdown({ meta: fakeMeta(), runs: [lossy] })).toContain("| lossy-peer | **flagged, figures withheld**: ");
+  }, 180_000);
 });
