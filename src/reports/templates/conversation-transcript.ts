@@ -78,7 +78,8 @@ export const conversationTranscript = defineTemplate<Input>({
       drawTable(
         w,
         [{ title: `Time (${i.timeZone})`, width: 1.15 }, { title: "Sender", width: 0.95 }, { title: "Message", width: 3.9 }],
-        i.messages.map((m) => [formatDateTime(m.ts, i.timeZone), m.from ?? "server", messageText(m, i.timeZone)]),
+        // A removed message is shaded so a reader sees the gap, and its content is not there to print.
+        i.messages.map((m) => [formatDateTime(m.ts, i.timeZone), m.from ?? "server", m.redactedBy === undefined ? messageText(m, i.timeZone) : { text: messageText(m, i.timeZone), tone: "note" }]),
       );
     }
     w.signatures(["Reviewed by (name and role)"]);

@@ -197,7 +197,7 @@ export function transcriptRoutes(chat: ChatService, reports: ReportRenderer, log
       pageSize: q.pageSize,
       conversation: conv.id,
       title: conv.title,
-      members: [...conv.members].sort(),
+      members: [...conv.members].sort((a, b) => a.localeCompare(b)),
       messages,
       ...(q.since !== undefined ? { since: q.since } : {}),
       ...(q.until !== undefined ? { until: q.until } : {}),
