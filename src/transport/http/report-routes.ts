@@ -114,15 +114,12 @@ const SKIP_FACTOR = 4;
 function transcriptQuery(q: Record<string, string>): { tenant: string; id: string; since?: number; until?: number; timeZone: string; pageSize: "A4" | "Letter" } {
   onlyQuery(q, TRANSCRIPT_QUERY);
   const problems: string[] = [];
-  const check = <T>(name: string, f: () => T): T | undefined => {
-    try {
-      return f();
-    } catch (err) {
-      problems.push(toSwitchboardError(err).message);
-      return undefined;
-    }
-  };
-  const tenant = check("tenant", () => tenantOf(q.tenant));
+  let tenant: string | undefined;
+  try {
+    tenant = tenantOf(q.tenant);
+  } catch (err) {
+    problems.push(toSwitchboardError(err).message);
+  }
   const id = q.conversation;
   if (!id) problems.push("conversation: is required");
   else if (!CONVERSATION_ID.test(id)) problems.push("conversation: must be 1–180 of [A-Za-z0-9_.:@=-]");
@@ -161,6 +158,10 @@ export function transcriptRoutes(chat: ChatService, reports: ReportRenderer, log
     const q = transcriptQuery(c.req.query());
     const conv = await chat.store.conversation(q.tenant, q.id);
     if (!conv) throw new SwitchboardError("RESOURCE_NOT_FOUND", `no conversation ${q.id}${q.tenant ? ` in tenant ${q.tenant}` : ""}`);
+    const refuse = (message: string, messages: number): never => {
+      logger.audit("api_report", { key: c.get("apiKey"), template: "conversation-transcript", tenant: q.tenant, conversation: conv.id, messages, outcome: "MESSAGE_TOO_LARGE" });
+      throw new SwitchboardError("MESSAGE_TOO_LARGE", message);
+    };
     const picked: ChatMessage[] = [];
     let kept = 0;
     let skipped = 0;
@@ -172,15 +173,12 @@ export function transcriptRoutes(chat: ChatService, reports: ReportRenderer, log
         const size = Buffer.byteLength(m.data) + Buffer.byteLength(m.from ?? "") + Buffer.byteLength(m.redactedBy ?? "") + m.ev.length + 48;
         if (q.until !== undefined && m.ts >= q.until) {
           skipped += size;
-          if (skipped > SKIP_FACTOR * o.maxInputBytes) throw new SwitchboardError("MESSAGE_TOO_LARGE", `more than ${SKIP_FACTOR * o.maxInputBytes} bytes of messages are newer than until= (${SKIP_FACTOR}× REPORT_MAX_INPUT_BYTES); ask for a more recent range`);
+          if (skipped > SKIP_FACTOR * o.maxInputBytes) refuse(`more than ${SKIP_FACTOR * o.maxInputBytes} bytes of messages are newer than until= (${SKIP_FACTOR}× REPORT_MAX_INPUT_BYTES); ask for a more recent range`, 0);
           continue;
         }
         if (q.since !== undefined && m.ts < q.since) break paging;
         kept += size;
-        if (kept > o.maxInputBytes) {
-          logger.audit("api_report", { key: c.get("apiKey"), template: "conversation-transcript", tenant: q.tenant, conversation: conv.id, messages: picked.length, outcome: "MESSAGE_TOO_LARGE" });
-          throw new SwitchboardError("MESSAGE_TOO_LARGE", `the conversation's messages are larger than ${o.maxInputBytes} bytes (REPORT_MAX_INPUT_BYTES); narrow it with since= and until=`);
-        }
+        if (kept > o.maxInputBytes) refuse(`the conversation's messages are larger than ${o.maxInputBytes} bytes (REPORT_MAX_INPUT_BYTES); narrow it with since= and until=`, picked.length);
         picked.push(m);
       }
       if (!page.more || page.messages.length === 0) break;
