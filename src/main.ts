@@ -31,6 +31,7 @@ import { serveAdmin } from "./transport/admin-server.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { callRoutes } from "./transport/http/call-routes.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
+import { transcriptRoutes } from "./transport/http/report-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { statusRoutes } from "./transport/http/status-routes.ts";
 import { serve } from "./transport/ws-server.ts";
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     await engine.start(sink);
   }
 
+  const reports = new ReportRenderer({ ...config.reports, logger });
   const store = await startStore(config, logger, metrics);
   const presence = presenceFeature(hub, store);
   hub.register(presence.feature);
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
   if (chatNs) {
     const chat = chatFeature(hub, store, chatNs);
     hub.register(chat.feature);
-    featureRoutes.push(chatRoutes(chat.service, logger));
+    featureRoutes.push(chatRoutes(chat.service, logger), transcriptRoutes(chat.service, reports, logger, { maxInputBytes: config.reports.maxInputBytes, retention: config.namespaces[chatNs]!.retention }));
   }
   const inbox = notificationsFeature(hub, store, config.notificationRetentionDays);
   hub.register(inbox.feature);
@@ -195,7 +197,6 @@ async function main(): Promise<void> {
   const health = new HealthCheck(hub, engine, scheduler, lag, store);
   const api = new ServerApi(hub);
 
-  const reports = new ReportRenderer({ ...config.reports, logger });
   const processMetrics = new ProcessMetrics();
   processMetrics.start();
   const httpDeps = {
