@@ -79,7 +79,9 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
 
   /**
    * Connects (and keeps reconnecting). Resolves with the first `hello`;
-   * rejects only on a terminal failure (token refused with no fresh one) or `close()`.
+   * rejects on a terminal failure (token refused with no fresh one), on `close()`,
+   * and with LIMIT_EXCEEDED when the server refuses the user another connection
+   * (4008), while the client keeps retrying in the background.
    */
   connect(): Promise<Hello> {
     if (this._state === "connected" && this._hello) return Promise.resolve(this._hello);
@@ -413,6 +415,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     }
     this._state = "reconnecting";
     this.emit("disconnected", { code, reason, willReconnect: true });
+    if (next.refused) this.settleWaiters(new SwitchboardClientError(next.refused, reason || "too many connections for this user"));
     this.scheduleReconnect(next.cause, next.delayMs, next.reason);
   }
 

@@ -369,6 +369,7 @@ export class Hub implements EngineSink {
       // names a connection of this process was already delivered here without its sender.
       if (frame.includes(',"conn":"' + this.connPrefix)) return;
       if (fanout.publish(key, frame) > 0) this.outSignal.value += fanout.subscriberCount(key);
+      if (this.tap !== undefined) this.tap.feature(key, frame);
     }
   }
 
@@ -423,6 +424,17 @@ export class Hub implements EngineSink {
     } else if (msg.type === "feature") {
       this.features.control(msg.feature, msg.body);
     }
+  }
+
+  /**
+   * A feature's signal from `conn` to this node's other subscribers of `key`,
+   * native and Socket.IO (other nodes get it through the engine, and `deliver`
+   * skips it here because it names `conn`).
+   */
+  signalLocal(conn: Conn, key: string, frame: string): void {
+    if (conn.publish !== undefined) conn.publish(key, frame);
+    else this.fanout?.publish(key, frame);
+    if (this.tap !== undefined) this.tap.feature(key, frame, conn);
   }
 
   /** This node's authenticated connections of a user. */

@@ -92,6 +92,8 @@ export interface DeliveryTap {
   deliver(key: string, frame: string): void;
   /** A join/leave frame of channel `key`, after its native publish to the presence topic. */
   signal(key: string, frame: string): void;
+  /** A feature's signal on `key` (typing, read, redact, status); `sender` is the local connection that sent it, which does not get it. */
+  feature(key: string, frame: string, sender?: Conn): void;
   has(key: string): boolean;
 }
 

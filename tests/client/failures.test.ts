@@ -89,3 +89,22 @@ test("a rate-limited publish rejects with RATE_LIMIT_EXCEEDED and retryAfter", a
   }
   expect(client.state).toBe("connected");
 });
+
+test("over the per-user connection limit (4008), connect() rejects with LIMIT_EXCEEDED and the client connects by itself once a slot is free", async () => {
+  const server = await startServer({ env: { WS_MAX_CONNECTIONS_PER_USER: "1" } });
+  servers.push(server);
+  const jwt = await token({ sub: "nina" });
+  const first = pool.create(server.wsUrl, { token: jwt });
+  await first.connect();
+  const second = pool.create(server.wsUrl, { token: jwt, minReconnectDelayMs: 50, maxReconnectDelayMs: 200 });
+  const err = await second.connect().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(SwitchboardClientError);
+  expect(err).toMatchObject({ code: "LIMIT_EXCEEDED" });
+  expect(second.state).not.toBe("closed");
+
+  const connected = nextEvent(second, "connected", () => true, 20_000);
+  first.close();
+  await connected;
+  expect(second.state).toBe("connected");
+  expect((await second.connect()).user).toBe("nina");
+});

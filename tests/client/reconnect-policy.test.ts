@@ -24,8 +24,9 @@ describe("reconnectDecision", () => {
   });
 
   test("anything else backs off", () => {
-    for (const code of [1001, 1006, 1008, 1009, 1011, 1012, 4008]) {
+    for (const code of [1001, 1006, 1008, 1009, 1011, 1012]) {
       expect(reconnectDecision(code, { renewableToken: true, now })).toEqual({ stop: false, cause: "backoff" });
     }
+    expect(reconnectDecision(4008, { renewableToken: true, now })).toEqual({ stop: false, cause: "backoff", refused: "LIMIT_EXCEEDED" });
   });
 });

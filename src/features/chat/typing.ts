@@ -40,7 +40,7 @@ export class TypingSignals {
     if (!conn.isSubscribed(key)) throw new SwitchboardError("BAD_REQUEST", `subscribe to ${f.ch} before sending typing`);
     const frame = encodeTyping(f.ch, p.sub, hub.connId(conn), f.active ?? true, TYPING_EXPIRES_MS);
     // Here: every local subscriber but the sender. Other nodes: through the engine (the hub skips it here).
-    conn.publish?.(key, frame);
+    hub.signalLocal(conn, key, frame);
     hub.deps.engine.signal(key, frame).catch((err) => hub.deps.logger.warn("typing signal failed", { err }));
     if (f.id !== undefined) hub.send(conn, encodeOk(f.id));
     if (hub.deps.logger.auditing) hub.deps.logger.audit("typing", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ch: f.ch });

@@ -100,6 +100,10 @@ export class EngineSession implements SocketHost {
     this.ws?.unsubscribe(topic);
   }
 
+  publishWs(topic: string, packet: string): void {
+    this.ws?.publish(topic, packet);
+  }
+
   socketEnded(nsp: string): void {
     this.sockets.delete(nsp);
     if (this.sockets.size === 0) this.connectBy = Date.now() + this.authTimeoutMs;

@@ -66,25 +66,71 @@ function fill(template: string, fields: Record<string, unknown>, event: string):
 
 const RESULT_KEYS = new Set(["off", "recovered", "code", "message"]);
 
-/** Copies an ack template, replacing "{name}" strings with the result's field of that name, else the payload's. */
-function shapeAck(template: unknown, fields: Record<string, unknown>, ok: Record<string, unknown>): unknown {
+/**
+ * Copies an ack template, replacing "{name}" strings with the result's field
+ * of that name, else the payload's. Subscribe and publish results answer only
+ * RESULT_KEYS; a feature frame's result (`anyKey`) answers every field it has.
+ */
+function shapeAck(template: unknown, fields: Record<string, unknown>, ok: Record<string, unknown>, anyKey = false): unknown {
   if (typeof template === "string") {
     const m = /^\{([A-Za-z0-9_]+)\}$/.exec(template);
     if (!m) return template;
     const f = m[1]!;
-    return RESULT_KEYS.has(f) ? ok[f] : fields[f];
+    return (anyKey ? f in ok : RESULT_KEYS.has(f)) ? ok[f] : fields[f];
   }
-  if (Array.isArray(template)) return template.map((t) => shapeAck(t, fields, ok));
+  if (Array.isArray(template)) return template.map((t) => shapeAck(t, fields, ok, anyKey));
   if (typeof template === "object" && template !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, t] of Object.entries(template)) out[k] = shapeAck(t, fields, ok);
+    for (const [k, t] of Object.entries(template)) out[k] = shapeAck(t, fields, ok, anyKey);
     return out;
   }
   return template;
 }
 
+/** A feature frame's `ok` as the client sees it: without `t` and `id`; stored messages as `{ev, data, meta}` like history. */
+function featureResult(t: string, ok: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(ok)) if (k !== "t" && k !== "id") out[k] = val;
+  if (t === "messages" && Array.isArray(out.messages)) out.messages = (out.messages as Record<string, unknown>[]).map(asEvent);
+  return out;
+}
+
+/** Fills a frame's field templates from the payload (see `fields` in config/socketio.ts). */
+function fillFields(template: unknown, fields: Record<string, unknown>, event: string): unknown {
+  if (typeof template === "string") {
+    const m = /^\{([A-Za-z0-9_]+)\}$/.exec(template);
+    if (m) return fields[m[1]!];
+    return template.includes("{") ? fill(template, fields, event) : template;
+  }
+  if (Array.isArray(template)) {
+    return template.map((t) => {
+      const val = fillFields(t, fields, event);
+      if (val === undefined) throw new SwitchboardError("VALIDATION_ERROR", `${event}.${String(t).slice(1, -1)}: is required`);
+      return val;
+    });
+  }
+  if (typeof template === "object" && template !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, t] of Object.entries(template)) {
+      const val = fillFields(t, fields, event);
+      if (val !== undefined) out[k] = val;
+    }
+    return out;
+  }
+  return template;
+}
+
+function frameEvent(name: string, e: Extract<LegacyEvent, { action: "frame" }>, fields: Record<string, unknown>): RoutedEvent {
+  const frame = { ...(fillFields(e.fields, fields, name) as Record<string, unknown>), t: e.frame };
+  const result = (ok: Record<string, unknown>) => featureResult(e.frame, ok);
+  const ack = e.ack === undefined ? result : (ok: Record<string, unknown>) => shapeAck(e.ack, fields, result(ok), true);
+  const fail = e.errorAck === undefined ? undefined : (err: Record<string, unknown>) => shapeAck(e.errorAck, fields, { code: err.code, message: err.msg });
+  return { frame, ch: undefined, ack, fail };
+}
+
 function legacy(name: string, e: LegacyEvent, arg: unknown): RoutedEvent {
   const fields = arg === undefined ? {} : objectArg(name, arg, "an object");
+  if (e.action === "frame") return frameEvent(name, e, fields);
   const ch = fill(e.channel, fields, name);
   const t = e.action === "subscribe" ? "sub" : e.action === "unsubscribe" ? "unsub" : "pub";
   const frame: Record<string, unknown> = { t, ch };

@@ -52,6 +52,8 @@ const PUB_OK = /^\{"t":"ok","id":(\d{1,15}),"off":"(\d{1,30})"\}$/;
 
 /** Suffix of presence topics (channel-policy.ts presenceTopic): channel keys never contain `#`. */
 const PRESENCE_SUFFIX = presenceTopic("");
+/** Status topics (status-service.ts) are `<tenant>/~status:<user>`: channel names never contain `~`. */
+const STATUS_MARK = "/~";
 
 const CONNECTING = 0;
 const CONNECTED = 1;
@@ -79,8 +81,8 @@ export class SioSocket implements Conn, FanoutMember {
   private connectWaits = 0;
   private frozen = false;
   private readonly marks = new Map<string, Mark>();
-  /** Presence topics (`<key>#p`) this socket gets join/leave on; null while none. */
-  private presenceTopics: Set<string> | null = null;
+  /** Topics that are not channels: presence (`<key>#p`, join/leave) and watched users' status; null while none. */
+  private signalTopics: Set<string> | null = null;
   /** Requests sent to the hub and not answered yet; most idle sockets have none, so it is made on first use. */
   private pending: Map<number, Pending> | null = null;
   private nextId = 1;
@@ -242,6 +244,8 @@ export class SioSocket implements Conn, FanoutMember {
     }
     if (t === 114 /* r */) return this.drain((JSON.parse(frame) as { after: number }).after);
     if (t === 101 /* e: expiring */) return this.host.send(this.head + '"expiring",{' + frame.slice(frame.indexOf('"in"')) + "]");
+    // The notifications feature's unread count: {"t":"inbox","unread":N}.
+    if (t === 105 /* i */) return this.host.send(this.head + '"notifications:unread",{' + frame.slice(frame.indexOf('"unread"')) + "]");
     return 1;
   }
 
@@ -297,8 +301,8 @@ export class SioSocket implements Conn, FanoutMember {
   }
 
   subscribe(topic: string): void {
-    if (topic.endsWith(PRESENCE_SUFFIX)) {
-      (this.presenceTopics ??= new Set()).add(topic);
+    if (topic.endsWith(PRESENCE_SUFFIX) || topic.includes(STATUS_MARK)) {
+      (this.signalTopics ??= new Set()).add(topic);
       if (!this.frozen) this.ctx.fanout.add(this, topic);
       return;
     }
@@ -310,7 +314,7 @@ export class SioSocket implements Conn, FanoutMember {
   }
 
   unsubscribe(topic: string): void {
-    if (this.presenceTopics?.delete(topic) === true) {
+    if (this.signalTopics?.delete(topic) === true) {
       if (!this.frozen) this.ctx.fanout.remove(this, topic);
       return;
     }
@@ -367,11 +371,15 @@ export class SioSocket implements Conn, FanoutMember {
     this.host.unsubscribeWs(topic);
   }
 
+  publishWs(topic: string, packet: string): void {
+    this.host.publishWs(topic, packet);
+  }
+
   /** The Engine.IO connection moved to WebSocket: channel deliveries switch to native topics. */
   upgraded(): void {
     if (this.frozen) return;
     for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.upgraded(this, key);
-    if (this.presenceTopics) for (const topic of this.presenceTopics) this.ctx.fanout.upgraded(this, topic);
+    if (this.signalTopics) for (const topic of this.signalTopics) this.ctx.fanout.upgraded(this, topic);
   }
 
   // --- end of life ---
@@ -405,7 +413,7 @@ export class SioSocket implements Conn, FanoutMember {
     if (this.frozen) return;
     this.frozen = true;
     for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.remove(this, key);
-    if (this.presenceTopics) for (const topic of this.presenceTopics) this.ctx.fanout.remove(this, topic);
+    if (this.signalTopics) for (const topic of this.signalTopics) this.ctx.fanout.remove(this, topic);
   }
 
   private freezeAndSave(): Promise<void> {
@@ -417,7 +425,7 @@ export class SioSocket implements Conn, FanoutMember {
     const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: [] };
     for (const [key, m] of this.marks) {
       if (!m.live) continue;
-      const presence = this.presenceTopics?.has(presenceTopic(key)) === true;
+      const presence = this.signalTopics?.has(presenceTopic(key)) === true;
       record.chs.push(channelRecord(m.ch, m.base, m.sent ?? [], m.complete, this.ctx.fanout.deliveredAfter(key, m.seq), presence));
     }
     this.detach();

@@ -12,6 +12,8 @@ export interface SocketHost {
   /** Subscribes the WebSocket to a native topic; false while the connection is on long-polling. */
   subscribeWs(topic: string): boolean;
   unsubscribeWs(topic: string): void;
+  /** Publishes to a native topic's subscribers except this WebSocket (Bun's ws.publish). */
+  publishWs(topic: string, packet: string): void;
   /** Ends the whole Engine.IO connection: the client reconnects on its own. */
   closeTransport(reason: string): void;
   /** The namespace socket is gone (its host forgets it). */

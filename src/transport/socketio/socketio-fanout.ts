@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { presenceTopic } from "../../hub/channel-policy.ts";
-import type { DeliveryTap } from "../../hub/ports.ts";
+import type { Conn, DeliveryTap } from "../../hub/ports.ts";
 import type { Cell, Metrics } from "../../observability/metrics.ts";
 import { DeliveryRing } from "./delivery-ring.ts";
 import { publicationParts } from "./publication-args.ts";
@@ -14,6 +14,8 @@ export interface FanoutMember {
   /** Subscribes the socket's WebSocket to a native topic; false while the socket is on long-polling. */
   subscribeWs(topic: string): boolean;
   unsubscribeWs(topic: string): void;
+  /** Publishes to a native topic's subscribers except this socket's WebSocket. */
+  publishWs(topic: string, packet: string): void;
 }
 
 interface NspSubscribers {
@@ -28,6 +30,18 @@ interface NspSubscribers {
 interface KeyState {
   byNsp: Map<string, NspSubscribers>;
   ring: DeliveryRing;
+}
+
+/** Socket.IO event names of the features' signals, by native frame type (documented in src/protocol/README.md). */
+export const FEATURE_EVENTS: Readonly<Record<string, string>> = {
+  typing: "typing",
+  read: "message:read",
+  redact: "message:redacted",
+  status: "status",
+};
+
+function isMember(c: Conn): c is Conn & FanoutMember {
+  return typeof (c as Partial<FanoutMember>).publishWs === "function";
 }
 
 export function sioTopic(nsp: string, key: string): string {
@@ -92,6 +106,32 @@ export class SocketIoFanout implements DeliveryTap {
       const packet = subs.head + tail;
       if (subs.ws > 0 && this.server) this.server.publish(subs.topic, packet);
       if (subs.polling !== null) for (const m of subs.polling) m.pushPolling(packet);
+    }
+  }
+
+  /**
+   * A feature's signal, to the sockets subscribed to `key`: emitted under
+   * FEATURE_EVENTS' name with the frame's fields (less `t`), plus
+   * `conversationId` (the channel name after its namespace) when it names a
+   * channel. The sender, when it is a socket of this node, does not get it.
+   */
+  feature(key: string, frame: string, sender?: Conn): void {
+    const st = this.keys.get(key);
+    if (st === undefined) return;
+    const { t, ...body } = JSON.parse(frame) as Record<string, unknown>;
+    const name = FEATURE_EVENTS[t as string];
+    if (name === undefined) return;
+    if (typeof body.ch === "string") body.conversationId = body.ch.slice(body.ch.indexOf(":") + 1);
+    const tail = '"' + name + '",' + JSON.stringify(body) + "]";
+    const self = sender !== undefined && isMember(sender) ? sender : undefined;
+    for (const [nsp, subs] of st.byNsp) {
+      const packet = subs.head + tail;
+      if (subs.ws > 0 && this.server) {
+        // Bun's ws.publish leaves out the publishing WebSocket: the sender does not hear itself.
+        if (self !== undefined && self.nsp === nsp && subs.polling?.has(self) !== true) self.publishWs(subs.topic, packet);
+        else this.server.publish(subs.topic, packet);
+      }
+      if (subs.polling !== null) for (const m of subs.polling) if (m !== self) m.pushPolling(packet);
     }
   }
 
