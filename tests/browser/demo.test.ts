@@ -245,6 +245,11 @@ for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const
       await a.fill("#chat-text", "Discharge planned for 15:00.");
       await a.click("#chat-send");
       await a.locator("#chat-messages li", { hasText: "Discharge planned for 15:00." }).waitFor();
+      // Stored (alice's send is acknowledged after the commit; the live copy may reach a page before that).
+      await until(async () => {
+        const res = await server.api(`/v1/conversations/${room}/messages?tenant=acme`);
+        return ((await res.json()) as { messages: unknown[] }).messages.length === 3 ? true : undefined;
+      }, "the third message to be stored");
       const again = await openDemo(bobId, { room, viewport });
       b2 = again.page;
       await b2.locator("#log", { hasText: `showing 3 stored messages from chat:${room}` }).waitFor();
