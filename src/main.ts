@@ -279,7 +279,7 @@ async function demoExtension(config: Config): Promise<((app: import("hono").Hono
   if (config.env === "production" || !config.jwt.generated) return undefined;
   const demo = await import("./transport/http/demo.ts").catch(() => undefined);
   if (!demo) return undefined;
-  return (app) => demo.mountDemo(app, { mintDevToken: (claims) => devToken(config, { ...claims, tenant: DEV_TENANT }) });
+  return (app) => demo.mountDemo(app, { tenant: DEV_TENANT, apiKey: config.apiKeys[0]!, mintDevToken: (claims) => devToken(config, { ...claims, tenant: DEV_TENANT }) });
 }
 
 async function printDevTour(config: Config, port: number): Promise<void> {

@@ -69,8 +69,8 @@ test("the demo page connects, shows API publications and presence, and publishes
   expect(await fromApi.locator(".from").textContent()).toBe("server");
 
   const bob = await openDemo("bob");
-  await alice.page.locator("#presence li", { hasText: "bob" }).waitFor();
-  expect((await alice.page.locator("#presence li").allTextContents()).sort()).toEqual(["alice", "bob"]);
+  await alice.page.locator('#presence li[data-user="bob"]').waitFor();
+  expect(await alice.page.locator("#presence li .who").allTextContents()).toEqual(["alice (you)", "bob"]);
 
   await bob.page.fill("#text", "hi from bob's browser");
   await bob.page.click("#send");
@@ -87,7 +87,8 @@ test("the demo page connects, shows API publications and presence, and publishes
   ]);
 
   await bob.page.close();
-  await alice.page.locator("#presence li", { hasText: "bob" }).waitFor({ state: "detached" });
+  // bob left the room; as a member of its conversation he stays listed, now offline.
+  await alice.page.locator('#presence li[data-user="bob"] .pill', { hasText: "offline" }).waitFor();
 
   expect(alice.errors).toEqual([]);
   expect(bob.errors).toEqual([]);
@@ -163,6 +164,112 @@ for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const
   }, 30_000);
 }
 
+for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
+  test(`${name} (${viewport.width} px): two tabs chat with typing, unread badges and receipts; notifications; status`, async () => {
+    const room = `care-${name}`;
+    const [aliceId, bobId] = [`alice-${name}`, `bob-${name}`];
+    await apiPublish(server, `room:${room}`, "chat", { text: "Ward huddle at 14:00 in the office." });
+    const alice = await openDemo(aliceId, { room, viewport });
+    const bob = await openDemo(bobId, { room, viewport });
+    const [a, b] = [alice.page, bob.page];
+    let b2: Page | undefined;
+    try {
+      // The dev node made both members of the room's conversation, through the server API.
+      const conv = await server.api(`/v1/conversations/${room}?tenant=acme`);
+      expect(((await conv.json()) as { members: string[] }).members.sort()).toEqual([aliceId, bobId]);
+      await a.locator("#chat-title", { hasText: `Conversation chat:${room}` }).waitFor();
+      await a.locator(`#presence li[data-user="${bobId}"] .pill`, { hasText: "online" }).waitFor();
+
+      // Typing shows on the other tab, never on the sender's.
+      await a.fill("#chat-text", "Bed 4 needs fluids at 10:00.");
+      await b.locator("#typing", { hasText: `${aliceId} is typing…` }).waitFor();
+      expect(await a.locator("#typing").textContent()).toBe("");
+      await a.click("#chat-send");
+      await a.fill("#chat-text", "Family asked about discharge.");
+      await a.click("#chat-send");
+      // Sending ends the indicator at once.
+      await b.locator("#typing", { hasText: "typing" }).waitFor({ state: "detached" });
+
+      // bob has not looked yet: the messages are unread, per conversation and in total.
+      await b.locator("#chat-messages li", { hasText: "Family asked about discharge." }).waitFor();
+      expect(await b.locator("#chat-messages li .text").allTextContents()).toEqual(["Bed 4 needs fluids at 10:00.", "Family asked about discharge."]);
+      await b.locator("#chat-unread", { hasText: "2 unread" }).waitFor();
+      expect(await b.locator("#total-unread").textContent()).toBe("2 unread");
+      expect(await b.locator("#conversations li").allTextContents()).toEqual([`chat:${room}2 unread`]);
+      expect(await a.locator("#total-unread").isVisible()).toBe(false);
+
+      // Status: alice sets busy, bob sees it live.
+      await a.selectOption("#my-status", "busy");
+      await b.locator(`#presence li[data-user="${aliceId}"] .pill`, { hasText: "busy" }).waitFor();
+
+      // Notifications: posted by the dev node through the server API, counted, listed.
+      await b.click("#notify");
+      await b.locator("#inbox-unread", { hasText: "1 unread" }).waitFor();
+      await b.click("#notify");
+      await b.locator("#inbox-unread", { hasText: "2 unread" }).waitFor();
+      expect(await b.locator("#notifications li.unread .from").allTextContents()).toEqual(["Lab results ready for bed 4", "Lab results ready for bed 4"]);
+
+      // alice starts typing again and does not send: bob sees it, then it expires by itself.
+      await a.fill("#chat-text", "Also");
+      await b.locator("#typing", { hasText: `${aliceId} is typing…` }).waitFor();
+      expect(await overflowing(b)).toEqual([]);
+      mkdirSync(SHOTS, { recursive: true });
+      await b.screenshot({ path: join(SHOTS, `demo-features-${name}.png`), fullPage: true });
+      await b.locator("#typing", { hasText: "typing" }).waitFor({ state: "detached", timeout: 15_000 });
+
+      // bob opens the message box: the conversation is read, alice sees the receipt.
+      await b.click("#chat-text");
+      await b.locator("#chat-unread").waitFor({ state: "hidden" });
+      expect(await b.locator("#total-unread").isVisible()).toBe(false);
+      expect(await b.locator("#conversations li").allTextContents()).toEqual([`chat:${room}`]);
+      await a.locator("#chat-messages li", { hasText: "Family asked about discharge." }).locator(".seen", { hasText: `seen by ${bobId}` }).waitFor();
+      expect(await a.locator("#chat-messages .seen").count()).toBe(1);
+      const res = await server.api(`/v1/users/${bobId}/unread?tenant=acme`);
+      expect(((await res.json()) as { total: number }).total).toBe(0);
+
+      // Mark one notification read, then all.
+      await b.locator("#notifications li.unread button", { hasText: "Mark read" }).first().click();
+      await b.locator("#inbox-unread", { hasText: "1 unread" }).waitFor();
+      await b.click("#read-all");
+      await b.locator("#inbox-unread").waitFor({ state: "hidden" });
+      expect(await b.locator("#notifications li.unread").count()).toBe(0);
+      const inbox = await server.api(`/v1/users/${bobId}/notifications?tenant=acme`);
+      expect(((await inbox.json()) as { unread: number }).unread).toBe(0);
+
+      expect(await overflowing(a)).toEqual([]);
+      await a.screenshot({ path: join(SHOTS, `demo-receipts-${name}.png`), fullPage: true });
+
+      // bob closes his tab; alice writes again; bob's new tab shows the stored messages with the new one unread.
+      await b.close();
+      await a.locator(`#presence li[data-user="${bobId}"] .pill`, { hasText: "offline" }).waitFor();
+      await a.fill("#chat-text", "Discharge planned for 15:00.");
+      await a.click("#chat-send");
+      await a.locator("#chat-messages li", { hasText: "Discharge planned for 15:00." }).waitFor();
+      // Stored (alice's send is acknowledged after the commit; the live copy may reach a page before that).
+      await until(async () => {
+        const res = await server.api(`/v1/conversations/${room}/messages?tenant=acme`);
+        return ((await res.json()) as { messages: unknown[] }).messages.length === 3 ? true : undefined;
+      }, "the third message to be stored");
+      const again = await openDemo(bobId, { room, viewport });
+      b2 = again.page;
+      await b2.locator("#log", { hasText: `showing 3 stored messages from chat:${room}` }).waitFor();
+      expect(await b2.locator("#chat-messages li .text").allTextContents()).toEqual(["Bed 4 needs fluids at 10:00.", "Family asked about discharge.", "Discharge planned for 15:00."]);
+      expect(await b2.locator("#chat-messages li.unread .text").allTextContents()).toEqual(["Discharge planned for 15:00."]);
+      expect(await b2.locator("#total-unread").textContent()).toBe("1 unread");
+      // The inbox was read on the other tab: listed, none unread.
+      await b2.locator("#notifications li").nth(1).waitFor();
+      expect(await b2.locator("#notifications li.unread").count()).toBe(0);
+      expect(again.errors).toEqual([]);
+      expect(alice.errors).toEqual([]);
+      expect(bob.errors).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+      await b2?.close();
+    }
+  }, 60_000);
+}
+
 test("a connection refused for a limit says so in the page and stops retrying; Connect works once a slot is free", async () => {
   const srv = await startServer({ env: { NODE_ENV: "development", JWT_SECRET: "", WS_MAX_CONNECTIONS_PER_USER: "1" } });
   try {
@@ -201,6 +308,8 @@ test("the demo routes exist only on a development node running on its generated 
   expect(bundle.status).toBe(200);
   expect(bundle.headers.get("content-type")).toContain("javascript");
   expect(await bundle.text()).not.toContain("import "); // one self-contained bundle, no bare imports
+  const badNotify = await fetch(`${server.url}/demo/notify?sub=${encodeURIComponent("a b")}`, { method: "POST" });
+  expect(badNotify.status).toBe(400);
   const bad = await fetch(`${server.url}/demo/token?sub=${encodeURIComponent("a b")}`);
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_ERROR");
@@ -211,6 +320,7 @@ test("the demo routes exist only on a development node running on its generated 
   try {
     for (const srv of [prod, devWithSecret]) {
       for (const path of ["/demo", "/demo/client.js", "/demo/token?sub=x"]) expect((await fetch(srv.url + path)).status).toBe(404);
+      expect((await fetch(srv.url + "/demo/notify?sub=x", { method: "POST" })).status).toBe(404);
     }
   } finally {
     await prod.stop();
