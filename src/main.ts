@@ -13,7 +13,7 @@ import { TokenVerifier } from "./hub/token-verifier.ts";
 import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
 import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
-import { Scheduler } from "./jobs/scheduler.ts";
+import { createJobs } from "./jobs/jobs.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
@@ -23,6 +23,7 @@ import { LoopLagMonitor } from "./observability/loop-lag.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createHttpApp } from "./transport/http/app.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
+import { jobRoutes } from "./transport/http/job-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { serve } from "./transport/ws-server.ts";
 
@@ -159,12 +160,31 @@ async function main(): Promise<void> {
   const inbox = notificationsFeature(hub, store, config.notificationRetentionDays);
   hub.register(inbox.feature);
   featureRoutes.push(notificationRoutes(inbox.service, logger));
-  const scheduler = new Scheduler(logger);
-  scheduler.add("history-trim", config.historyTrimCron, async () => (await engine.trim()) + (await store.trim(Date.now())));
+  const api = new ServerApi(hub);
+  const jobs = createJobs({
+    config,
+    store: store.jobs,
+    effects: {
+      publish: (tenant, ch, ev, data) => api.publish(tenant, ch, ev, data),
+      notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
+      // Once per cluster: the history-trim job is a static job in the shared queue.
+      builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))]]),
+    },
+    checkChannel: (ch) => void hub.deps.policy.resolve(ch),
+    logger,
+    metrics,
+    now: () => clock.now(),
+  });
+  config.jobs.static.unshift({ tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" });
+  featureRoutes.push(jobRoutes(jobs.service, logger));
+  try {
+    await jobs.start();
+  } catch (err) {
+    fatal(`cannot start the job queue: ${(err as Error).message}`);
+  }
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
   lag.start();
-  const health = new HealthCheck(hub, engine, scheduler, lag, store);
-  const api = new ServerApi(hub);
+  const health = new HealthCheck(hub, engine, lag, store, { jobQueue: jobs.health });
 
   const reports = new ReportRenderer();
   const app = createHttpApp({
@@ -202,8 +222,9 @@ async function main(): Promise<void> {
       process.exit(0);
     }, deadline);
     hard.unref();
+    // Jobs stop first: their publications must not meet a draining hub. A job still running is retried elsewhere after its lease.
+    await jobs.runner.stop(Math.min(2000, deadline / 4));
     await hub.drain(Math.max(50, deadline - 500));
-    scheduler.stop();
     reports.stop();
     lag.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
+import { JobSpecSchema, type JobSpec } from "../jobs/job-spec.ts";
 import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
 
 /** The one typed configuration object, built once at start-up. */
@@ -66,6 +67,17 @@ export interface Config {
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
+  jobs: {
+    pollMs: number;
+    leaseMs: number;
+    concurrency: Record<string, number>;
+    timeoutMs: number;
+    attempts: number;
+    backoffMs: number;
+    missedGraceMs: number;
+    /** Static jobs of the config file's `jobs` (each with a `key`). */
+    static: (JobSpec & { key: string })[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -83,6 +95,7 @@ interface FileValues {
   /** `"extends": "default"`: the file's namespaces are merged over the defaults, one namespace at a time. */
   extendsDefault: boolean;
   socketio?: unknown;
+  jobs?: unknown;
 }
 
 function readFile(path: string, problems: string[]): FileValues {
@@ -102,9 +115,11 @@ function readFile(path: string, problems: string[]): FileValues {
   let namespaces: unknown;
   let extendsDefault = false;
   let socketio: unknown;
+  let jobs: unknown;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
     else if (k === "socketio") socketio = val;
+    else if (k === "jobs") jobs = val;
     else if (k === "extends") {
       if (val === "default") extendsDefault = true;
       else problems.push(`extends: must be "default" (keep the default namespaces and override them by name) or left out (the file's namespaces replace the defaults); got ${JSON.stringify(val)}`);
@@ -113,7 +128,7 @@ function readFile(path: string, problems: string[]): FileValues {
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces, extendsDefault, socketio };
+  return { values, namespaces, extendsDefault, socketio, jobs };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
@@ -148,6 +163,17 @@ export function loadConfig(env: Source = process.env): Config {
     const r = v.safeParse(SocketIoSchema, file.socketio);
     if (r.success) problems.push(...checkSocketIo((socketio = r.output), namespaces));
     else for (const issue of r.issues) problems.push(`socketio.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
+  }
+
+  const staticJobs: (JobSpec & { key: string })[] = [];
+  if (file.jobs !== undefined) {
+    const r = v.safeParse(v.array(JobSpecSchema), file.jobs);
+    if (!r.success) for (const issue of r.issues) problems.push(`jobs.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
+    else
+      r.output.forEach((j, i) => {
+        if (j.key === undefined) problems.push(`jobs.${i}.key: a static job needs a key (it names the job across restarts)`);
+        else staticJobs.push(j as JobSpec & { key: string });
+      });
   }
 
   const envName = st.NODE_ENV ?? "development";
@@ -236,7 +262,28 @@ export function loadConfig(env: Source = process.env): Config {
       pingTimeoutMs: st.SOCKETIO_PING_TIMEOUT_MS!,
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
+    jobs: {
+      pollMs: st.JOBS_POLL_MS!,
+      leaseMs: st.JOBS_LEASE_MS!,
+      concurrency: concurrencyOf(st.JOBS_CONCURRENCY!),
+      timeoutMs: st.JOBS_TIMEOUT_MS!,
+      attempts: st.JOBS_ATTEMPTS!,
+      backoffMs: st.JOBS_BACKOFF_MS!,
+      missedGraceMs: st.JOBS_MISSED_GRACE_MS!,
+      static: staticJobs,
+    },
   };
+}
+
+/** `8` (every kind) or `publish=16,default=4`. */
+function concurrencyOf(raw: string): Record<string, number> {
+  if (/^\d+$/.test(raw)) return { default: Number(raw) };
+  const out: Record<string, number> = { default: 8 };
+  for (const pair of raw.split(",")) {
+    const [k, n] = pair.split("=");
+    out[k!] = Number(n);
+  }
+  return out;
 }
 
 /** Why a TLS file cannot be used, checked here so that Bun.serve never gets one it would fail on. */

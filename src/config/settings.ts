@@ -89,7 +89,7 @@ export const SETTINGS = {
   DRAIN_RECONNECT_MAX_MS: spec("5000", "Upper bound of the jittered `reconnect.after` sent while draining.", int(0)),
   CHANNEL_IDLE_SEC: spec("60", "The embedded engine forgets a channel's in-memory state after this long without a publish (offsets continue where they were).", int(1, 86_400)),
   EXIT_WITH_PARENT: spec("true", "Drain and exit when the process that started the server dies (a wrapper that swallowed SIGTERM); set `false` for `nohup`/daemonised starts.", bool()),
-  HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the job that deletes expired history.", str()),
+  HISTORY_TRIM_CRON: spec("*/1 * * * *", "Cron pattern of the built-in job that deletes expired history (a job in the shared queue: once per cluster).", str()),
   REDIS_URL: spec(undefined, "Use the Redis engine at this URL (`redis://…`); unset = embedded engine.", str()),
   REDIS_CLUSTER_NODES: spec(undefined, "Comma-separated `host:port` seeds of a Redis Cluster (instead of `REDIS_URL`).", list()),
   REDIS_PREFIX: spec("sb", "Key prefix of all Redis keys.", v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-]{1,32}$/, "must be 1–32 of [A-Za-z0-9_.-]"))),
@@ -103,6 +103,13 @@ export const SETTINGS = {
   DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
   DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   NOTIFICATION_RETENTION_DAYS: spec("90", "Days a notification is kept in the record store; 0 = forever.", int(0, 36500)),
+  JOBS_POLL_MS: spec("500", "How often each node looks for due jobs in the record store (a job created on a node is looked at at once).", int(10, 60_000)),
+  JOBS_LEASE_MS: spec("30000", "Lease of a running job, renewed while it runs; a job whose node died is retried once its lease ran out.", int(100, 3_600_000)),
+  JOBS_CONCURRENCY: spec("8", "Jobs run at once per node: one number for every kind, or `kind=n` pairs (`publish=16,webhook=4,default=8`; kinds: publish, notify, webhook, builtin).", v.pipe(v.string(), v.regex(/^(\d{1,4}|([a-z]+=\d{1,4})(,[a-z]+=\d{1,4})*)$/, "must be a number or kind=n pairs"))),
+  JOBS_TIMEOUT_MS: spec("30000", "Default per-run timeout of a job (`timeoutMs` overrides it).", int(10, 3_600_000)),
+  JOBS_ATTEMPTS: spec("3", "Default attempts per run before a job is dead-lettered (`retry.attempts` overrides it).", int(1, 100)),
+  JOBS_BACKOFF_MS: spec("1000", "Default first retry delay, doubled per attempt with ±25 % jitter (`retry.backoffMs` overrides it).", int(0, 86_400_000)),
+  JOBS_MISSED_GRACE_MS: spec("60000", "A run claimed later than this after its due time was missed (the cluster was down): it runs once, or is skipped with `missed: \"skip\"`.", int(100, 86_400_000)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -102,6 +102,8 @@ export class Metrics {
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
   readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
+  readonly jobs = new Counter("switchboard_jobs", "Jobs in the cluster's queue by kind and stat (waiting, delayed, active, paused; completed, failed, dead runs of the jobs still stored), refreshed every second", "gauge");
+  readonly jobRuns = new Counter("switchboard_job_runs_total", "Job runs finished on this node by kind and outcome (completed, retried, dead, skipped)");
 
   render(): string {
     return [
@@ -122,6 +124,8 @@ export class Metrics {
       this.httpRequests,
       this.engineUp,
       this.socketio,
+      this.jobs,
+      this.jobRuns,
     ]
       .map((m) => m.render())
       .join("");

@@ -40,6 +40,21 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (tenant, user_id))`,
     ],
   },
+  {
+    version: 20,
+    name: "durable jobs",
+    statements: [
+      `CREATE TABLE jobs (
+        id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT, idem_key TEXT, kind TEXT NOT NULL, schedule TEXT NOT NULL, action TEXT NOT NULL,
+        priority BIGINT NOT NULL, max_attempts BIGINT NOT NULL, backoff_ms BIGINT NOT NULL, timeout_ms BIGINT NOT NULL, missed TEXT NOT NULL,
+        state TEXT NOT NULL, run_at BIGINT, due_ms BIGINT, attempts BIGINT NOT NULL, last_error TEXT, last_run_ms BIGINT, note TEXT,
+        lease_owner TEXT, lease_until BIGINT, completed_runs BIGINT NOT NULL, failed_attempts BIGINT NOT NULL, dead_runs BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)`,
+      "CREATE UNIQUE INDEX jobs_by_key ON jobs (tenant, idem_key)",
+      "CREATE INDEX jobs_due ON jobs (kind, state, run_at)",
+      "CREATE INDEX jobs_by_tenant ON jobs (tenant, state)",
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

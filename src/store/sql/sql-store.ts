@@ -14,6 +14,7 @@ import type {
   UnreadCounts,
 } from "../ports.ts";
 import { StoreAvailability } from "./availability.ts";
+import { SqlJobQueue } from "./job-queue.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -93,6 +94,7 @@ export class SqlStore implements Store {
   private readonly availability: StoreAvailability;
   private readonly queue: WriteQueue;
   private schema = 0;
+  readonly jobs: SqlJobQueue;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -101,6 +103,7 @@ export class SqlStore implements Store {
     this.kind = driver.kind;
     this.availability = new StoreAvailability(driver, opts.timeoutMs, opts.heartbeatMs);
     this.queue = new WriteQueue((statements) => this.driver.transaction(statements));
+    this.jobs = new SqlJobQueue(driver, this.availability);
   }
 
   async start(): Promise<void> {
