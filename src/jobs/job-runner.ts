@@ -37,6 +37,8 @@ export class JobRunner {
   private readonly running = new Map<string, number>();
   private readonly inflight = new Set<Promise<void>>();
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while a tick ran: the next wait is skipped, so it is not lost. */
+  private wakePending = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private cached: JobStats[] = [];
@@ -55,6 +57,7 @@ export class JobRunner {
 
   /** Looks for due jobs now rather than at the next poll (a job was just created). */
   wake(): void {
+    this.wakePending = true;
     this.wakeUp?.();
   }
 
@@ -80,6 +83,7 @@ export class JobRunner {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
+      this.wakePending = false;
       try {
         await this.tick();
         if (this.lastError !== null) this.o.logger.info("job queue reachable again");
@@ -91,6 +95,7 @@ export class JobRunner {
         this.o.logger.warn("job queue poll failed", { err });
       }
       if (this.stopped) break;
+      if (this.wakePending && failures === 0) continue;
       const woken = Promise.withResolvers<void>();
       this.wakeUp = woken.resolve;
       const wait = Math.min(this.o.pollMs * 2 ** Math.min(failures, 4), 10_000);
