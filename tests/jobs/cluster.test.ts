@@ -77,6 +77,8 @@ describe("jobs on 3 nodes (Redis + PostgreSQL)", () => {
     await rx.waitFor(2, (r) => r.path === "/every");
     await Promise.all(nodes.map((n) => n.stop()));
     const downAt = Date.now();
+    // The scenario itself: the whole cluster stays down across at least two due times.
+    await Bun.sleep(2500);
     nodes = await start3();
     const before = rx.received.filter((r) => r.path === "/every").length;
     await rx.waitFor(before + 2, (r) => r.path === "/every");
