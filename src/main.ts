@@ -14,6 +14,7 @@ import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
 import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
 import { createJobs } from "./jobs/jobs.ts";
+import { signHeaders } from "./features/webhooks/signature.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
       notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
       // Once per cluster: the history-trim job is a static job in the shared queue.
       builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))]]),
+      signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
     },
     checkChannel: (ch) => void hub.deps.policy.resolve(ch),
     logger,

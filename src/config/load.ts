@@ -75,6 +75,8 @@ export interface Config {
     attempts: number;
     backoffMs: number;
     missedGraceMs: number;
+    /** Signs job webhook calls; undefined = unsigned. */
+    webhookSecret: string | undefined;
     /** Static jobs of the config file's `jobs` (each with a `key`). */
     static: (JobSpec & { key: string })[];
   };
@@ -270,6 +272,7 @@ export function loadConfig(env: Source = process.env): Config {
       attempts: st.JOBS_ATTEMPTS!,
       backoffMs: st.JOBS_BACKOFF_MS!,
       missedGraceMs: st.JOBS_MISSED_GRACE_MS!,
+      webhookSecret: st.WEBHOOK_SECRET,
       static: staticJobs,
     },
   };

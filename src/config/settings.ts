@@ -110,6 +110,7 @@ export const SETTINGS = {
   JOBS_ATTEMPTS: spec("3", "Default attempts per run before a job is dead-lettered (`retry.attempts` overrides it).", int(1, 100)),
   JOBS_BACKOFF_MS: spec("1000", "Default first retry delay, doubled per attempt with ±25 % jitter (`retry.backoffMs` overrides it).", int(0, 86_400_000)),
   JOBS_MISSED_GRACE_MS: spec("60000", "A run claimed later than this after its due time was missed (the cluster was down): it runs once, or is skipped with `missed: \"skip\"`.", int(100, 86_400_000)),
+  WEBHOOK_SECRET: spec(undefined, "Signs every outgoing call of a `webhook` job action (HMAC-SHA256 over `timestamp.body`, headers `x-switchboard-timestamp` and `x-switchboard-signature`); unset = unsigned.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
@@ -5,12 +6,21 @@ import { TestClient } from "../helpers/ws-client.ts";
 import { configFile, createJob, getJob, untilJob } from "./support.ts";
 
 const T = "school-1";
+const WEBHOOK_SECRET = "whsec-test-0123456789abcdef";
+
+/** The README's verification recipe, written independently of the server's code. */
+function verified(headers: Record<string, string>, body: string): boolean {
+  const ts = headers["x-switchboard-timestamp"]!;
+  const want = "v1=" + createHmac("sha256", WEBHOOK_SECRET).update(ts + "." + body).digest("hex");
+  const got = headers["x-switchboard-signature"] ?? "";
+  return Math.abs(Date.now() / 1000 - Number(ts)) < 300 && want.length === got.length && timingSafeEqual(Buffer.from(want), Buffer.from(got));
+}
 
 describe("jobs on the embedded node (local engine + SQLite)", () => {
   let s: TestServer;
   let rx: HttpReceiver;
   let cfg: ReturnType<typeof configFile>;
-  const env = () => ({ SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "50", JOBS_CONCURRENCY: "webhook=1,default=8", JOBS_LEASE_MS: "2000" });
+  const env = () => ({ SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "50", JOBS_CONCURRENCY: "webhook=1,default=8", JOBS_LEASE_MS: "2000", WEBHOOK_SECRET });
 
   beforeAll(async () => {
     rx = startReceiver();
@@ -69,6 +79,16 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(deadList.jobs.map((j: any) => j.id)).toContain(id);
   });
 
+  test("a webhook job's call is signed (HMAC-SHA256 over timestamp.body) and verifies with the documented recipe", async () => {
+    rx.respond = () => new Response("ok");
+    await createJob(s, { tenant: T, delayMs: 0, action: { webhook: { url: rx.url + "/signed", body: { hello: "backend" } } } });
+    const [hit] = await rx.waitFor(1, (r) => r.path === "/signed");
+    expect(hit!.json).toEqual({ hello: "backend" });
+    expect(verified(hit!.headers, hit!.body)).toBe(true);
+    // A body changed on the way does not verify.
+    expect(verified(hit!.headers, hit!.body.replace("backend", "attacker"))).toBe(false);
+  });
+
   test("a run longer than its timeout fails with a timeout error", async () => {
     rx.respond = (r) => (r.path === "/hang" ? new Promise<Response>(() => {}) : new Response("ok"));
     const { id } = await createJob(s, { tenant: T, delayMs: 0, timeoutMs: 300, retry: { attempts: 1, backoffMs: 0 }, action: { webhook: { url: rx.url + "/hang" } } });
@@ -116,20 +136,20 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
   test("statistics in GET /v1/jobs, /health (jobQueue) and /metrics match what happened", async () => {
     const list = await (await s.api(`/v1/jobs?tenant=${T}`)).json();
     const webhook = list.stats.find((k: any) => k.kind === "webhook");
-    // dead: /fail and /hang; failed attempts: 4 + 1; completed: 6 priority runs.
-    expect(webhook).toMatchObject({ completed: 6, failed: 5, dead: 2, active: 0 });
+    // dead: /fail and /hang; failed attempts: 4 + 1; completed: 6 priority runs and the signed call.
+    expect(webhook).toMatchObject({ completed: 7, failed: 5, dead: 2, active: 0 });
     // The appointment reminder (publish + notify) is of kind notify; the job due in an hour is a delayed publish.
     expect(list.stats.find((k: any) => k.kind === "notify")).toMatchObject({ completed: 1, delayed: 0 });
     expect(list.stats.find((k: any) => k.kind === "publish")).toMatchObject({ completed: 0, delayed: 1 });
     const health = await (await fetch(s.url + "/health")).json();
     expect(health.components.jobQueue.status).toBe("ok");
-    const kinds = await untilJobStats(s, (ks) => ks.find((k: any) => k.kind === "webhook")?.completed === 6 ? ks : undefined);
+    const kinds = await untilJobStats(s, (ks) => ks.find((k: any) => k.kind === "webhook")?.completed === 7 ? ks : undefined);
     // /health counts every tenant: the static job of the config file (tenant school-1 too) is a delayed webhook.
     expect(kinds.find((k: any) => k.kind === "builtin")).toMatchObject({ delayed: 1, nextRun: expect.any(String) });
     const metrics = await (await fetch(s.url + "/metrics")).text();
     expect(metrics).toContain('switchboard_jobs{kind="webhook",stat="dead"} 2');
     expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="dead"} 2');
-    expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="completed"} 6');
+    expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="completed"} 7');
   });
 
   test("static jobs from the config file exist once, across restarts", async () => {
