@@ -14,6 +14,7 @@ import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
 import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
 import { createJobs } from "./jobs/jobs.ts";
+import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
 import { signHeaders } from "./features/webhooks/signature.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
   hub.register(inbox.feature);
   featureRoutes.push(notificationRoutes(inbox.service, logger));
   const api = new ServerApi(hub);
+  const breakers = new EndpointBreakers(config.jobs.breaker.failures, config.jobs.breaker.cooldownMs, () => clock.now(), metrics);
   const jobs = createJobs({
     config,
     store: store.jobs,
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
       notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
       // Once per cluster: the history-trim job is a static job in the shared queue.
       builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))]]),
+      breakers,
       signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
     },
     checkChannel: (ch) => void hub.deps.policy.resolve(ch),
@@ -186,7 +189,7 @@ async function main(): Promise<void> {
   }
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
   lag.start();
-  const health = new HealthCheck(hub, engine, lag, store, { jobQueue: jobs.health });
+  const health = new HealthCheck(hub, engine, lag, store, { jobQueue: jobs.health, externalAPIs: breakers.report });
 
   const reports = new ReportRenderer();
   const app = createHttpApp({

@@ -77,6 +77,7 @@ export interface Config {
     missedGraceMs: number;
     /** Signs job webhook calls; undefined = unsigned. */
     webhookSecret: string | undefined;
+    breaker: { failures: number; cooldownMs: number };
     /** Static jobs of the config file's `jobs` (each with a `key`). */
     static: (JobSpec & { key: string })[];
   };
@@ -273,6 +274,7 @@ export function loadConfig(env: Source = process.env): Config {
       backoffMs: st.JOBS_BACKOFF_MS!,
       missedGraceMs: st.JOBS_MISSED_GRACE_MS!,
       webhookSecret: st.WEBHOOK_SECRET,
+      breaker: { failures: st.WEBHOOK_BREAKER_FAILURES!, cooldownMs: st.WEBHOOK_BREAKER_COOLDOWN_MS! },
       static: staticJobs,
     },
   };

@@ -111,6 +111,8 @@ export const SETTINGS = {
   JOBS_BACKOFF_MS: spec("1000", "Default first retry delay, doubled per attempt with ±25 % jitter (`retry.backoffMs` overrides it).", int(0, 86_400_000)),
   JOBS_MISSED_GRACE_MS: spec("60000", "A run claimed later than this after its due time was missed (the cluster was down): it runs once, or is skipped with `missed: \"skip\"`.", int(100, 86_400_000)),
   WEBHOOK_SECRET: spec(undefined, "Signs every outgoing call of a `webhook` job action (HMAC-SHA256 over `timestamp.body`, headers `x-switchboard-timestamp` and `x-switchboard-signature`); unset = unsigned.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
+  WEBHOOK_BREAKER_FAILURES: spec("5", "Failed calls in a row that open an external endpoint's circuit breaker (calls then fail at once until the cooldown).", int(1, 1000)),
+  WEBHOOK_BREAKER_COOLDOWN_MS: spec("30000", "Time an open circuit breaker waits before it lets one trial call through (half-open).", int(10, 3_600_000)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

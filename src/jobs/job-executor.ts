@@ -1,4 +1,5 @@
 import type { NotificationInput } from "../store/ports.ts";
+import type { EndpointBreakers } from "../features/webhooks/endpoint-breakers.ts";
 import type { JobAction } from "./job-action.ts";
 
 /** What running a job may touch: the hub's publish, the inbox, HTTP, and the built-in jobs by name. */
@@ -8,6 +9,8 @@ export interface JobEffects {
   builtins: ReadonlyMap<string, () => Promise<unknown>>;
   /** Adds headers to a job's webhook call (the webhooks feature signs it). */
   signWebhook?(body: string, headers: Record<string, string>): void;
+  /** Guards webhook calls with a circuit breaker per endpoint. */
+  breakers?: EndpointBreakers;
 }
 
 export interface JobContext {
@@ -31,9 +34,22 @@ export async function executeAction(fx: JobEffects, a: JobAction, ctx: JobContex
     const body = JSON.stringify(a.webhook.body ?? { job: ctx.id, name: ctx.name, tenant: ctx.tenant, due: new Date(ctx.dueMs).toISOString(), attempt: ctx.attempt });
     const headers: Record<string, string> = { "content-type": "application/json", "x-switchboard-job": ctx.id, "x-switchboard-attempt": String(ctx.attempt) };
     fx.signWebhook?.(body, headers);
-    const res = await fetch(a.webhook.url, { method: "POST", body, headers, signal: ctx.signal, redirect: "manual" });
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status < 200 || res.status > 299) throw new Error(`webhook answered HTTP ${res.status}`);
+    const url = a.webhook.url;
+    const breaker = fx.breakers?.for(url);
+    if (breaker && !breaker.allow()) throw new Error(`circuit open for ${new URL(url).origin} (retry in ${breaker.retryInMs()} ms)`);
+    let res: Response;
+    try {
+      res = await fetch(url, { method: "POST", body, headers, signal: ctx.signal, redirect: "manual" });
+      await res.arrayBuffer().catch(() => undefined);
+    } catch (err) {
+      fx.breakers?.failed(url);
+      throw err;
+    }
+    if (res.status < 200 || res.status > 299) {
+      fx.breakers?.failed(url);
+      throw new Error(`webhook answered HTTP ${res.status}`);
+    }
+    breaker?.success();
     return;
   }
   if (a.publish !== undefined) {

@@ -102,6 +102,8 @@ export class Metrics {
   readonly httpRequests = new Counter("switchboard_http_requests_total", "HTTP API requests, by route and status");
   readonly engineUp = new Counter("switchboard_engine_up", "1 when the engine accepts publications", "gauge");
   readonly socketio = new Counter("switchboard_socketio_connections", "Open Socket.IO (Engine.IO) connections on this node, by transport", "gauge");
+  readonly externalApiState = new Counter("switchboard_external_api_circuit_state", "Circuit breaker per external endpoint on this node: 0 closed, 1 half-open, 2 open", "gauge");
+  readonly externalApiFailures = new Counter("switchboard_external_api_failures_total", "Failed calls per external endpoint on this node (errors, timeouts, non-2xx answers)");
   readonly jobs = new Counter("switchboard_jobs", "Jobs in the cluster's queue by kind and stat (waiting, delayed, active, paused; completed, failed, dead runs of the jobs still stored), refreshed every second", "gauge");
   readonly jobRuns = new Counter("switchboard_job_runs_total", "Job runs finished on this node by kind and outcome (completed, retried, dead, skipped)");
 
@@ -126,6 +128,8 @@ export class Metrics {
       this.socketio,
       this.jobs,
       this.jobRuns,
+      this.externalApiState,
+      this.externalApiFailures,
     ]
       .map((m) => m.render())
       .join("");

@@ -283,7 +283,7 @@ describe("health and metrics", () => {
     expect(res.status).toBe(200);
     const h = (await res.json()) as any;
     expect(h.node).toBe(s.node);
-    expect(Object.keys(h.components).sort()).toEqual(["engine", "eventLoop", "jobQueue", "store", "websocket"]);
+    expect(Object.keys(h.components).sort()).toEqual(["engine", "eventLoop", "externalAPIs", "jobQueue", "store", "websocket"]);
     expect(h.components.engine.status).toBe("ok");
     expect(h.components.websocket.status).toBe("ok");
     // A fresh node's queue is reachable and holds the built-in history-trim job, due at the next minute.

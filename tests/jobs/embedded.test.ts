@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 import { configFile, createJob, getJob, untilJob } from "./support.ts";
 
 const T = "school-1";
@@ -19,19 +20,24 @@ function verified(headers: Record<string, string>, body: string): boolean {
 describe("jobs on the embedded node (local engine + SQLite)", () => {
   let s: TestServer;
   let rx: HttpReceiver;
+  /** Failing endpoints get their own origin: their breaker must not open for the others. */
+  let rxFail: HttpReceiver;
+  let rxDown: HttpReceiver;
   let cfg: ReturnType<typeof configFile>;
-  const env = () => ({ SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "50", JOBS_CONCURRENCY: "webhook=1,default=8", JOBS_LEASE_MS: "2000", WEBHOOK_SECRET });
+  const env = () => ({ SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "50", JOBS_CONCURRENCY: "webhook=1,default=8", JOBS_LEASE_MS: "2000", WEBHOOK_SECRET, WEBHOOK_BREAKER_FAILURES: "5", WEBHOOK_BREAKER_COOLDOWN_MS: "800" });
 
   beforeAll(async () => {
     rx = startReceiver();
+    rxFail = startReceiver();
+    rxDown = startReceiver();
     cfg = configFile({ jobs: [{ tenant: T, key: "static-ping", name: "static ping", everyMs: 3_600_000, action: { webhook: { url: "http://127.0.0.1:9/never" } } }] });
     s = await startServer({ env: env(), dataDir: cfg.dir + "/data", keepData: true });
-  });
+  }, 30_000);
   afterAll(async () => {
     await s?.stop();
-    rx?.stop();
+    for (const r of [rx, rxFail, rxDown]) r?.stop();
     cfg?.cleanup();
-  });
+  }, 30_000);
 
   test("create answers {id, nextRun}; the same key answers the same job; bad input names the field", async () => {
     const at = new Date(Date.now() + 3_600_000).toISOString();
@@ -49,7 +55,7 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect((await s.api("/v1/jobs/job_nope?tenant=" + T)).status).toBe(404);
     // Another tenant cannot see it.
     expect((await s.api(`/v1/jobs/${first.id}?tenant=other`)).status).toBe(404);
-  });
+  }, 30_000);
 
   test("pause keeps a due job from running, resume runs it, delete removes it", async () => {
     const { id } = await createJob(s, { tenant: T, delayMs: 60_000, action: { webhook: { url: rx.url + "/paused" } } });
@@ -60,15 +66,15 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(resumed).toMatchObject({ state: "waiting", nextRun: expect.any(String) });
     expect((await s.api(`/v1/jobs/${id}?tenant=${T}`, { method: "DELETE" })).status).toBe(200);
     expect((await s.api(`/v1/jobs/${id}?tenant=${T}`)).status).toBe(404);
-  });
+  }, 30_000);
 
   test("a failing job retries with growing backoff, then lands in dead-letter with the last error", async () => {
-    rx.respond = (r) => (r.path === "/fail" ? new Response("no", { status: 500 }) : new Response("ok"));
-    const { id } = await createJob(s, { tenant: T, delayMs: 0, retry: { attempts: 4, backoffMs: 200 }, action: { webhook: { url: rx.url + "/fail" } } });
+    rxFail.respond = (r) => (r.path === "/fail" ? new Response("no", { status: 500 }) : new Response("ok"));
+    const { id } = await createJob(s, { tenant: T, delayMs: 0, retry: { attempts: 4, backoffMs: 200 }, action: { webhook: { url: rxFail.url + "/fail" } } });
     const dead = await untilJob(s, T, id, (j) => j.state === "dead", "dead-letter");
     expect(dead).toMatchObject({ state: "dead", attempts: 4, lastError: "webhook answered HTTP 500", runs: { completed: 0, failedAttempts: 4, dead: 1 } });
     expect(dead.nextRun).toBeUndefined();
-    const hits = rx.received.filter((r) => r.path === "/fail");
+    const hits = rxFail.received.filter((r) => r.path === "/fail");
     expect(hits.map((h) => h.headers["x-switchboard-attempt"])).toEqual(["1", "2", "3", "4"]);
     // Backoff doubles (200, 400, 800 ms ±25 %): each gap is at least the jittered minimum of its step.
     const gaps = hits.slice(1).map((h, i) => h.atMs - hits[i]!.atMs);
@@ -77,7 +83,7 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(gaps[2]).toBeGreaterThanOrEqual(600);
     const deadList = await (await s.api(`/v1/jobs?tenant=${T}&state=dead`)).json();
     expect(deadList.jobs.map((j: any) => j.id)).toContain(id);
-  });
+  }, 30_000);
 
   test("a webhook job's call is signed (HMAC-SHA256 over timestamp.body) and verifies with the documented recipe", async () => {
     rx.respond = () => new Response("ok");
@@ -87,13 +93,40 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(verified(hit!.headers, hit!.body)).toBe(true);
     // A body changed on the way does not verify.
     expect(verified(hit!.headers, hit!.body.replace("backend", "attacker"))).toBe(false);
-  });
+  }, 30_000);
 
   test("a run longer than its timeout fails with a timeout error", async () => {
-    rx.respond = (r) => (r.path === "/hang" ? new Promise<Response>(() => {}) : new Response("ok"));
-    const { id } = await createJob(s, { tenant: T, delayMs: 0, timeoutMs: 300, retry: { attempts: 1, backoffMs: 0 }, action: { webhook: { url: rx.url + "/hang" } } });
+    rxFail.respond = (r) => (r.path === "/hang" ? new Promise<Response>(() => {}) : new Response("ok"));
+    const { id } = await createJob(s, { tenant: T, delayMs: 0, timeoutMs: 300, retry: { attempts: 1, backoffMs: 0 }, action: { webhook: { url: rxFail.url + "/hang" } } });
     expect(await untilJob(s, T, id, (j) => j.state === "dead", "timeout")).toMatchObject({ lastError: "timed out after 300 ms" });
-  });
+  }, 30_000);
+
+  test("an endpoint that is down opens its circuit breaker (in /health), half-opens after the cooldown, and closes when it recovers; the job is delivered once", async () => {
+    const endpoint = rxDown.url;
+    const breaker = async () => ((await (await fetch(s.url + "/health")).json()).components.externalAPIs.endpoints as any[]).find((e) => e.endpoint === endpoint);
+    const untilBreaker = (pred: (b: any) => boolean, what: string) => until(async () => { const b = await breaker(); return b && pred(b) ? b : undefined; }, what, 20_000);
+    rxDown.respond = () => new Response("down", { status: 503 });
+    const { id } = await createJob(s, { tenant: T, delayMs: 0, retry: { attempts: 20, backoffMs: 50 }, action: { webhook: { url: endpoint + "/report" } } });
+    const open = await untilBreaker((b) => b.state === "open", "breaker open");
+    expect(open.failures).toBeGreaterThanOrEqual(5);
+    // While open, attempts fail at once without calling the endpoint.
+    expect((await untilJob(s, T, id, (j) => /^circuit open/.test(j.lastError ?? ""), "a fast failure")).state).toBe("waiting");
+    const seenWhileDown = rxDown.received.length;
+    expect(seenWhileDown).toBe(open.failures);
+    // The endpoint recovers but answers slowly: the trial call is in flight, the breaker is half-open.
+    const release = Promise.withResolvers<Response>();
+    rxDown.respond = () => release.promise;
+    await rxDown.waitFor(seenWhileDown + 1);
+    expect((await breaker()).state).toBe("half-open");
+    release.resolve(new Response("ok"));
+    const done = await untilJob(s, T, id, (j) => j.state === "completed", "delivered");
+    expect(done.runs.completed).toBe(1);
+    expect(await breaker()).toMatchObject({ state: "closed", consecutiveFailures: 0, failures: open.failures });
+    expect(rxDown.received.length).toBe(seenWhileDown + 1);
+    const metrics = await (await fetch(s.url + "/metrics")).text();
+    expect(metrics).toContain(`switchboard_external_api_circuit_state{endpoint="${endpoint}"} 0`);
+    expect(metrics).toContain(`switchboard_external_api_failures_total{endpoint="${endpoint}"} ${open.failures}`);
+  }, 30_000);
 
   test("priorities order a backlog (one webhook at a time: highest priority first, then oldest)", async () => {
     rx.respond = () => new Response("ok");
@@ -102,7 +135,7 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     for (const [i, p] of prios.entries()) await createJob(s, { tenant: T, at, priority: p, action: { webhook: { url: rx.url + "/prio", body: { i, p } } } });
     const hits = await rx.waitFor(prios.length, (r) => r.path === "/prio");
     expect(hits.map((h) => h.json.p)).toEqual([10, 5, 5, 1, 0, -3]);
-  });
+  }, 30_000);
 
   test("the appointment reminder: 24 h before, appointment:reminder on student:<id> and the nurse's user:<id>, plus an inbox notification", async () => {
     const nurse = (await TestClient.auth(s.wsUrl, await token({ sub: "nurse-7", tenant: T }))).client;
@@ -131,26 +164,27 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(await untilJob(s, T, id, (j) => j.state === "completed", "completed")).toMatchObject({ runs: { completed: 1 } });
     nurse.close();
     parent.close();
-  });
+  }, 30_000);
 
   test("statistics in GET /v1/jobs, /health (jobQueue) and /metrics match what happened", async () => {
     const list = await (await s.api(`/v1/jobs?tenant=${T}`)).json();
     const webhook = list.stats.find((k: any) => k.kind === "webhook");
-    // dead: /fail and /hang; failed attempts: 4 + 1; completed: 6 priority runs and the signed call.
-    expect(webhook).toMatchObject({ completed: 7, failed: 5, dead: 2, active: 0 });
+    // dead: /fail and /hang; failed attempts: 4 + 1 + those of the breaker test; completed: 6 priority runs, the signed call, the recovered report.
+    expect(webhook).toMatchObject({ completed: 8, dead: 2, active: 0 });
+    expect(webhook.failed).toBeGreaterThan(5);
     // The appointment reminder (publish + notify) is of kind notify; the job due in an hour is a delayed publish.
     expect(list.stats.find((k: any) => k.kind === "notify")).toMatchObject({ completed: 1, delayed: 0 });
     expect(list.stats.find((k: any) => k.kind === "publish")).toMatchObject({ completed: 0, delayed: 1 });
     const health = await (await fetch(s.url + "/health")).json();
     expect(health.components.jobQueue.status).toBe("ok");
-    const kinds = await untilJobStats(s, (ks) => ks.find((k: any) => k.kind === "webhook")?.completed === 7 ? ks : undefined);
+    const kinds = await untilJobStats(s, (ks) => ks.find((k: any) => k.kind === "webhook")?.completed === 8 ? ks : undefined);
     // /health counts every tenant: the static job of the config file (tenant school-1 too) is a delayed webhook.
     expect(kinds.find((k: any) => k.kind === "builtin")).toMatchObject({ delayed: 1, nextRun: expect.any(String) });
     const metrics = await (await fetch(s.url + "/metrics")).text();
     expect(metrics).toContain('switchboard_jobs{kind="webhook",stat="dead"} 2');
     expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="dead"} 2');
-    expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="completed"} 7');
-  });
+    expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="completed"} 8');
+  }, 30_000);
 
   test("static jobs from the config file exist once, across restarts", async () => {
     const before = (await (await s.api(`/v1/jobs?tenant=${T}`)).json()).jobs.filter((j: any) => j.key === "static-ping");
@@ -160,7 +194,7 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     const after = (await (await s.api(`/v1/jobs?tenant=${T}`)).json()).jobs.filter((j: any) => j.key === "static-ping");
     expect(after.map((j: any) => [j.id, j.nextRun])).toEqual(before.map((j: any) => [j.id, j.nextRun]));
     expect((await getJob(s, T, after[0].id)).schedule).toEqual({ everyMs: 3_600_000 });
-  });
+  }, 30_000);
 });
 
 async function untilJobStats(s: TestServer, pick: (kinds: any[]) => any[] | undefined): Promise<any[]> {

@@ -67,7 +67,7 @@ test("appointment reminder 24 h before: appointment:reminder to student:<id> and
     { what: "notify", at: "2027-03-12T15:30:00.000Z", tenant: T, users: ["nurse-7"], title: "Appointment tomorrow" },
   ]);
   await until(async () => ((await jobs.get(T, job.id)).state === "completed" ? true : undefined), "completed");
-});
+}, 30_000);
 
 test("medication reminder every 6 h and the immunization alert at midnight in the tenant's time zone, across a DST change", async () => {
   // US DST starts 2027-03-14 02:00 local: Chicago midnight is 06:00Z before, 05:00Z after.
@@ -115,4 +115,4 @@ test("medication reminder every 6 h and the immunization alert at midnight in th
   const m = await jobs.get(T, med.job.id);
   expect(m.note).toBe("ran once for 5 run(s) missed while the cluster was down (first due 2027-03-15T11:00:00.000Z)");
   expect(new Date(m.runAtMs!).toISOString()).toBe("2027-03-16T17:00:00.000Z");
-});
+}, 30_000);

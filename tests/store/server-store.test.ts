@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { LATEST_SCHEMA } from "../../src/store/migrations.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
@@ -18,7 +19,7 @@ test("a node on DATABASE_URL reports the store; a PostgreSQL outage turns /healt
     expect(server.logs.find((l) => l.msg === "listening")).toMatchObject({ store: "postgres" });
     expect((await fetch(server.url + "/health/ready")).status).toBe(200);
     const health = await (await fetch(server.url + "/health")).json();
-    expect(health.components.store).toMatchObject({ status: "ok", kind: "postgres", schema: 1 });
+    expect(health.components.store).toMatchObject({ status: "ok", kind: "postgres", schema: LATEST_SCHEMA });
     await pg.halt();
     const down = await until(async () => {
       const r = await fetch(server.url + "/health/ready");
@@ -37,11 +38,11 @@ test("a node refuses to start on a schema newer than it knows, with one clear li
   const first = await startServer({ env: { DATABASE_URL: url } });
   await first.stop();
   const sql = new Bun.SQL(url);
-  await sql.unsafe("INSERT INTO schema_migrations VALUES (7, 'from the future', 0)");
+  await sql.unsafe(`INSERT INTO schema_migrations VALUES (${LATEST_SCHEMA + 7}, 'from the future', 0)`);
   await sql.close();
   const err = await startServer({ env: { DATABASE_URL: url } }).catch((e: Error) => e);
   expect(err).toBeInstanceOf(Error);
-  expect((err as Error).message).toContain("switchboard: database schema is version 7, this node knows up to 1: upgrade this node");
+  expect((err as Error).message).toContain(`switchboard: database schema is version ${LATEST_SCHEMA + 7}, this node knows up to ${LATEST_SCHEMA}: upgrade this node`);
 });
 
 test("the embedded node keeps its records in DATA_DIR without any DATABASE_URL", async () => {

@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { LATEST_SCHEMA } from "../../src/store/migrations.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +45,6 @@ describe("SqliteStore specifics", () => {
     db.close();
     const err = await new SqliteStore(dir).start().catch((e) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
-    expect(err.message).toContain("database schema is version 99, this node knows up to 1");
+    expect(err.message).toContain(`database schema is version 99, this node knows up to ${LATEST_SCHEMA}`);
   });
 });
