@@ -24,7 +24,7 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
   let rxFail: HttpReceiver;
   let rxDown: HttpReceiver;
   let cfg: ReturnType<typeof configFile>;
-  const env = () => ({ SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "50", JOBS_CONCURRENCY: "webhook=1,default=8", JOBS_LEASE_MS: "2000", WEBHOOK_SECRET, WEBHOOK_BREAKER_FAILURES: "5", WEBHOOK_BREAKER_COOLDOWN_MS: "800" });
+  const env = () => ({ SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "50", JOBS_CONCURRENCY: "webhook=1,default=8", JOBS_LEASE_MS: "2000", WEBHOOK_SECRET, WEBHOOK_BREAKER_FAILURES: "5", WEBHOOK_BREAKER_COOLDOWN_MS: "3000" });
 
   beforeAll(async () => {
     rx = startReceiver();
@@ -106,12 +106,14 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     const breaker = async () => ((await (await fetch(s.url + "/health")).json()).components.externalAPIs.endpoints as any[]).find((e) => e.endpoint === endpoint);
     const untilBreaker = (pred: (b: any) => boolean, what: string) => until(async () => { const b = await breaker(); return b && pred(b) ? b : undefined; }, what, 20_000);
     rxDown.respond = () => new Response("down", { status: 503 });
-    const { id } = await createJob(s, { tenant: T, delayMs: 0, retry: { attempts: 20, backoffMs: 50 }, action: { webhook: { url: endpoint + "/report" } } });
+    const { id } = await createJob(s, { tenant: T, delayMs: 0, retry: { attempts: 20, backoffMs: 20 }, action: { webhook: { url: endpoint + "/report" } } });
     const open = await untilBreaker((b) => b.state === "open", "breaker open");
     expect(open.failures).toBeGreaterThanOrEqual(5);
-    // While open, attempts fail at once without calling the endpoint.
-    expect((await untilJob(s, T, id, (j) => /^circuit open/.test(j.lastError ?? ""), "a fast failure")).state).toBe("waiting");
+    // While open (3 s), retries (20 ms doubling) fail at once without calling the endpoint.
     const seenWhileDown = rxDown.received.length;
+    const fast = await untilJob(s, T, id, (j) => /^circuit open/.test(j.lastError ?? ""), "a fast failure");
+    expect(fast.state).toBe("waiting");
+    expect(fast.runs.failedAttempts).toBeGreaterThan(seenWhileDown);
     expect(seenWhileDown).toBe(open.failures);
     // The endpoint recovers but answers slowly: the trial call is in flight, the breaker is half-open.
     const release = Promise.withResolvers<Response>();
