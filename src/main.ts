@@ -16,6 +16,10 @@ import { notificationsFeature } from "./features/notifications/notifications-fea
 import { createJobs } from "./jobs/jobs.ts";
 import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
 import { signHeaders } from "./features/webhooks/signature.ts";
+import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
+import { WebhookService } from "./features/webhooks/webhook-service.ts";
+import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
+import { webhookRoutes } from "./transport/http/webhook-routes.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
@@ -164,6 +168,28 @@ async function main(): Promise<void> {
   featureRoutes.push(notificationRoutes(inbox.service, logger));
   const api = new ServerApi(hub);
   const breakers = new EndpointBreakers(config.jobs.breaker.failures, config.jobs.breaker.cooldownMs, () => clock.now(), metrics);
+  const webhooks = new WebhookService(store.webhooks, (msg) => engine.control(msg), () => clock.now(), logger);
+  const deliveries = new DeliveryWorker(store.webhooks, (t, id) => webhooks.routing.endpoint(t, id), breakers, {
+    owner: `${config.nodeId}.${process.pid}`,
+    pollMs: config.webhooks.pollMs,
+    leaseMs: config.webhooks.timeoutMs * 2 + 1000,
+    timeoutMs: config.webhooks.timeoutMs,
+    attempts: config.webhooks.attempts,
+    backoffMs: config.webhooks.backoffMs,
+    concurrency: 16,
+    now: () => clock.now(),
+    logger,
+  });
+  try {
+    await webhooks.start(10_000);
+  } catch (err) {
+    fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
+  }
+  webhooks.appended = () => deliveries.wake();
+  hub.register(webhooksFeature(webhooks, logger));
+  tapPublications(engine, webhooks, logger);
+  featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
+  deliveries.start();
   const jobs = createJobs({
     config,
     store: store.jobs,
@@ -179,6 +205,11 @@ async function main(): Promise<void> {
     logger,
     metrics,
     now: () => clock.now(),
+    onDead: (job, error) => {
+      void webhooks
+        .emit(job.tenant, "job.failed", { job: job.id, name: job.name, kind: job.kind, attempts: job.attempts, error })
+        .catch((err) => logger.warn("webhook job.failed event not stored", { err, job: job.id }));
+    },
   });
   config.jobs.static.unshift({ tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" });
   featureRoutes.push(jobRoutes(jobs.service, logger));
@@ -229,9 +260,11 @@ async function main(): Promise<void> {
     hard.unref();
     // Jobs stop first: their publications must not meet a draining hub. A job still running is retried elsewhere after its lease.
     await jobs.runner.stop(Math.min(2000, deadline / 4));
+    webhooks.stop();
     await hub.drain(Math.max(50, deadline - 500));
     reports.stop();
     lag.stop();
+    await deliveries.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
     await store.stop().catch((err) => logger.warn("record store stop failed", { err }));
     server.stop(true);

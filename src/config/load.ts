@@ -67,6 +67,7 @@ export interface Config {
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; pollMs: number };
   jobs: {
     pollMs: number;
     leaseMs: number;
@@ -265,6 +266,7 @@ export function loadConfig(env: Source = process.env): Config {
       pingTimeoutMs: st.SOCKETIO_PING_TIMEOUT_MS!,
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
+    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS! },
     jobs: {
       pollMs: st.JOBS_POLL_MS!,
       leaseMs: st.JOBS_LEASE_MS!,

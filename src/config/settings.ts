@@ -113,6 +113,10 @@ export const SETTINGS = {
   WEBHOOK_SECRET: spec(undefined, "Signs every outgoing call of a `webhook` job action (HMAC-SHA256 over `timestamp.body`, headers `x-switchboard-timestamp` and `x-switchboard-signature`); unset = unsigned.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   WEBHOOK_BREAKER_FAILURES: spec("5", "Failed calls in a row that open an external endpoint's circuit breaker (calls then fail at once until the cooldown).", int(1, 1000)),
   WEBHOOK_BREAKER_COOLDOWN_MS: spec("30000", "Time an open circuit breaker waits before it lets one trial call through (half-open).", int(10, 3_600_000)),
+  WEBHOOK_ATTEMPTS: spec("10", "Attempts per webhook delivery before it is dead-lettered (replay it over the API).", int(1, 100)),
+  WEBHOOK_BACKOFF_MS: spec("1000", "First retry delay of a failed webhook delivery, doubled per attempt with ±25 % jitter.", int(0, 86_400_000)),
+  WEBHOOK_TIMEOUT_MS: spec("5000", "Time an endpoint has to answer a webhook delivery.", int(10, 600_000)),
+  WEBHOOK_POLL_MS: spec("250", "How often each node looks for due webhook deliveries in the outbox (an event appended on a node is looked at at once).", int(10, 60_000)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

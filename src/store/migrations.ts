@@ -55,6 +55,21 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX jobs_by_tenant ON jobs (tenant, state)",
     ],
   },
+  {
+    version: 21,
+    name: "webhook endpoints and outbox",
+    statements: [
+      `CREATE TABLE webhook_endpoints (
+        tenant TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL, events TEXT NOT NULL, namespaces TEXT NOT NULL,
+        rate_per_sec BIGINT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (tenant, id))`,
+      `CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY, tenant TEXT NOT NULL, endpoint TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,
+        attempts BIGINT NOT NULL, next_ms BIGINT NOT NULL, last_error TEXT, last_status BIGINT, lease_owner TEXT, lease_until BIGINT,
+        created_ms BIGINT NOT NULL, delivered_ms BIGINT)`,
+      "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_ms)",
+      "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (tenant, endpoint, created_ms)",
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

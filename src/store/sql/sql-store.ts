@@ -15,6 +15,7 @@ import type {
 } from "../ports.ts";
 import { StoreAvailability } from "./availability.ts";
 import { SqlJobQueue } from "./job-queue.ts";
+import { SqlWebhookOutbox } from "./webhook-outbox.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -95,6 +96,7 @@ export class SqlStore implements Store {
   private readonly queue: WriteQueue;
   private schema = 0;
   readonly jobs: SqlJobQueue;
+  readonly webhooks: SqlWebhookOutbox;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -104,6 +106,7 @@ export class SqlStore implements Store {
     this.availability = new StoreAvailability(driver, opts.timeoutMs, opts.heartbeatMs);
     this.queue = new WriteQueue((statements) => this.driver.transaction(statements));
     this.jobs = new SqlJobQueue(driver, this.availability);
+    this.webhooks = new SqlWebhookOutbox(driver, this.availability, (statements) => this.queue.push(statements));
   }
 
   async start(): Promise<void> {
