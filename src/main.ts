@@ -16,6 +16,7 @@ import { notificationsFeature } from "./features/notifications/notifications-fea
 import { createJobs } from "./jobs/jobs.ts";
 import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
 import { signHeaders } from "./features/webhooks/signature.ts";
+import { authorizeHook } from "./features/webhooks/authorize-hook.ts";
 import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
 import { WebhookService } from "./features/webhooks/webhook-service.ts";
 import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
@@ -186,7 +187,8 @@ async function main(): Promise<void> {
     fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
   }
   webhooks.appended = () => deliveries.wake();
-  hub.register(webhooksFeature(webhooks, logger));
+  const authorize = config.webhooks.authorize;
+  hub.register(webhooksFeature(webhooks, logger, authorize ? authorizeHook({ ...authorize, secret: config.jobs.webhookSecret, logger }) : undefined));
   tapPublications(engine, webhooks, logger);
   featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
   deliveries.start();

@@ -67,7 +67,7 @@ export interface Config {
   namespaces: Namespaces;
   /** The `/socket.io/` endpoint: Engine.IO timers, recovery window and the event mapping (config file key `socketio`). */
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
-  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; pollMs: number };
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; pollMs: number; authorize: { url: string; timeoutMs: number; failOpen: boolean } | undefined };
   jobs: {
     pollMs: number;
     leaseMs: number;
@@ -202,6 +202,10 @@ export function loadConfig(env: Source = process.env): Config {
       if (why) problems.push(`${f}: ${why}`);
     }
   }
+  for (const [ns, p] of Object.entries(namespaces)) {
+    if (p.publish.includes("backend")) problems.push(`namespaces.${ns}.publish: the backend rule decides subscriptions only`);
+    if (!st.WEBHOOK_AUTHORIZE_URL && p.subscribe.includes("backend")) problems.push(`namespaces.${ns}: the backend rule needs WEBHOOK_AUTHORIZE_URL`);
+  }
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -266,7 +270,9 @@ export function loadConfig(env: Source = process.env): Config {
       pingTimeoutMs: st.SOCKETIO_PING_TIMEOUT_MS!,
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
-    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS! },
+    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS!,
+      authorize: st.WEBHOOK_AUTHORIZE_URL ? { url: st.WEBHOOK_AUTHORIZE_URL, timeoutMs: st.WEBHOOK_AUTHORIZE_TIMEOUT_MS!, failOpen: st.WEBHOOK_AUTHORIZE_FAIL === "open" } : undefined,
+    },
     jobs: {
       pollMs: st.JOBS_POLL_MS!,
       leaseMs: st.JOBS_LEASE_MS!,

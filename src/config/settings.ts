@@ -117,6 +117,9 @@ export const SETTINGS = {
   WEBHOOK_BACKOFF_MS: spec("1000", "First retry delay of a failed webhook delivery, doubled per attempt with ±25 % jitter.", int(0, 86_400_000)),
   WEBHOOK_TIMEOUT_MS: spec("5000", "Time an endpoint has to answer a webhook delivery.", int(10, 600_000)),
   WEBHOOK_POLL_MS: spec("250", "How often each node looks for due webhook deliveries in the outbox (an event appended on a node is looked at at once).", int(10, 60_000)),
+  WEBHOOK_AUTHORIZE_URL: spec(undefined, "The backend asked by the `backend` subscribe rule whether a user may subscribe to a channel (POST `{action, tenant, user, roles, ch}`, answer `{allow}`).", v.pipe(v.string(), v.regex(/^https?:\/\//, "must be an http(s) URL"))),
+  WEBHOOK_AUTHORIZE_TIMEOUT_MS: spec("500", "Time the authorize hook has to answer.", int(10, 30_000)),
+  WEBHOOK_AUTHORIZE_FAIL: spec("closed", "What an unanswered authorize hook decides: `closed` (deny) or `open` (allow).", v.picklist(["closed", "open"], "must be closed or open")),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

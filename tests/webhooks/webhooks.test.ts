@@ -66,7 +66,12 @@ describe("webhooks on the embedded node", () => {
     expect(verified(secret, pub!)).toBe(true);
     expect(verified("not-the-secret-xxxxxxxx", pub!)).toBe(false);
 
+    // A client's own publication (the WebSocket path) is an event too.
     const c = (await TestClient.auth(s.wsUrl, await token({ sub: "dr-who", tenant: T }))).client;
+    expect(await c.request({ t: "pub", ch: "room:a", ev: "said", data: { text: "from a client" } })).toMatchObject({ t: "ok" });
+    const [own] = await rx.waitFor(1, (r) => r.json?.data?.ev === "said");
+    expect(own!.json.data).toMatchObject({ ch: "room:a", ev: "said", from: "dr-who", data: { text: "from a client" } });
+    expect(rx.received.filter((r) => r.json?.data?.ev === "said")).toHaveLength(1);
     c.close();
     const [disc] = await rx.waitFor(1, (r) => r.json?.type === "disconnect");
     expect(disc!.json.data).toEqual({ user: "dr-who" });
