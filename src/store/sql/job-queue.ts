@@ -160,7 +160,7 @@ export class SqlJobQueue implements JobStore {
   async claimJobs(kind: string, owner: string, limit: number, nowMs: number, leaseMs: number): Promise<JobClaim[]> {
     if (limit <= 0 || !this.availability.up) return [];
     const lease = `${owner}#${(++leaseSeq).toString(36)}`;
-    const rows = await this.availability.guard(this.driver.query<JobRow>(this.claimSql, [lease, nowMs + leaseMs, nowMs, kind, nowMs, nowMs, limit]));
+    const rows = await this.availability.quiet(this.driver.query<JobRow>(this.claimSql, [lease, nowMs + leaseMs, nowMs, kind, nowMs, nowMs, limit]));
     return rows.map((r) => ({ job: toJob(r), lease }));
   }
 
@@ -194,7 +194,7 @@ export class SqlJobQueue implements JobStore {
   }
 
   async jobStats(nowMs: number, tenant?: string): Promise<JobStats[]> {
-    const rows = await this.availability.guard(
+    const rows = await this.availability.quiet(
       this.driver.query<Record<string, number | string | null>>(
         `SELECT kind,
           sum(CASE WHEN state = 'waiting' AND run_at <= ? THEN 1 ELSE 0 END) AS waiting,

@@ -115,7 +115,7 @@ export class SqlWebhookOutbox implements WebhookOutbox {
   async claimDeliveries(owner: string, limit: number, nowMs: number, leaseMs: number): Promise<DeliveryClaim[]> {
     if (limit <= 0 || !this.availability.up) return [];
     const lease = `${owner}#${(++leaseSeq).toString(36)}`;
-    const rows = await this.read<DeliveryRow>(this.claimSql, [lease, nowMs + leaseMs, nowMs, nowMs, limit]);
+    const rows = await this.availability.quiet(this.driver.query<DeliveryRow>(this.claimSql, [lease, nowMs + leaseMs, nowMs, nowMs, limit]));
     return rows.map((r) => ({ delivery: toDelivery(r), lease }));
   }
 
