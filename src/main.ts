@@ -16,7 +16,14 @@ import { chatNamespace } from "./features/chat/chat-service.ts";
 import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
 import { presenceFeature } from "./features/presence/presence-feature.ts";
 import { callsFeature } from "./features/calls/calls-feature.ts";
-import { Scheduler } from "./jobs/scheduler.ts";
+import { createJobs } from "./jobs/jobs.ts";
+import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
+import { signHeaders } from "./features/webhooks/signature.ts";
+import { authorizeHook } from "./features/webhooks/authorize-hook.ts";
+import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
+import { WebhookService } from "./features/webhooks/webhook-service.ts";
+import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
+import { webhookRoutes } from "./transport/http/webhook-routes.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
@@ -32,6 +39,7 @@ import { createHttpApp } from "./transport/http/app.ts";
 import { callRoutes } from "./transport/http/call-routes.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
 import { transcriptRoutes } from "./transport/http/report-routes.ts";
+import { jobRoutes } from "./transport/http/job-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { statusRoutes } from "./transport/http/status-routes.ts";
 import { serve } from "./transport/ws-server.ts";
@@ -190,12 +198,62 @@ async function main(): Promise<void> {
   hub.register(calls.feature);
   featureRoutes.push(callRoutes(calls.service, store, config.calls.ice, logger));
   calls.service.start();
-  const scheduler = new Scheduler(logger);
-  scheduler.add("history-trim", config.historyTrimCron, async () => (await engine.trim()) + (await store.trim(Date.now())));
+  const api = new ServerApi(hub);
+  const breakers = new EndpointBreakers(config.jobs.breaker.failures, config.jobs.breaker.cooldownMs, () => clock.now(), metrics);
+  const webhooks = new WebhookService(store.webhooks, (msg) => engine.control(msg), () => clock.now(), logger);
+  const deliveries = new DeliveryWorker(store.webhooks, (t, id) => webhooks.routing.endpoint(t, id), breakers, {
+    owner: `${config.nodeId}.${process.pid}`,
+    pollMs: config.webhooks.pollMs,
+    leaseMs: config.webhooks.timeoutMs * 2 + 1000,
+    timeoutMs: config.webhooks.timeoutMs,
+    attempts: config.webhooks.attempts,
+    backoffMs: config.webhooks.backoffMs,
+    concurrency: 16,
+    now: () => clock.now(),
+    logger,
+  });
+  try {
+    await webhooks.start(10_000);
+  } catch (err) {
+    fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
+  }
+  webhooks.appended = () => deliveries.wake();
+  const authorize = config.webhooks.authorize;
+  hub.register(webhooksFeature(webhooks, logger, authorize ? authorizeHook({ ...authorize, secret: config.jobs.webhookSecret, logger }) : undefined));
+  tapPublications(engine, webhooks, logger);
+  featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
+  deliveries.start();
+  const jobs = createJobs({
+    config,
+    store: store.jobs,
+    effects: {
+      publish: (tenant, ch, ev, data) => api.publish(tenant, ch, ev, data),
+      notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
+      // Once per cluster: the history-trim job is a static job in the shared queue.
+      builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))]]),
+      breakers,
+      signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
+    },
+    checkChannel: (ch) => void hub.deps.policy.resolve(ch),
+    logger,
+    metrics,
+    now: () => clock.now(),
+    onDead: (job, error) => {
+      void webhooks
+        .emit(job.tenant, "job.failed", { job: job.id, name: job.name, kind: job.kind, attempts: job.attempts, error })
+        .catch((err) => logger.warn("webhook job.failed event not stored", { err, job: job.id }));
+    },
+  });
+  config.jobs.static.unshift({ tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" });
+  featureRoutes.push(jobRoutes(jobs.service, logger));
+  try {
+    await jobs.start();
+  } catch (err) {
+    fatal(`cannot start the job queue: ${(err as Error).message}`);
+  }
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
   lag.start();
-  const health = new HealthCheck(hub, engine, scheduler, lag, store);
-  const api = new ServerApi(hub);
+  const health = new HealthCheck(hub, engine, lag, store, { jobQueue: jobs.health, externalAPIs: breakers.report });
 
   const processMetrics = new ProcessMetrics();
   processMetrics.start();
@@ -240,13 +298,16 @@ async function main(): Promise<void> {
       process.exit(0);
     }, deadline);
     hard.unref();
+    // Jobs stop first: their publications must not meet a draining hub. A job still running is retried elsewhere after its lease.
+    await jobs.runner.stop(Math.min(2000, deadline / 4));
+    webhooks.stop();
     await hub.drain(Math.max(50, deadline - 500));
-    scheduler.stop();
     calls.service.stop();
     reports.stop();
     lag.stop();
     processMetrics.stop();
     await nodeStats?.stop();
+    await deliveries.stop();
     await engine.stop().catch((err) => logger.warn("engine stop failed", { err }));
     await store.stop().catch((err) => logger.warn("record store stop failed", { err }));
     server.stop(true);

@@ -20,7 +20,6 @@ import { Hub } from "../../src/hub/hub.ts";
 import { systemClock, type Conn } from "../../src/hub/ports.ts";
 import { ServerApi } from "../../src/hub/server-api.ts";
 import { TokenVerifier } from "../../src/hub/token-verifier.ts";
-import { Scheduler } from "../../src/jobs/scheduler.ts";
 import { HealthCheck } from "../../src/observability/health.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { LoopLagMonitor } from "../../src/observability/loop-lag.ts";
@@ -51,8 +50,8 @@ hub.attach({ publish: (_t, data) => data.length, subscriberCount: () => 1 });
 const lag = new LoopLagMonitor(1000);
 const app = createHttpApp({
   api: new ServerApi(hub),
-  reports: new ReportRenderer(),
-  health: new HealthCheck(hub, engine, new Scheduler(logger), lag),
+  reports: new ReportRenderer({ workers: 1, queueSize: 4, timeoutMs: 30_000, maxPages: 50, maxInputBytes: 1 << 20, maxHeapMb: 256, logger }),
+  health: new HealthCheck(hub, engine, lag),
   metrics,
   logger,
   apiKeys: [API_KEY],

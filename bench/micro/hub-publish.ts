@@ -4,7 +4,8 @@
  * frames per loop turn into one room with history (the chat bench's shape);
  * the native fan-out is replaced by a counter. Prints µs per publication,
  * including the history write and the acks.
- * Usage: node_modules/.bin/bun bench/micro/hub-publish.ts   (R=rounds, default 2000)
+ * Usage: node_modules/.bin/bun bench/micro/hub-publish.ts   (R=rounds, default 2000;
+ *   WEBHOOKS=none: the webhook publish tap with no webhook; WEBHOOKS=other: a publication webhook watches 4 other namespaces)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,8 @@ import { systemClock, type Conn } from "../../src/hub/ports.ts";
 import { TokenVerifier } from "../../src/hub/token-verifier.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
+import { WebhookService } from "../../src/features/webhooks/webhook-service.ts";
+import { tapPublications } from "../../src/features/webhooks/webhooks-feature.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-publish-"));
 const config = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), API_KEYS: "k".repeat(32), CORS_ORIGINS: "*", DATA_DIR: dataDir, WS_RATE_LIMIT_PER_SEC: "0", WS_MAX_CONNECTIONS_PER_USER: "0", LOG_LEVEL: "error" });
@@ -26,6 +29,12 @@ const verifier = new TokenVerifier({ secret: config.jwt.secret, algorithm: confi
 const engine = new LocalEngine({ dataDir, nodeId: "micro", logger });
 const hub = new Hub({ config, engine, verifier, policy, metrics: new Metrics(), logger, clock: systemClock });
 await engine.start(hub);
+if (process.env.WEBHOOKS === "other" || process.env.WEBHOOKS === "none") {
+  // The tap as the server installs it; with "other", webhooks watch other namespaces: room:bench publications must cost nothing extra.
+  const service = new WebhookService({} as never, async () => {}, () => Date.now(), logger);
+  if (process.env.WEBHOOKS === "other") service.routing.replace([{ tenant: "bench", id: "wh", url: "http://127.0.0.1:9/", secret: "s", events: ["publication", "disconnect"], namespaces: ["chat", "ward", "student", "call"], ratePerSec: 0, createdMs: 0 }]);
+  tapPublications(engine, service, logger);
+}
 let delivered = 0;
 hub.attach({ publish: (_topic, data) => (delivered++, data.length), subscriberCount: () => 32 });
 

@@ -6,6 +6,7 @@ import { applyAliases } from "./aliases.ts";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
+import { JobSpecSchema, type JobSpec } from "../jobs/job-spec.ts";
 import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
 
 /** The one typed configuration object, built once at start-up. */
@@ -87,6 +88,21 @@ export interface Config {
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
   /** Seed configuration names translated (config/aliases.ts), for the start-up log. */
   aliasesApplied: string[];
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; pollMs: number; authorize: { url: string; timeoutMs: number; failOpen: boolean } | undefined };
+  jobs: {
+    pollMs: number;
+    leaseMs: number;
+    concurrency: Record<string, number>;
+    timeoutMs: number;
+    attempts: number;
+    backoffMs: number;
+    missedGraceMs: number;
+    /** Signs job webhook calls; undefined = unsigned. */
+    webhookSecret: string | undefined;
+    breaker: { failures: number; cooldownMs: number };
+    /** Static jobs of the config file's `jobs` (each with a `key`). */
+    static: (JobSpec & { key: string })[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -104,6 +120,7 @@ interface FileValues {
   /** `"extends": "default"`: the file's namespaces are merged over the defaults, one namespace at a time. */
   extendsDefault: boolean;
   socketio?: unknown;
+  jobs?: unknown;
 }
 
 function readFile(path: string, problems: string[]): FileValues {
@@ -123,9 +140,11 @@ function readFile(path: string, problems: string[]): FileValues {
   let namespaces: unknown;
   let extendsDefault = false;
   let socketio: unknown;
+  let jobs: unknown;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
     else if (k === "socketio") socketio = val;
+    else if (k === "jobs") jobs = val;
     else if (k === "extends") {
       if (val === "default") extendsDefault = true;
       else problems.push(`extends: must be "default" (keep the default namespaces and override them by name) or left out (the file's namespaces replace the defaults); got ${JSON.stringify(val)}`);
@@ -134,7 +153,7 @@ function readFile(path: string, problems: string[]): FileValues {
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces, extendsDefault, socketio };
+  return { values, namespaces, extendsDefault, socketio, jobs };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
@@ -173,6 +192,17 @@ export function loadConfig(rawEnv: Source = process.env): Config {
     else for (const issue of r.issues) problems.push(`socketio.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
   }
 
+  const staticJobs: (JobSpec & { key: string })[] = [];
+  if (file.jobs !== undefined) {
+    const r = v.safeParse(v.array(JobSpecSchema), file.jobs);
+    if (!r.success) for (const issue of r.issues) problems.push(`jobs.${v.getDotPath(issue) ?? ""}: ${issue.message}`);
+    else
+      r.output.forEach((j, i) => {
+        if (j.key === undefined) problems.push(`jobs.${i}.key: a static job needs a key (it names the job across restarts)`);
+        else staticJobs.push(j as JobSpec & { key: string });
+      });
+  }
+
   const envName = st.NODE_ENV ?? "development";
   let publicKey = st.JWT_PUBLIC_KEY;
   if (publicKey && !publicKey.includes("-----BEGIN")) {
@@ -194,6 +224,10 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       const why = pemProblem(path);
       if (why) problems.push(`${f}: ${why}`);
     }
+  }
+  for (const [ns, p] of Object.entries(namespaces)) {
+    if (p.publish.includes("backend")) problems.push(`namespaces.${ns}.publish: the backend rule decides subscriptions only`);
+    if (!st.WEBHOOK_AUTHORIZE_URL && p.subscribe.includes("backend")) problems.push(`namespaces.${ns}: the backend rule needs WEBHOOK_AUTHORIZE_URL`);
   }
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
   if (st.REDIS_SENTINELS?.length) {
@@ -299,7 +333,33 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
     aliasesApplied: aliased.applied,
+    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS!,
+      authorize: st.WEBHOOK_AUTHORIZE_URL ? { url: st.WEBHOOK_AUTHORIZE_URL, timeoutMs: st.WEBHOOK_AUTHORIZE_TIMEOUT_MS!, failOpen: st.WEBHOOK_AUTHORIZE_FAIL === "open" } : undefined,
+    },
+    jobs: {
+      pollMs: st.JOBS_POLL_MS!,
+      leaseMs: st.JOBS_LEASE_MS!,
+      concurrency: concurrencyOf(st.JOBS_CONCURRENCY!),
+      timeoutMs: st.JOBS_TIMEOUT_MS!,
+      attempts: st.JOBS_ATTEMPTS!,
+      backoffMs: st.JOBS_BACKOFF_MS!,
+      missedGraceMs: st.JOBS_MISSED_GRACE_MS!,
+      webhookSecret: st.WEBHOOK_SECRET,
+      breaker: { failures: st.WEBHOOK_BREAKER_FAILURES!, cooldownMs: st.WEBHOOK_BREAKER_COOLDOWN_MS! },
+      static: staticJobs,
+    },
   };
+}
+
+/** `8` (every kind) or `publish=16,default=4`. */
+function concurrencyOf(raw: string): Record<string, number> {
+  if (/^\d+$/.test(raw)) return { default: Number(raw) };
+  const out: Record<string, number> = { default: 8 };
+  for (const pair of raw.split(",")) {
+    const [k, n] = pair.split("=");
+    out[k!] = Number(n);
+  }
+  return out;
 }
 
 /** Why a TLS file cannot be used, checked here so that Bun.serve never gets one it would fail on. */

@@ -12,10 +12,11 @@ import * as v from "valibot";
  *   server        only the HTTP API (for `publish`; allows no client)
  *   member        the user is a member of the conversation named by the rest (chat; decided by the record store)
  *   participant   the user is in the call named by the rest (calls; decided by the call record)
+ *   backend       (subscribe only) the backend says yes at WEBHOOK_AUTHORIZE_URL (a synchronous hook; see the protocol's Webhooks)
  */
-export const RULE = /^(self|tenant|tenant-id|server|member|participant|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
+export const RULE = /^(self|tenant|tenant-id|server|member|participant|backend|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
 
-const RULES_IN_WORDS = "self, tenant, tenant-id, server, member, participant, claim:<name> or role:<role>";
+const RULES_IN_WORDS = "self, tenant, tenant-id, server, member, participant, backend, claim:<name> or role:<role>";
 const Rule = v.pipe(v.string(`each rule is a string: ${RULES_IN_WORDS}`), v.regex(RULE, `must be ${RULES_IN_WORDS}`));
 const Rules = v.array(Rule, `must be a list of rules, e.g. ["claim:rooms", "role:admin"] (rules: ${RULES_IN_WORDS})`);
 const HISTORY_IN_WORDS = 'must be false (no history) or {"size": 1-100000 messages, "ttlSec": 1-31536000 seconds}';

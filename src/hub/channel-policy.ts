@@ -136,19 +136,19 @@ export class ChannelPolicy {
   checkSubscribe(p: Principal, c: ResolvedChannel): void | Promise<void> {
     if (passes(c.subscribeRules, p, c.rest)) return;
     if (c.subscribeRecordRules.length === 0) return this.assertSubscribe(p, c);
-    return this.checkRecords(p, c, c.subscribeRecordRules, `not allowed to subscribe to ${c.ch}`);
+    return this.checkRecords(p, c, c.subscribeRecordRules, `not allowed to subscribe to ${c.ch}`, "subscribe");
   }
 
   checkPublish(p: Principal, c: ResolvedChannel): void | Promise<void> {
     if (passes(c.publishRules, p, c.rest)) return;
     if (c.publishRecordRules.length === 0) return this.assertPublish(p, c);
-    return this.checkRecords(p, c, c.publishRecordRules, `not allowed to publish to ${c.ch}`);
+    return this.checkRecords(p, c, c.publishRecordRules, `not allowed to publish to ${c.ch}`, "publish");
   }
 
-  private async checkRecords(p: Principal, c: ResolvedChannel, names: readonly string[], denied: string): Promise<void> {
+  private async checkRecords(p: Principal, c: ResolvedChannel, names: readonly string[], denied: string, action: "subscribe" | "publish"): Promise<void> {
     for (const name of names) {
       const rule = this.recordRules.get(name);
-      if (rule && (await rule(p, c))) return;
+      if (rule && (await rule(p, c, action))) return;
     }
     throw new SwitchboardError("AUTHORIZATION_FAILED", denied);
   }
@@ -176,13 +176,14 @@ function passes(rules: readonly Rule[], p: Principal, rest: string): boolean {
 }
 
 /** Rules no token can satisfy: a feature decides them from records. */
-const RECORD_RULES: ReadonlySet<string> = new Set(["member", "participant"]);
+const RECORD_RULES: ReadonlySet<string> = new Set(["member", "participant", "backend"]);
 const isRecordRule = (rule: string) => RECORD_RULES.has(rule);
 
 function compile(rule: string): Rule {
   switch (rule) {
     case "member":
     case "participant":
+    case "backend":
       return () => false;
     case "self":
       return (p, rest) => rest === p.sub;

@@ -46,7 +46,7 @@ export interface FeatureFrame {
 }
 
 /** Decides a rule for a principal on a channel; may look up records. */
-export type RecordRule = (p: Principal, c: ResolvedChannel) => boolean | Promise<boolean>;
+export type RecordRule = (p: Principal, c: ResolvedChannel, action: "subscribe" | "publish") => boolean | Promise<boolean>;
 
 export interface ChannelTakeover {
   /** Whether the feature carries the publications of this namespace. */

@@ -118,6 +118,10 @@ export class Metrics {
   readonly draining = new Counter("switchboard_draining", "1 while the node drains (after SIGTERM); it exits within DRAIN_DEADLINE_MS", "gauge");
   /** Features' own metric sets, rendered after the core ones. */
   readonly extra: { render(): string }[] = [];
+  readonly externalApiState = new Counter("switchboard_external_api_circuit_state", "Circuit breaker per external endpoint on this node: 0 closed, 1 half-open, 2 open", "gauge");
+  readonly externalApiFailures = new Counter("switchboard_external_api_failures_total", "Failed calls per external endpoint on this node (errors, timeouts, non-2xx answers)");
+  readonly jobs = new Counter("switchboard_jobs", "Jobs in the cluster's queue by kind and stat (waiting, delayed, active, paused; completed, failed, dead runs of the jobs still stored), refreshed every second", "gauge");
+  readonly jobRuns = new Counter("switchboard_job_runs_total", "Job runs finished on this node by kind and outcome (completed, retried, dead, skipped)");
 
   render(): string {
     return [
@@ -140,6 +144,10 @@ export class Metrics {
       this.storeUp,
       this.socketio,
       this.draining,
+      this.jobs,
+      this.jobRuns,
+      this.externalApiState,
+      this.externalApiFailures,
     ]
       .map((m) => m.render())
       .join("") + this.extra.map((m) => m.render()).join("");

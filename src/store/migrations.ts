@@ -69,6 +69,36 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX call_users_recent ON call_users (tenant, user_id, created_ms)",
     ],
   },
+  {
+    version: 4,
+    name: "durable jobs",
+    statements: [
+      `CREATE TABLE jobs (
+        id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT, idem_key TEXT, kind TEXT NOT NULL, schedule TEXT NOT NULL, action TEXT NOT NULL,
+        priority BIGINT NOT NULL, max_attempts BIGINT NOT NULL, backoff_ms BIGINT NOT NULL, timeout_ms BIGINT NOT NULL, missed TEXT NOT NULL,
+        state TEXT NOT NULL, run_at BIGINT, due_ms BIGINT, attempts BIGINT NOT NULL, last_error TEXT, last_run_ms BIGINT, note TEXT,
+        lease_owner TEXT, lease_until BIGINT, completed_runs BIGINT NOT NULL, failed_attempts BIGINT NOT NULL, dead_runs BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)`,
+      "CREATE UNIQUE INDEX jobs_by_key ON jobs (tenant, idem_key)",
+      "CREATE INDEX jobs_due ON jobs (kind, state, run_at)",
+      "CREATE INDEX jobs_by_tenant ON jobs (tenant, state)",
+    ],
+  },
+  {
+    version: 5,
+    name: "webhook endpoints and outbox",
+    statements: [
+      `CREATE TABLE webhook_endpoints (
+        tenant TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL, events TEXT NOT NULL, namespaces TEXT NOT NULL,
+        rate_per_sec BIGINT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (tenant, id))`,
+      `CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY, tenant TEXT NOT NULL, endpoint TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,
+        attempts BIGINT NOT NULL, next_ms BIGINT NOT NULL, last_error TEXT, last_status BIGINT, lease_owner TEXT, lease_until BIGINT,
+        created_ms BIGINT NOT NULL, delivered_ms BIGINT)`,
+      "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_ms)",
+      "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (tenant, endpoint, created_ms)",
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

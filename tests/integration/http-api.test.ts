@@ -283,12 +283,13 @@ describe("health and metrics", () => {
     expect(res.status).toBe(200);
     const h = (await res.json()) as any;
     expect(h.node).toBe(s.node);
-    expect(Object.keys(h.components).sort()).toEqual(["engine", "eventLoop", "scheduler", "store", "websocket"]);
+    expect(Object.keys(h.components).sort()).toEqual(["engine", "eventLoop", "externalAPIs", "jobQueue", "store", "websocket"]);
     expect(h.components.engine.status).toBe("ok");
     expect(h.components.websocket.status).toBe("ok");
-    // No job has failed on a fresh node: the scheduler is ok and lists the history-trim job.
-    expect(h.components.scheduler.status).toBe("ok");
-    expect(h.components.scheduler.jobs).toEqual([expect.objectContaining({ name: "history-trim", pattern: "*/1 * * * *", lastError: null, nextRun: expect.any(String) })]);
+    // A fresh node's queue is reachable and holds the built-in history-trim job, due at the next minute.
+    expect(h.components.jobQueue.status).toBe("ok");
+    const trim = (await (await s.api("/v1/jobs")).json()).jobs.find((j: any) => j.name === "history-trim");
+    expect(trim).toMatchObject({ key: "builtin:history-trim", kind: "builtin", schedule: { cron: "*/1 * * * *", tz: "UTC" }, nextRun: expect.stringMatching(/:00\.000Z$/) });
     // The loop's status follows its measured lag (which depends on the machine), by the documented thresholds.
     const lag = h.components.eventLoop.lagMs as number;
     expect(typeof lag).toBe("number");

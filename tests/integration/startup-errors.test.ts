@@ -122,7 +122,7 @@ test("a bad policy file names each key and the allowed values in words, not the 
   expect(line).toStartWith("switchboard: invalid configuration: ");
   for (const part of [
     'extends: must be "default" (keep the default namespaces and override them by name) or left out (the file\'s namespaces replace the defaults); got "base"',
-    "namespaces.room.subscribe.0: must be self, tenant, tenant-id, server, member, participant, claim:<name> or role:<role>",
+    "namespaces.room.subscribe.0: must be self, tenant, tenant-id, server, member, participant, backend, claim:<name> or role:<role>",
     'namespaces.room.publish: must be a list of rules, e.g. ["claim:rooms", "role:admin"]',
     "namespaces.room.history.size: size must be at least 1",
     'namespaces.room.presense: unknown key "presense"; a namespace takes subscribe, publish, history, presence, joinLeave, retention',

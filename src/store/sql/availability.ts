@@ -71,6 +71,22 @@ export class StoreAvailability {
     }
   }
 
+  /**
+   * `guard` for background polls (job claims, outbox claims, statistics): a
+   * failure is reported to the caller but does not mark the store down. Right
+   * after an outage their queries meet the pool's dead connections first; only
+   * the heartbeat and user-facing requests decide availability.
+   */
+  async quiet<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await this.bounded(p);
+    } catch (err) {
+      if (err instanceof SwitchboardError) throw err;
+      if (err instanceof StoreTimeout || this.driver.isUnavailable(err)) throw new SwitchboardError("SERVICE_UNAVAILABLE", "record store unavailable", { cause: err });
+      throw err;
+    }
+  }
+
   private bounded<T>(p: Promise<T>): Promise<T> {
     let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -18,6 +18,8 @@ import type {
 } from "../ports.ts";
 import { StoreAvailability } from "./availability.ts";
 import { SqlCallStore } from "./sql-call-store.ts";
+import { SqlJobQueue } from "./job-queue.ts";
+import { SqlWebhookOutbox } from "./webhook-outbox.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -98,6 +100,8 @@ export class SqlStore implements Store {
   private readonly queue: WriteQueue;
   readonly calls: CallStore;
   private schema = 0;
+  readonly jobs: SqlJobQueue;
+  readonly webhooks: SqlWebhookOutbox;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -107,6 +111,8 @@ export class SqlStore implements Store {
     this.availability = new StoreAvailability(driver, opts.timeoutMs, opts.heartbeatMs);
     this.queue = new WriteQueue((statements) => this.driver.transaction(statements));
     this.calls = new SqlCallStore({ driver, availability: this.availability, queue: this.queue });
+    this.jobs = new SqlJobQueue(driver, this.availability);
+    this.webhooks = new SqlWebhookOutbox(driver, this.availability, (statements) => this.queue.push(statements));
   }
 
   async start(): Promise<void> {
