@@ -77,8 +77,13 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop));
     p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
 
+    // Fault points are drawn from the seed as acknowledgement counts, independent of how far
+    // publishing got during the previous fault: the same seed injects the same number of faults
+    // on a fast machine and on a slow one.
+    let nextFault = 0;
     while (acked() < p.messages) {
-      await waitForCount(acked, Math.min(p.messages, acked() + between(p.messages / 60, p.messages / 20)));
+      nextFault += between(p.messages / 60, p.messages / 20);
+      await waitForCount(acked, Math.min(p.messages, nextFault));
       if (acked() >= p.messages) break;
       const kind = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
       faults[kind]!++;
