@@ -15,6 +15,8 @@ export interface ChaosParams {
   seed: number;
   /** Publications to send (acknowledged or not) before the faults stop. */
   messages: number;
+  /** Faults injected at the least, publishing on past `messages` if needed (default 8). */
+  minFaults?: number;
   channels: number;
   publishers: number;
   subscribers: number;
@@ -77,14 +79,17 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop));
     p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
 
-    // Fault points are drawn from the seed as acknowledgement counts, independent of how far
-    // publishing got during the previous fault: the same seed injects the same number of faults
-    // on a fast machine and on a slow one.
+    // Fault points are seeded acknowledgement counts. A fault takes a while (a node restarts,
+    // Redis comes back) and publishing goes on meanwhile, so a fast machine reaches the budget
+    // after fewer of them: the load then stays on until at least minFaults were injected.
+    const minFaults = p.minFaults ?? 8;
+    const injected = () => Object.values(faults).reduce((a, b) => a + b, 0);
     let nextFault = 0;
-    while (acked() < p.messages) {
+    while (acked() < p.messages || injected() < minFaults) {
       nextFault += between(p.messages / 60, p.messages / 20);
-      await waitForCount(acked, Math.min(p.messages, nextFault));
-      if (acked() >= p.messages) break;
+      if (acked() < p.messages) await waitForCount(acked, Math.min(p.messages, nextFault));
+      else await Bun.sleep(between(100, 400));
+      if (acked() >= p.messages && injected() >= minFaults) break;
       const kind = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
       faults[kind]!++;
       const at = Math.round((performance.now() - t0) / 100) / 10;
