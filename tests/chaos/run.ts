@@ -6,6 +6,7 @@
  * drop client connections. The seed fixes the schedule of faults and every
  * random choice; process timing still varies from run to run.
  */
+import { mulberry32 } from "../helpers/seeded-random.ts";
 import { until } from "../helpers/until.ts";
 import { dropSocket, openSockets, Publisher, Subscriber } from "./actors.ts";
 import { ChaosCluster, footprint, type ProcessFootprint } from "./cluster.ts";
@@ -36,24 +37,13 @@ export interface ChaosReport extends Verdict {
   harness: { baseline: number; end: number };
 }
 
-/** mulberry32: small, fast, good enough for choosing faults. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type FaultKind = "node-kill" | "redis-pause" | "redis-kill" | "client-drop";
 const FAULTS: FaultKind[] = ["node-kill", "redis-pause", "redis-kill", "client-drop"];
 
 export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
   const t0 = performance.now();
-  const rnd = prng(p.seed);
+  const rnd = mulberry32(p.seed);
   const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
   const harnessFds0 = footprint(process.pid).fds;
   const cluster = new ChaosCluster();
@@ -75,7 +65,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const sent = () => publishers.reduce((n, x) => n + x.sent, 0);
     const acked = () => publishers.reduce((n, x) => n + x.acked, 0);
     let stop = false;
-    const picks = publishers.map((_, i) => prng(p.seed * 31 + i));
+    const picks = publishers.map((_, i) => mulberry32(p.seed * 31 + i));
     const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop));
     p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
 

@@ -4,17 +4,7 @@
  * short, bytes flipped, numbers at the edges. Shared by the quick slice in
  * tests/integration/fuzz.test.ts and the million-input run in bench/fuzz/parsers.ts.
  */
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./seeded-random.ts";
 
 const CHANNELS = ["room:r1", "room:r2", "user:fuzzer", "call:c1", "org:fz", "nope:x", "room:", ":r1", "__proto__:x", "room:r1\u0000"];
 const EDGE_NUMBERS = ["0", "-0", "1e400", "-1e400", "1.5", "9007199254740993", "1e-400", "NaN", "0x10", "01", "1.", ".5", "1e", "-"];

@@ -1,3 +1,4 @@
+import { mulberry32 } from "../helpers/seeded-random.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { OP, RawWs } from "../helpers/raw-ws.ts";
@@ -41,16 +42,6 @@ afterAll(async () => {
   await s.stop();
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type FuzzFrame = { op: number; bytes: Uint8Array; fin?: boolean };
 const enc = new TextEncoder();
