@@ -73,6 +73,12 @@ export class Calls extends Emitter<CallsEvents> {
     return info;
   }
 
+  /** Rings more users into a live call this user is in; they join by accepting. */
+  async add(call: string, to: string[], opts: { ringMs?: number } = {}): Promise<CallInfo> {
+    const ok = await this.port.request((id) => (opts.ringMs === undefined ? { t: "invite", id, call, to } : { t: "invite", id, call, to, ringMs: opts.ringMs }));
+    return ok.call as CallInfo;
+  }
+
   accept(call: string): Promise<CallInfo> {
     return this.act("accept", call);
   }
@@ -121,6 +127,26 @@ export class Calls extends Emitter<CallsEvents> {
   /** Wires an RTCPeerConnection's negotiation (offer/answer, ICE, restarts) to this call's relay. */
   connectPeer(pc: RTCPeerConnection, call: string, opts: PeerOptions = {}): PeerLink {
     return connectPeer(this, pc, call, opts);
+  }
+
+  /**
+   * Feeds a message of the user's own channel (`user:<id>`) to the calls API:
+   * ringing and what ends it are published there, so a device subscribed to
+   * it (with `since` after a reconnect) rings even for a call that started
+   * while it was offline. `conn` is this connection's id (`client.hello.conn`):
+   * an `accepted` by another device of the user becomes `answered_elsewhere`.
+   * A ringing whose ring time is over is not emitted. Other messages are ignored.
+   */
+  fromUserChannel(m: { ev: string; data: unknown }, conn: string | undefined): void {
+    if (m.ev !== "call" || typeof m.data !== "object" || m.data === null) return;
+    const d = m.data as { ev: CallEvent["ev"]; user: string; call: CallInfo; conn?: string | null };
+    let ev = d.ev;
+    if (ev === "accepted" && d.conn !== undefined && d.conn !== conn) ev = "answered_elsewhere";
+    if (ev === "ringing") {
+      const me = d.call.participants.find((p) => p.user === d.user && p.role === "invitee") ?? d.call.participants.find((p) => p.role === "invitee");
+      if ((me?.ringUntil ?? d.call.ringUntil) <= Date.now() || d.call.state === "ended") return;
+    }
+    this.receive({ t: "call", ev, user: d.user, call: d.call });
   }
 
   /** Called by the client for the feature's frames. */

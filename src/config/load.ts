@@ -321,6 +321,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       graceMs: st.CALL_GRACE_MS!,
       sweepMs: 5000,
       maxInvitees: st.CALL_MAX_INVITEES!,
+      retentionSec: st.CALL_RETENTION_SEC!,
       signal: { ratePerSec: st.CALL_SIGNAL_RATE_PER_SEC!, burst: st.CALL_SIGNAL_BURST! },
       inviteRoles: st.CALL_INVITE_ROLES ?? [],
       ice: { stunUrls: st.CALL_STUN_URLS ?? [], turnUrls: st.CALL_TURN_URLS ?? [], turnSecret: st.CALL_TURN_SECRET, turnTtlSec: st.CALL_TURN_TTL_SEC! },

@@ -99,6 +99,12 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (tenant, endpoint, created_ms)",
     ],
   },
+  {
+    version: 6,
+    name: "call record retention",
+    // CALL_RETENTION_SEC deletes ended calls oldest first, with their user index rows: both by index, not by scan.
+    statements: ["CREATE INDEX calls_ended ON calls (ended_ms)", "CREATE INDEX call_users_by_call ON call_users (tenant, call)"],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;
