@@ -47,25 +47,40 @@ test("Redis + PostgreSQL: the node of a participant is SIGKILLed; the other side
   doc.close();
 }, 60_000);
 
-test("call records are deleted CALL_RETENTION_SEC after the call ended, by the built-in call-retention job; calls not ended stay", async () => {
-  // The job runs on HISTORY_TRIM_CRON: every second here (croner's seconds field).
-  const s = await startServer({ env: { ...CALL_ENV, CALL_RETENTION_SEC: "2", HISTORY_TRIM_CRON: "* * * * * *" } });
-  started.push(s);
-  const post = async (path: string, json: unknown) => {
-    const res = await s.api(path, { method: "POST", json });
-    expect(res.status).toBe(200);
-    return (await res.json()).call;
-  };
-  const ringing = await post("/v1/calls", { tenant: T, from: "doc", to: ["pat"], media: "audio", ringMs: 600_000 });
-  const done = await post("/v1/calls", { tenant: T, from: "doc", to: ["ann"], media: "audio" });
-  await post(`/v1/calls/${done.id}/end`, { tenant: T });
-  expect((await s.api(`/v1/calls/${done.id}?tenant=${T}`)).status).toBe(200);
+const RETENTION_SETUPS = [
+  { name: "SQLite", env: async (): Promise<Record<string, string>> => ({}) },
+  {
+    name: "PostgreSQL",
+    env: async (): Promise<Record<string, string>> => {
+      const pg = await startPostgres();
+      started.push(pg);
+      return { DATABASE_URL: await pg.createDatabase("callretention") };
+    },
+  },
+];
 
-  await until(async () => ((await s.api(`/v1/calls/${done.id}?tenant=${T}`)).status === 404 ? true : undefined), "the ended call to be deleted", 20_000);
-  expect((await (await s.api(`/v1/users/ann/calls?tenant=${T}`)).json()).calls).toEqual([]);
-  // Older than the retention too, but not ended: kept.
-  expect(await (await s.api(`/v1/calls/${ringing.id}?tenant=${T}`)).json()).toMatchObject({ id: ringing.id, state: "ringing" });
-  const { jobs } = await (await s.api("/v1/jobs")).json();
-  expect(jobs.find((j: Frame) => j.name === "call-retention")).toMatchObject({ key: "builtin:call-retention", kind: "builtin", runs: { completed: expect.any(Number) } });
-  expect(jobs.find((j: Frame) => j.name === "call-retention").lastError).toBeUndefined();
-}, 60_000);
+for (const setup of RETENTION_SETUPS) {
+  test(`${setup.name}: call records are deleted CALL_RETENTION_SEC after the call ended, by the built-in call-retention job; calls not ended stay`, async () => {
+    // The job runs on HISTORY_TRIM_CRON: every second here (croner's seconds field).
+    const s = await startServer({ env: { ...CALL_ENV, ...(await setup.env()), CALL_RETENTION_SEC: "2", HISTORY_TRIM_CRON: "* * * * * *" } });
+    started.push(s);
+    const post = async (path: string, json: unknown) => {
+      const res = await s.api(path, { method: "POST", json });
+      expect(res.status).toBe(200);
+      return (await res.json()).call;
+    };
+    const ringing = await post("/v1/calls", { tenant: T, from: "doc", to: ["pat"], media: "audio", ringMs: 600_000 });
+    const done = await post("/v1/calls", { tenant: T, from: "doc", to: ["ann"], media: "audio" });
+    await post(`/v1/calls/${done.id}/end`, { tenant: T });
+    expect((await s.api(`/v1/calls/${done.id}?tenant=${T}`)).status).toBe(200);
+
+    await until(async () => ((await s.api(`/v1/calls/${done.id}?tenant=${T}`)).status === 404 ? true : undefined), "the ended call to be deleted", 20_000);
+    expect((await (await s.api(`/v1/users/ann/calls?tenant=${T}`)).json()).calls).toEqual([]);
+    // Older than the retention too, but not ended: kept.
+    expect(await (await s.api(`/v1/calls/${ringing.id}?tenant=${T}`)).json()).toMatchObject({ id: ringing.id, state: "ringing" });
+    const { jobs } = await (await s.api("/v1/jobs")).json();
+    const job = jobs.find((j: Frame) => j.name === "call-retention");
+    expect(job).toMatchObject({ key: "builtin:call-retention", kind: "builtin" });
+    expect(job.lastError).toBeUndefined();
+  }, 60_000);
+}

@@ -244,6 +244,15 @@ for (const setup of CALL_SETUPS) {
       doc.send({ t: "offer", call: call.id, to: "ann", data: { sdp: "to ann" } });
       expect(await ann.next((f) => f.t === "offer")).toMatchObject({ from: "doc", data: { sdp: "to ann" } });
       expect((await (await C.api(`/v1/users/ann/calls?tenant=${T}`)).json()).calls[0]).toMatchObject({ id: call.id });
+      // Added by the backend and never answered: missed after its own ring time, the call goes on.
+      const zed = await (await A.api(`/v1/calls/${call.id}/invitees`, { method: "POST", json: { tenant: T, from: "doc", to: ["zed"], ringMs: 1000 } })).json();
+      expect(zed.call.participants[3]).toMatchObject({ user: "zed", state: "ringing", ringUntil: expect.any(Number) });
+      expect(await doc.next(callEvent(call.id, "missed"), 15_000)).toMatchObject({ user: "zed", call: { state: "live" } });
+      const inbox = await until(async () => {
+        const r = await (await B.api(`/v1/users/zed/notifications?tenant=${T}`)).json();
+        return r.notifications.find((n: Frame) => n.type === "missed_call" && n.data.call === call.id);
+      }, "zed's missed-call entry");
+      expect(inbox).toMatchObject({ title: "Missed video call from doc" });
 
       // The backend ends it: every participant's devices learn it, the record names who ended it, the API key is audited.
       expect((await A.api(`/v1/calls/${call.id}/end`, { method: "POST", json: { tenant: T, by: "nurse", color: 1 } })).status).toBe(400);

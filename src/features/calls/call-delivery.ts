@@ -26,16 +26,20 @@ export function ringAffected(before: CallRecord | undefined, after: CallRecord):
 export class CallDelivery {
   constructor(private readonly hub: Hub) {}
 
-  private userChannel(): boolean {
-    return Object.hasOwn(this.hub.deps.policy.namespaces, USER_NS);
+  /** Who of `users` gets the events on a user channel: nobody when the policy has no `user` namespace. */
+  ringUsers(users: string[]): string[] {
+    return Object.hasOwn(this.hub.deps.policy.namespaces, USER_NS) ? users : [];
   }
 
-  /** On the winning node: publishes the transition's events on each affected invitee's user channel; answers who got them. */
-  async publish(tenant: string, call: CallRecord, events: CallEvent[], users: readonly string[]): Promise<string[]> {
-    if (!this.userChannel() || users.length === 0) return [];
+  /**
+   * On the winning node, after the control message went out (a device that
+   * subscribes in between then gets an event twice rather than not at all):
+   * the transition's events on each user's channel.
+   */
+  async publish(tenant: string, call: CallRecord, events: CallEvent[], users: readonly string[]): Promise<void> {
+    if (users.length === 0) return;
     const body = encodeCall(call);
     const now = this.hub.deps.clock.now();
-    const done: string[] = [];
     await Promise.all(
       users.map(async (user) => {
         const ch = USER_NS + ":" + user;
@@ -46,14 +50,12 @@ export class CallDelivery {
             const data = encodeUserEvent(seenAs(call, e, p), e.user, body, e.ev === "accepted" && e.user === user ? p.conn : undefined);
             await this.hub.deps.engine.publish(channelKey(tenant, ch), { ch, ev: "call", data, ts: now }, options);
           }
-          done.push(user);
         } catch (err) {
-          // Its devices still get the events straight (heard), only recovery after a reconnect is lost.
+          // The call row has the truth (call_get), and a missed call is in the inbox: logged, not retried.
           this.hub.deps.logger.warn("call event not published on the user channel", { err, tenant, user, call: call.id });
         }
       }),
     );
-    return done;
   }
 
   /** On every node: the events to local devices; a device subscribed to its user channel got the published ones there. */

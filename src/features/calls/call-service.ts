@@ -80,7 +80,7 @@ export class CallService {
     this.metrics.started.inc();
     this.remember(tenant, call);
     const events: CallEvent[] = [{ ev: "ringing", user: caller }];
-    await this.broadcast(tenant, call, events, await this.delivery.publish(tenant, call, events, ringAffected(undefined, call)));
+    await this.announce(tenant, call, events, ringAffected(undefined, call));
     return call;
   }
 
@@ -136,14 +136,16 @@ export class CallService {
         .post(tenant, t.missed, { type: "missed_call", title: `Missed ${c.media} call from ${c.caller}`, body: null, data, priority: "high" })
         .catch((err) => this.hub.deps.logger.warn("missed-call notification failed", { err, tenant, call: c.id }));
     }
-    await this.broadcast(tenant, c, t.events, await this.delivery.publish(tenant, c, t.events, ringAffected(before, c)));
+    await this.announce(tenant, c, t.events, ringAffected(before, c));
   }
 
-  /** `published`: users whose devices on their user channel got these events already. */
-  private async broadcast(tenant: string, call: CallRecord, events: CallEvent[], published: string[]): Promise<void> {
+  /** Every node delivers the events (`published`: users whose devices on their user channel get them there), then the user channels get theirs. */
+  private async announce(tenant: string, call: CallRecord, events: CallEvent[], ringing: string[]): Promise<void> {
+    const published = this.delivery.ringUsers(ringing);
     await this.hub.deps.engine.control(featureControl("calls", { op: "call", tenant, call, events, published })).catch((err) => {
       this.hub.deps.logger.warn("call event broadcast failed", { err, tenant, call: call.id });
     });
+    await this.delivery.publish(tenant, call, events, published);
   }
 
   /** On every node: keep the newest version, re-arm its timer, deliver the events to local devices. */
