@@ -21,7 +21,7 @@ export function ringAffected(before: CallRecord | undefined, after: CallRecord):
  * `since`. `accepted` carries the answering device's `conn`: the user's other
  * devices read it as answered elsewhere. Every other event, and every event
  * for a device not subscribed to its user channel, is sent straight to the
- * participants' connections by each node (`heard`).
+ * participants' connections by each node (`deliver`).
  */
 export class CallDelivery {
   constructor(private readonly hub: Hub) {}
