@@ -229,11 +229,8 @@ async function main(): Promise<void> {
     effects: {
       publish: (tenant, ch, ev, data) => api.publish(tenant, ch, ev, data),
       notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
-      // Once per cluster: the history-trim job is a static job in the shared queue.
-      builtins: new Map([
-        ["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))],
-        ["call-retention", () => calls.service.deleteExpired()],
-      ]),
+      // Once per cluster: the history-trim job is a static job in the shared queue; it also applies the call records' retention.
+      builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now())) + (await calls.service.deleteExpired())]]),
       breakers,
       signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
     },
@@ -247,10 +244,7 @@ async function main(): Promise<void> {
         .catch((err) => logger.warn("webhook job.failed event not stored", { err, job: job.id }));
     },
   });
-  config.jobs.static.unshift(
-    { tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" },
-    { tenant: "", key: "builtin:call-retention", name: "call-retention", cron: config.historyTrimCron, action: { builtin: "call-retention" }, missed: "run" },
-  );
+  config.jobs.static.unshift({ tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" });
   featureRoutes.push(jobRoutes(jobs.service, logger));
   try {
     await jobs.start();

@@ -124,7 +124,7 @@ export const SETTINGS = {
   CALL_SIGNAL_RATE_PER_SEC: spec("400", "Call signalling frames (offer/answer/ice/renegotiate) per second per connection, a budget of their own; 0 = no limit.", int(0, 100_000)),
   CALL_SIGNAL_BURST: spec("1000", "Burst of that budget (an ICE gathering burst of hundreds of candidates fits).", int(1, 100_000)),
   CALL_MAX_INVITEES: spec("16", "Invitees per call.", int(1, 64)),
-  CALL_RETENTION_SEC: spec("7776000", "Seconds an ended call's record (participants, outcome, quality) is kept; the built-in `call-retention` job (on `HISTORY_TRIM_CRON`, once per cluster) deletes older ones. 7776000 = 90 days; 0 = forever.", int(0, 3_153_600_000)),
+  CALL_RETENTION_SEC: spec("7776000", "Seconds an ended call's record (participants, outcome, quality) is kept; the built-in `history-trim` job (on `HISTORY_TRIM_CRON`, once per cluster) deletes older ones. 7776000 = 90 days; 0 = forever.", int(0, 3_153_600_000)),
   CALL_INVITE_ROLES: spec(undefined, "Roles that may `invite` from a client (comma-separated); unset = any user of the tenant. The HTTP API may always.", list()),
   CALL_STUN_URLS: spec(undefined, "STUN URLs handed to clients (`stun:stun.example.org:3478`, comma-separated).", list()),
   CALL_TURN_URLS: spec(undefined, "TURN URLs handed to clients with time-limited credentials (`turn:turn.example.org:3478?transport=udp`, …).", list()),

@@ -1,7 +1,7 @@
 /**
  * Calls outliving what a node does: a participant whose node is SIGKILLed is
  * marked away once its device lease expires and left after the grace period;
- * ended call records are deleted by the built-in call-retention job.
+ * ended call records are deleted by the built-in history-trim job.
  */
 import { afterAll, expect, test } from "bun:test";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
@@ -60,7 +60,7 @@ const RETENTION_SETUPS = [
 ];
 
 for (const setup of RETENTION_SETUPS) {
-  test(`${setup.name}: call records are deleted CALL_RETENTION_SEC after the call ended, by the built-in call-retention job; calls not ended stay`, async () => {
+  test(`${setup.name}: call records are deleted CALL_RETENTION_SEC after the call ended, by the built-in history-trim job; calls not ended stay`, async () => {
     // The job runs on HISTORY_TRIM_CRON: every second here (croner's seconds field).
     const s = await startServer({ env: { ...CALL_ENV, ...(await setup.env()), CALL_RETENTION_SEC: "2", HISTORY_TRIM_CRON: "* * * * * *" } });
     started.push(s);
@@ -79,8 +79,8 @@ for (const setup of RETENTION_SETUPS) {
     // Older than the retention too, but not ended: kept.
     expect(await (await s.api(`/v1/calls/${ringing.id}?tenant=${T}`)).json()).toMatchObject({ id: ringing.id, state: "ringing" });
     const { jobs } = await (await s.api("/v1/jobs")).json();
-    const job = jobs.find((j: Frame) => j.name === "call-retention");
-    expect(job).toMatchObject({ key: "builtin:call-retention", kind: "builtin" });
+    const job = jobs.find((j: Frame) => j.name === "history-trim");
+    expect(job).toMatchObject({ key: "builtin:history-trim", kind: "builtin" });
     expect(job.lastError).toBeUndefined();
   }, 60_000);
 }

@@ -15,7 +15,7 @@ export interface CallTimings {
   /** How often every node looks in the store for deadlines nobody's timer caught (a node restarted). */
   sweepMs: number;
   maxInvitees: number;
-  /** Ended calls are deleted this long after they ended (the built-in `call-retention` job); 0 = kept forever. */
+  /** Ended calls are deleted this long after they ended (by the built-in `history-trim` job); 0 = kept forever. */
   retentionSec: number;
 }
 
@@ -201,7 +201,7 @@ export class CallService {
     }
   }
 
-  /** The built-in `call-retention` job: deletes calls that ended more than CALL_RETENTION_SEC ago, in batches. */
+  /** Run by the built-in `history-trim` job (once per cluster): deletes calls that ended more than CALL_RETENTION_SEC ago, in batches. */
   async deleteExpired(): Promise<number> {
     if (this.timings.retentionSec === 0) return 0;
     const before = this.now() - this.timings.retentionSec * 1000;
