@@ -48,15 +48,6 @@ function question(action: "subscribe" | "publish", p: Principal, ch: string, pub
 }
 
 /**
- * The `backend` policy rule: a synchronous hook asking the backend whether
- * a user may subscribe to a channel (like Centrifugo's subscribe proxy), at
- * one URL for every question.
- */
-export function authorizeHook(o: AuthorizeHookOptions): RecordRule {
-  return (p, c, action, pub) => ask(o, o.url, question(action, p, c.ch, pub), action, p, c.ch);
-}
-
-/**
  * The `backend` rule for both sides: subscriptions ask WEBHOOK_AUTHORIZE_URL,
  * publications ask the namespace's `publishUrl` or WEBHOOK_PUBLISH_URL
  * ("may user X publish event E to channel C?", like Centrifugo's publish
