@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
-import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
+import { join } from "node:path";
+import { postgresBinDir, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startServer, token, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
@@ -17,6 +18,8 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
   let cfg: ReturnType<typeof tempConfig>;
   let env: Record<string, string>;
   let nodes: TestServer[] = [];
+  let dbUrl: string;
+  /** Down: the receiver holds each request past the node's timeout, then answers 503 (the node has given up by then). */
   let down = false;
   /** 2xx answers per delivery id: what the backend accepted. */
   const accepted = new Map<string, number>();
@@ -24,7 +27,7 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
   beforeAll(async () => {
     rx = startReceiver();
     rx.respond = (r) => {
-      if (down) return new Response("down", { status: 503 });
+      if (down) return new Promise<Response>((r) => setTimeout(() => r(new Response("down", { status: 503 })), 1500));
       const id = r.headers["x-switchboard-delivery"]!;
       accepted.set(id, (accepted.get(id) ?? 0) + 1);
       return new Response("ok");
@@ -37,13 +40,15 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
     [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
     env = {
       SWITCHBOARD_CONFIG: cfg.path,
-      DATABASE_URL: await pg.createDatabase("webhooks"),
+      DATABASE_URL: (dbUrl = await pg.createDatabase("webhooks")),
       REDIS_URL: redis.url,
       REDIS_PREFIX: `wh${process.pid}`,
       WEBHOOK_POLL_MS: "50",
       WEBHOOK_BACKOFF_MS: "100",
       WEBHOOK_ATTEMPTS: "100",
       WEBHOOK_TIMEOUT_MS: "1000",
+      // The breaker would hold deliveries back at once; here they must be in flight when a node dies.
+      WEBHOOK_BREAKER_FAILURES: "1000",
       WEBHOOK_BREAKER_COOLDOWN_MS: "200",
       DATABASE_TIMEOUT_MS: "2000",
     };
@@ -56,6 +61,13 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
     await Promise.all([pg?.stop(), redis?.stop()]);
     cfg?.cleanup();
   }, 30_000);
+
+  const psql = async (sql: string): Promise<string> => {
+    const p = Bun.spawn([join(postgresBinDir()!, "psql"), dbUrl, "-tAc", sql], { stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    if (code !== 0) throw new Error(`psql exited with ${code}`);
+    return out.trim();
+  };
 
   test("events published on all three nodes are each delivered once, also across a SIGKILL and restart of one node while the receiver is down", async () => {
     /** Acknowledged publications, by their `i`. */
@@ -79,8 +91,12 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
     // Phase 2, receiver down: deliveries are claimed and retried on every node.
     down = true;
     for (let r = 0; r < 30; r++) await publishOn(nodes[r % 3]!);
-    await until(async () => (rx.received.filter((x) => x.json?.data?.data?.i >= 39).length >= 30 ? true : undefined), "deliveries being retried");
     const victim = nodes[1]!;
+    // The victim dies holding leases: deliveries it claimed and is sending (the receiver holds them).
+    const held = await until(async () => {
+      const ids = (await psql(`SELECT id FROM webhook_deliveries WHERE state = 'pending' AND lease_owner LIKE '${victim.node}.${victim.proc.pid}#%'`)).split("\n").filter(Boolean);
+      return ids.length > 0 ? ids : undefined;
+    }, "the victim holding leased deliveries");
     victim.proc.kill("SIGKILL");
     await victim.exited;
     nodes = [nodes[0]!, nodes[2]!];
@@ -107,6 +123,9 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
     expect([...got.keys()].sort((a, b) => a - b)).toEqual([...acked].sort((a, b) => a - b));
     // One delivery per event (no node appended or sent it twice), and each accepted exactly once.
     for (const ids of got.values()) expect(ids.size).toBe(1);
+    // What the dead node had claimed was taken over after its lease and delivered once.
+    const allAccepted = new Set([...got.values()].flatMap((ids) => [...ids]));
+    for (const id of held) expect(allAccepted.has(id)).toBe(true);
     for (const n of accepted.values()) expect(n).toBe(1);
     for (const x of rx.received.slice(0, 5)) expect(verified(SECRET, x)).toBe(true);
     // The log on any node agrees: nothing pending, nothing dead.
