@@ -8,7 +8,7 @@ import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces }
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
 import { JobSpecSchema, type JobSpec } from "../jobs/job-spec.ts";
 import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
-import { parseStaticWebhooks, type StaticWebhook } from "./webhooks.ts";
+import { parseStaticWebhooks, webhookNamespaceProblems, webhooksConfig, type WebhooksConfig } from "./webhooks.ts";
 
 /** The one typed configuration object, built once at start-up. */
 export interface Config {
@@ -89,19 +89,7 @@ export interface Config {
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
   /** Seed configuration names translated (config/aliases.ts), for the start-up log. */
   aliasesApplied: string[];
-  webhooks: {
-    attempts: number;
-    backoffMs: number;
-    timeoutMs: number;
-    pollMs: number;
-    authorize: { url: string; timeoutMs: number; failOpen: boolean } | undefined;
-    /** The `backend` publish rule; `url` undefined when only namespaces' `publishUrl`s are used. */
-    publish: { url: string | undefined; timeoutMs: number; failOpen: boolean };
-    /** Delivered and dead deliveries are deleted after this long; 0 = kept. */
-    retentionSec: number;
-    /** Static endpoints of the config file's `webhooks`. */
-    static: StaticWebhook[];
-  };
+  webhooks: WebhooksConfig;
   jobs: {
     pollMs: number;
     leaseMs: number;
@@ -243,11 +231,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       if (why) problems.push(`${f}: ${why}`);
     }
   }
-  for (const [ns, p] of Object.entries(namespaces)) {
-    if (!st.WEBHOOK_AUTHORIZE_URL && p.subscribe.includes("backend")) problems.push(`namespaces.${ns}: the backend rule needs WEBHOOK_AUTHORIZE_URL`);
-    if (p.publish.includes("backend") && !st.WEBHOOK_PUBLISH_URL && !p.publishUrl) problems.push(`namespaces.${ns}.publish: the backend rule needs WEBHOOK_PUBLISH_URL or the namespace's publishUrl`);
-    if (p.publishUrl && !p.publish.includes("backend")) problems.push(`namespaces.${ns}.publishUrl: only the backend publish rule asks it; add "backend" to publish or drop publishUrl`);
-  }
+  problems.push(...webhookNamespaceProblems(namespaces, st));
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
   if (st.REDIS_SENTINELS?.length) {
     if (st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_SENTINELS: set either REDIS_SENTINELS, REDIS_URL or REDIS_CLUSTER_NODES");
@@ -352,12 +336,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
     aliasesApplied: aliased.applied,
-    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS!,
-      authorize: st.WEBHOOK_AUTHORIZE_URL ? { url: st.WEBHOOK_AUTHORIZE_URL, timeoutMs: st.WEBHOOK_AUTHORIZE_TIMEOUT_MS!, failOpen: st.WEBHOOK_AUTHORIZE_FAIL === "open" } : undefined,
-      publish: { url: st.WEBHOOK_PUBLISH_URL, timeoutMs: st.WEBHOOK_PUBLISH_TIMEOUT_MS!, failOpen: st.WEBHOOK_PUBLISH_FAIL === "open" },
-      retentionSec: st.WEBHOOK_RETENTION_SEC!,
-      static: staticWebhooks,
-    },
+    webhooks: webhooksConfig(st, staticWebhooks),
     jobs: {
       pollMs: st.JOBS_POLL_MS!,
       leaseMs: st.JOBS_LEASE_MS!,

@@ -1,5 +1,46 @@
 import * as v from "valibot";
 import { WEBHOOK_EVENTS, type WebhookEvent } from "../features/webhooks/webhook-events.ts";
+import type { Namespaces } from "./policy.ts";
+import type { Settings } from "./settings.ts";
+
+/** The webhooks part of the configuration (features/webhooks and the `backend` rule). */
+export interface WebhooksConfig {
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  pollMs: number;
+  authorize: { url: string; timeoutMs: number; failOpen: boolean } | undefined;
+  /** The `backend` publish rule; `url` undefined when only namespaces' `publishUrl`s are used. */
+  publish: { url: string | undefined; timeoutMs: number; failOpen: boolean };
+  /** Delivered and dead deliveries are deleted after this long; 0 = kept. */
+  retentionSec: number;
+  /** Static endpoints of the config file's `webhooks`. */
+  static: StaticWebhook[];
+}
+
+export function webhooksConfig(st: Settings, statics: StaticWebhook[]): WebhooksConfig {
+  return {
+    attempts: st.WEBHOOK_ATTEMPTS!,
+    backoffMs: st.WEBHOOK_BACKOFF_MS!,
+    timeoutMs: st.WEBHOOK_TIMEOUT_MS!,
+    pollMs: st.WEBHOOK_POLL_MS!,
+    authorize: st.WEBHOOK_AUTHORIZE_URL ? { url: st.WEBHOOK_AUTHORIZE_URL, timeoutMs: st.WEBHOOK_AUTHORIZE_TIMEOUT_MS!, failOpen: st.WEBHOOK_AUTHORIZE_FAIL === "open" } : undefined,
+    publish: { url: st.WEBHOOK_PUBLISH_URL, timeoutMs: st.WEBHOOK_PUBLISH_TIMEOUT_MS!, failOpen: st.WEBHOOK_PUBLISH_FAIL === "open" },
+    retentionSec: st.WEBHOOK_RETENTION_SEC!,
+    static: statics,
+  };
+}
+
+/** The `backend` rule needs its hook's URL; a namespace's `publishUrl` needs the rule. */
+export function webhookNamespaceProblems(namespaces: Namespaces, st: Settings): string[] {
+  const out: string[] = [];
+  for (const [ns, p] of Object.entries(namespaces)) {
+    if (!st.WEBHOOK_AUTHORIZE_URL && p.subscribe.includes("backend")) out.push(`namespaces.${ns}: the backend rule needs WEBHOOK_AUTHORIZE_URL`);
+    if (p.publish.includes("backend") && !st.WEBHOOK_PUBLISH_URL && !p.publishUrl) out.push(`namespaces.${ns}.publish: the backend rule needs WEBHOOK_PUBLISH_URL or the namespace's publishUrl`);
+    if (p.publishUrl && !p.publish.includes("backend")) out.push(`namespaces.${ns}.publishUrl: only the backend publish rule asks it; add "backend" to publish or drop publishUrl`);
+  }
+  return out;
+}
 
 /** A webhook endpoint of the config file's `webhooks` list, its secret resolved. */
 export interface StaticWebhook {
