@@ -19,7 +19,7 @@ import { callsFeature } from "./features/calls/calls-feature.ts";
 import { createJobs } from "./jobs/jobs.ts";
 import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
 import { signHeaders } from "./features/webhooks/signature.ts";
-import { authorizeHook } from "./features/webhooks/authorize-hook.ts";
+import { backendRule } from "./features/webhooks/authorize-hook.ts";
 import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
 import { WebhookService } from "./features/webhooks/webhook-service.ts";
 import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
@@ -213,13 +213,17 @@ async function main(): Promise<void> {
     logger,
   });
   try {
-    await webhooks.start(10_000);
+    await webhooks.start(10_000, config.webhooks.static);
   } catch (err) {
     fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
   }
   webhooks.appended = () => deliveries.wake();
-  const authorize = config.webhooks.authorize;
-  hub.register(webhooksFeature(webhooks, logger, authorize ? authorizeHook({ ...authorize, secret: config.jobs.webhookSecret, logger }) : undefined));
+  const { authorize, publish: publishHook } = config.webhooks;
+  const backend = backendRule({
+    subscribe: authorize && { ...authorize, secret: config.jobs.webhookSecret, logger },
+    publish: { ...publishHook, secret: config.jobs.webhookSecret, logger },
+  });
+  hub.register(webhooksFeature(webhooks, logger, { connId: (c) => hub.connId(c), node: config.nodeId }, backend));
   tapPublications(engine, webhooks, logger);
   featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
   deliveries.start();
@@ -230,7 +234,10 @@ async function main(): Promise<void> {
       publish: (tenant, ch, ev, data) => api.publish(tenant, ch, ev, data),
       notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
       // Once per cluster: the history-trim job is a static job in the shared queue; it also applies the call records' retention.
-      builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now())) + (await calls.service.deleteExpired())]]),
+      builtins: new Map([
+        ["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now())) + (await calls.service.deleteExpired())],
+        ["webhook-retention", () => webhooks.purge(config.webhooks.retentionSec)],
+      ]),
       breakers,
       signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
     },
@@ -245,6 +252,9 @@ async function main(): Promise<void> {
     },
   });
   config.jobs.static.unshift({ tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" });
+  if (config.webhooks.retentionSec > 0) {
+    config.jobs.static.unshift({ tenant: "", key: "builtin:webhook-retention", name: "webhook-retention", cron: config.historyTrimCron, action: { builtin: "webhook-retention" }, missed: "run" });
+  }
   featureRoutes.push(jobRoutes(jobs.service, logger));
   try {
     await jobs.start();

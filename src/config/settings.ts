@@ -147,6 +147,10 @@ export const SETTINGS = {
   WEBHOOK_AUTHORIZE_URL: spec(undefined, "The backend asked by the `backend` subscribe rule whether a user may subscribe to a channel (POST `{action, tenant, user, roles, ch}`, answer `{allow}`).", v.pipe(v.string(), v.regex(/^https?:\/\//, "must be an http(s) URL"))),
   WEBHOOK_AUTHORIZE_TIMEOUT_MS: spec("500", "Time the authorize hook has to answer.", int(10, 30_000)),
   WEBHOOK_AUTHORIZE_FAIL: spec("closed", "What an unanswered authorize hook decides: `closed` (deny) or `open` (allow).", v.picklist(["closed", "open"], "must be closed or open")),
+  WEBHOOK_PUBLISH_URL: spec(undefined, "The backend asked by the `backend` publish rule whether a user may publish an event to a channel (POST `{action, tenant, user, roles, ch, ev, data}`, answer `{allow}`); a namespace's `publishUrl` overrides it.", v.pipe(v.string(), v.regex(/^https?:\/\//, "must be an http(s) URL"))),
+  WEBHOOK_PUBLISH_TIMEOUT_MS: spec("500", "Time the publish hook has to answer (the publisher waits for it).", int(10, 30_000)),
+  WEBHOOK_PUBLISH_FAIL: spec("closed", "What an unanswered publish hook decides: `closed` (deny) or `open` (allow).", v.picklist(["closed", "open"], "must be closed or open")),
+  WEBHOOK_RETENTION_SEC: spec("604800", "Delivered and dead webhook deliveries are deleted from the delivery log after this many seconds (a built-in job on HISTORY_TRIM_CRON, once per cluster); 0 = kept.", int(0, 3_153_600_000)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 
