@@ -29,6 +29,7 @@ export function createJobs(d: JobsDeps): { service: JobService; runner: JobRunne
     pollMs: c.pollMs,
     leaseMs: c.leaseMs,
     concurrency: c.concurrency,
+    clusterConcurrency: c.clusterConcurrency,
     missedGraceMs: c.missedGraceMs,
     now: d.now,
     logger: d.logger,
