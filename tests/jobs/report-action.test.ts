@@ -5,7 +5,7 @@ import { startServer, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 import * as fx from "../reports/fixtures.ts";
 import { pdfText } from "../reports/pdf-text.ts";
-import { configFile, createJob, untilJob } from "./support.ts";
+import { configFile, createJob, JOB_NAMESPACES, untilJob } from "./support.ts";
 
 const T = "lincoln-usd";
 const SECRET = "report-signing-secret-0123456789";
@@ -24,7 +24,7 @@ describe("report job action (embedded)", () => {
 
   beforeAll(async () => {
     rx = startReceiver();
-    cfg = configFile();
+    cfg = configFile({ namespaces: { ...JOB_NAMESPACES, chat: { subscribe: ["member"], publish: ["member"], history: { size: 100, ttlSec: 3600 }, retention: 365 } } });
     s = await startServer({ env: { SWITCHBOARD_CONFIG: cfg.path, WEBHOOK_SECRET: SECRET, JOBS_POLL_MS: "100", JOBS_SWEEP_MS: "300", REPORT_LINK_BASE_URL: "https://rt.example.org" } });
   }, 60_000);
   afterAll(async () => {
@@ -67,6 +67,23 @@ describe("report job action (embedded)", () => {
     expect(verifies(second!.headers, tampered)).toBe(false);
     const text = pdfText(second!.bytes);
     for (const want of ["Flu clinic consent summary — Grade 5", "فاطمة الزهراء", "王小明", "Page 1 of 2"]) expect(text).toContain(want);
+  }, 90_000);
+
+  test("store-backed reports: a conversation transcript of the last hours and a channel's history, read when the job runs", async () => {
+    const put = await s.api("/v1/conversations/visit-7", { method: "PUT", json: { tenant: T, title: "Asthma check — Room 2", members: ["nurse-mai", "dr-cohen"] } });
+    expect(put.status).toBe(200);
+    const publish = (ch: string, text: string) => s.api("/v1/publish", { method: "POST", json: { tenant: T, ch, ev: "message", data: { text } } });
+    for (const text of ["Inhaler used twice before PE", "Peak flow 310 — call parent"]) expect((await publish("chat:visit-7", text)).status).toBe(200);
+    for (const text of ["Ward round — Trần Văn Hùng seen", "Supplies restocked"]) expect((await publish("room:ward-3", text)).status).toBe(200);
+    rx.respond = () => new Response("ok");
+    await createJob(s, { tenant: T, delayMs: 0, action: { report: { template: "conversation-transcript", input: { conversation: "visit-7", lastHours: 1, timeZone: "America/Chicago" }, webhook: { url: rx.url + "/transcript" } } } });
+    await createJob(s, { tenant: T, delayMs: 0, action: { report: { template: "channel-history", input: { ch: "room:ward-3" }, webhook: { url: rx.url + "/history" } } } });
+    const [transcript] = await rx.waitFor(1, (r) => r.path === "/transcript", 60_000);
+    const [history] = await rx.waitFor(1, (r) => r.path === "/history", 60_000);
+    const flat = (b: Uint8Array) => pdfText(b).replace(/\s+/g, " ");
+    for (const want of ["Asthma check — Room 2", "Inhaler used twice before PE", "Peak flow 310 — call parent", "(America/Chicago)"]) expect(flat(transcript!.bytes)).toContain(want);
+    for (const want of ["room:ward-3", "Ward round — Trần Văn Hùng seen", "Supplies restocked"]) expect(flat(history!.bytes)).toContain(want);
+    expect(verifies(history!.headers, history!.bytes)).toBe(true);
   }, 90_000);
 
   test("an inbox notification links to the PDF; the link works until it expires, then answers 404, and retention deletes the file", async () => {
