@@ -195,7 +195,7 @@ export class SqlJobQueue implements JobStore {
     } else {
       // A recurring job's dead run is dead-lettered in the counts and the job keeps its schedule.
       changed = await this.run(
-        `UPDATE jobs SET state = ?, run_at = ?, attempts = CASE WHEN ? IS NULL THEN attempts ELSE 0 END, last_error = ?, last_run_ms = ?, lease_owner = NULL, lease_until = NULL,
+        `UPDATE jobs SET state = ?, run_at = ?, attempts = CASE WHEN CAST(? AS BIGINT) IS NULL THEN attempts ELSE 0 END, last_error = ?, last_run_ms = ?, lease_owner = NULL, lease_until = NULL,
          failed_attempts = failed_attempts + 1, dead_runs = dead_runs + 1, updated_ms = ? ${held}`,
         [outcome.nextRunAtMs === null ? "dead" : "waiting", outcome.nextRunAtMs, outcome.nextRunAtMs, outcome.error, nowMs, nowMs, id, lease],
       );
