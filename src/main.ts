@@ -250,6 +250,7 @@ async function main(): Promise<void> {
         linkTtlSec: config.reports.linkTtlSec,
         linkBaseUrl: config.reports.linkBaseUrl,
         now: () => clock.now(),
+        audit: (fields) => logger.audit("job_report", fields),
       }),
       breakers,
       signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,

@@ -52,6 +52,8 @@ export interface ReportDeliveryDeps {
   /** Prefix of download links in notifications (REPORT_LINK_BASE_URL); "" = a path on this server. */
   linkBaseUrl: string;
   now(): number;
+  /** One audit line per rendered report: ids, counts and the outcome, never contents. */
+  audit?(fields: Record<string, unknown>): void;
 }
 
 /** The route of a download link (src/transport/http/report-file-routes.ts). */
@@ -128,9 +130,18 @@ async function notifyLink(d: ReportDeliveryDeps, n: NonNullable<ReportJobAction[
  */
 export function reportDelivery(d: ReportDeliveryDeps): (a: ReportJobAction, ctx: JobContext) => Promise<void> {
   return async (a, ctx) => {
-    const rendered = await d.renderer.render(a.template, await sourceOf(d, a, ctx));
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    if (a.webhook) await postPdf(d, a.webhook.url, rendered, a, ctx);
-    if (a.notify) await notifyLink(d, a.notify, rendered, a, ctx);
+    const base = { job: ctx.id, tenant: ctx.tenant, template: a.template, attempt: ctx.attempt, webhook: a.webhook !== undefined, users: a.notify?.users.length ?? 0 };
+    let pages: number | undefined;
+    try {
+      const rendered = await d.renderer.render(a.template, await sourceOf(d, a, ctx));
+      pages = rendered.pages;
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (a.webhook) await postPdf(d, a.webhook.url, rendered, a, ctx);
+      if (a.notify) await notifyLink(d, a.notify, rendered, a, ctx);
+      d.audit?.({ ...base, outcome: "ok", pages, bytes: rendered.pdf.byteLength });
+    } catch (err) {
+      d.audit?.({ ...base, outcome: err instanceof SwitchboardError ? err.code : "failed", ...(pages !== undefined ? { pages } : {}) });
+      throw err;
+    }
   };
 }

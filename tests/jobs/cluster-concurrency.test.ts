@@ -3,6 +3,7 @@ import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { pdfText } from "../reports/pdf-text.ts";
 import { configFile, createJob, untilJob } from "./support.ts";
 
 const T = "district-7";
@@ -61,6 +62,19 @@ describe("cluster-wide concurrency per kind on 3 nodes (Redis + PostgreSQL)", ()
     for (let k = 1; k < ordered.length; k++) expect(ordered[k]!.start).toBeGreaterThanOrEqual(ordered[k - 1]!.end);
     const stats = (await (await nodes[2]!.api(`/v1/jobs?tenant=${T}`)).json()).stats;
     expect(stats).toEqual([expect.objectContaining({ kind: "webhook", completed: 12, failed: 0, active: 0 })]);
+  }, 90_000);
+
+  test("a report delivered to an inbox downloads from every node (the PDF is in the shared store)", async () => {
+    const { id } = await createJob(nodes[0]!, { tenant: T, delayMs: 0, action: { report: { template: "custom", input: { title: "Ward 3 — night summary", sections: [{ type: "paragraph", text: "Quiet night; Trần Văn Hùng slept well." }] }, notify: { users: ["nurse-ana"] } } } });
+    await untilJob(nodes[1]!, T, id, (j) => j.state === "completed", "report job completed", 60_000);
+    const inbox = await (await nodes[2]!.api(`/v1/users/nurse-ana/notifications?tenant=${T}`)).json();
+    const url: string = inbox.notifications[0].data.report.url;
+    expect(url).toMatch(/^\/v1\/reports\/files\/rf_/);
+    for (const n of nodes) {
+      const res = await fetch(n.url + url);
+      expect(res.status).toBe(200);
+      expect(pdfText(new Uint8Array(await res.arrayBuffer())).replace(/\s+/g, " ")).toContain("Quiet night; Trần Văn Hùng slept well.");
+    }
   }, 90_000);
 
   /** Any node answers for any job (shared store); spread the reads. */

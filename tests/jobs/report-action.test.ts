@@ -67,6 +67,13 @@ describe("report job action (embedded)", () => {
     expect(verifies(second!.headers, tampered)).toBe(false);
     const text = pdfText(second!.bytes);
     for (const want of ["Flu clinic consent summary — Grade 5", "فاطمة الزهراء", "王小明", "Page 1 of 2"]) expect(text).toContain(want);
+    // Each attempt leaves an audit line with its outcome, never the report's contents.
+    const audits = await until(async () => {
+      const a = s.logs.filter((l) => l.audit === true && l.msg === "job_report" && l.job === id);
+      return a.length >= 2 ? a : undefined;
+    }, "the job's audit lines");
+    expect(audits.slice(0, 2).map((l) => [l.attempt, l.outcome])).toEqual([[1, "failed"], [2, "ok"]]);
+    expect(JSON.stringify(audits)).not.toContain("Flu clinic");
   }, 90_000);
 
   test("store-backed reports: a conversation transcript of the last hours and a channel's history, read when the job runs", async () => {
