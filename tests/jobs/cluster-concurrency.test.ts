@@ -62,6 +62,8 @@ describe("cluster-wide concurrency per kind on 3 nodes (Redis + PostgreSQL)", ()
     for (let k = 1; k < ordered.length; k++) expect(ordered[k]!.start).toBeGreaterThanOrEqual(ordered[k - 1]!.end);
     const stats = (await (await nodes[2]!.api(`/v1/jobs?tenant=${T}`)).json()).stats;
     expect(stats).toEqual([expect.objectContaining({ kind: "webhook", completed: 12, failed: 0, active: 0 })]);
+    // The operator sees the limit where the queue reports.
+    expect((await (await fetch(nodes[1]!.url + "/health")).json()).components.jobQueue.clusterConcurrency).toEqual({ webhook: 1 });
   }, 90_000);
 
   test("a report delivered to an inbox downloads from every node (the PDF is in the shared store)", async () => {
