@@ -24,7 +24,10 @@ describe("report job action (embedded)", () => {
 
   beforeAll(async () => {
     rx = startReceiver();
-    cfg = configFile({ namespaces: { ...JOB_NAMESPACES, chat: { subscribe: ["member"], publish: ["member"], history: { size: 100, ttlSec: 3600 }, retention: 365 } } });
+    cfg = configFile({
+      namespaces: { ...JOB_NAMESPACES, chat: { subscribe: ["member"], publish: ["member"], history: { size: 100, ttlSec: 3600 }, retention: 365 } },
+      jobs: [{ tenant: T, key: "flu-weekly", cron: "0 7 * * 1", tz: "America/Chicago", action: { report: { template: "custom", input: fx.custom, notify: { users: ["office-manager"] } } } }],
+    });
     s = await startServer({ env: { SWITCHBOARD_CONFIG: cfg.path, WEBHOOK_SECRET: SECRET, JOBS_POLL_MS: "100", JOBS_SWEEP_MS: "300", REPORT_LINK_BASE_URL: "https://rt.example.org" } });
   }, 60_000);
   afterAll(async () => {
@@ -45,8 +48,20 @@ describe("report job action (embedded)", () => {
     expect((await res.json()).error.message).toContain("needs webhook or notify");
     res = await s.api("/v1/jobs", { method: "POST", json: { tenant: T, delayMs: 0, action: { report: { template: "channel-history", input: { ch: "nowhere:x" }, webhook: { url: rx.url } } } } });
     expect(res.status).toBe(404);
-    expect((await (await s.api(`/v1/jobs?tenant=${T}`)).json()).jobs).toEqual([]);
+    // None of them was stored (the config file's static job is the only one).
+    expect((await (await s.api(`/v1/jobs?tenant=${T}`)).json()).jobs.map((j: { key?: string }) => j.key)).toEqual(["flu-weekly"]);
   });
+
+  test("a static report job from the config file exists; one with a bad input stops the start-up, naming the field", async () => {
+    const jobs = (await (await s.api(`/v1/jobs?tenant=${T}`)).json()).jobs;
+    expect(jobs.find((j: { key?: string }) => j.key === "flu-weekly")).toMatchObject({ kind: "report", state: "waiting", schedule: { cron: "0 7 * * 1", tz: "America/Chicago" } });
+    const bad = configFile({ jobs: [{ tenant: T, key: "bad-log", cron: "0 6 * * *", action: { report: { template: "medication-log", input: { period: { from: "2026-09-01", to: "2026-09-30" } }, webhook: { url: rx.url } } } }] });
+    try {
+      await expect(startServer({ env: { SWITCHBOARD_CONFIG: bad.path } })).rejects.toThrow(/action\.report\.input\.student: is required/);
+    } finally {
+      bad.cleanup();
+    }
+  }, 60_000);
 
   test("a scheduled report is POSTed to the backend as a signed PDF, retried after a failure", async () => {
     rx.respond = (r) => (r.path === "/reports" && r.headers["x-switchboard-attempt"] === "1" ? new Response("busy", { status: 503 }) : new Response("ok"));
