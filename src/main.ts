@@ -21,7 +21,7 @@ import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
 import { signBytesHeaders, signHeaders } from "./features/webhooks/signature.ts";
 import { reportDelivery } from "./jobs/report-job.ts";
 import { reportFileRoutes } from "./transport/http/report-file-routes.ts";
-import { authorizeHook } from "./features/webhooks/authorize-hook.ts";
+import { backendRule } from "./features/webhooks/authorize-hook.ts";
 import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
 import { WebhookService } from "./features/webhooks/webhook-service.ts";
 import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
@@ -217,13 +217,17 @@ async function main(): Promise<void> {
     logger,
   });
   try {
-    await webhooks.start(10_000);
+    await webhooks.start(10_000, config.webhooks.static);
   } catch (err) {
     fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
   }
   webhooks.appended = () => deliveries.wake();
-  const authorize = config.webhooks.authorize;
-  hub.register(webhooksFeature(webhooks, logger, authorize ? authorizeHook({ ...authorize, secret: config.jobs.webhookSecret, logger }) : undefined));
+  const { authorize, publish: publishHook } = config.webhooks;
+  const backend = backendRule({
+    subscribe: authorize && { ...authorize, secret: config.jobs.webhookSecret, logger },
+    publish: { ...publishHook, secret: config.jobs.webhookSecret, logger },
+  });
+  hub.register(webhooksFeature(webhooks, logger, { connId: (c) => hub.connId(c), node: config.nodeId }, backend));
   tapPublications(engine, webhooks, logger);
   featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
   deliveries.start();
@@ -236,7 +240,8 @@ async function main(): Promise<void> {
       // Once per cluster: the history-trim and retention jobs are static jobs in the shared queue.
       builtins: new Map([
         ["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))],
-        ["retention", async () => (await store.jobs.purgeFinishedJobs(clock.now() - config.jobs.retentionMs)) + (await store.reportFiles.deleteExpiredReportFiles(clock.now()))],
+        ["webhook-retention", () => webhooks.purge(config.webhooks.retentionSec)],
+        ["retention", async () => (config.jobs.retentionMs > 0 ? await store.jobs.purgeFinishedJobs(clock.now() - config.jobs.retentionMs) : 0) + (await store.reportFiles.deleteExpiredReportFiles(clock.now()))],
       ]),
       report: reportDelivery({
         renderer: reports,
@@ -269,6 +274,9 @@ async function main(): Promise<void> {
     { tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" },
     { tenant: "", key: "builtin:retention", name: "retention", everyMs: config.jobs.sweepMs, action: { builtin: "retention" }, missed: "run" },
   );
+  if (config.webhooks.retentionSec > 0) {
+    config.jobs.static.unshift({ tenant: "", key: "builtin:webhook-retention", name: "webhook-retention", cron: config.historyTrimCron, action: { builtin: "webhook-retention" }, missed: "run" });
+  }
   featureRoutes.push(jobRoutes(jobs.service, logger));
   try {
     await jobs.start();

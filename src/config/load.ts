@@ -8,6 +8,7 @@ import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces }
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
 import { JobSpecSchema, type JobSpec } from "../jobs/job-spec.ts";
 import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
+import { parseStaticWebhooks, webhookNamespaceProblems, webhooksConfig, type WebhooksConfig } from "./webhooks.ts";
 
 /** The one typed configuration object, built once at start-up. */
 export interface Config {
@@ -88,7 +89,7 @@ export interface Config {
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
   /** Seed configuration names translated (config/aliases.ts), for the start-up log. */
   aliasesApplied: string[];
-  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; pollMs: number; authorize: { url: string; timeoutMs: number; failOpen: boolean } | undefined };
+  webhooks: WebhooksConfig;
   jobs: {
     pollMs: number;
     leaseMs: number;
@@ -125,6 +126,7 @@ interface FileValues {
   extendsDefault: boolean;
   socketio?: unknown;
   jobs?: unknown;
+  webhooks?: unknown;
 }
 
 function readFile(path: string, problems: string[]): FileValues {
@@ -145,8 +147,10 @@ function readFile(path: string, problems: string[]): FileValues {
   let extendsDefault = false;
   let socketio: unknown;
   let jobs: unknown;
+  let webhooks: unknown;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
+    else if (k === "webhooks") webhooks = val;
     else if (k === "socketio") socketio = val;
     else if (k === "jobs") jobs = val;
     else if (k === "extends") {
@@ -157,7 +161,7 @@ function readFile(path: string, problems: string[]): FileValues {
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces, extendsDefault, socketio, jobs };
+  return { values, namespaces, extendsDefault, socketio, jobs, webhooks };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
@@ -207,6 +211,8 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       });
   }
 
+  const staticWebhooks = file.webhooks === undefined ? [] : parseStaticWebhooks(file.webhooks, env, problems);
+
   const envName = st.NODE_ENV ?? "development";
   let publicKey = st.JWT_PUBLIC_KEY;
   if (publicKey && !publicKey.includes("-----BEGIN")) {
@@ -229,10 +235,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       if (why) problems.push(`${f}: ${why}`);
     }
   }
-  for (const [ns, p] of Object.entries(namespaces)) {
-    if (p.publish.includes("backend")) problems.push(`namespaces.${ns}.publish: the backend rule decides subscriptions only`);
-    if (!st.WEBHOOK_AUTHORIZE_URL && p.subscribe.includes("backend")) problems.push(`namespaces.${ns}: the backend rule needs WEBHOOK_AUTHORIZE_URL`);
-  }
+  problems.push(...webhookNamespaceProblems(namespaces, st));
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
   if (st.REDIS_SENTINELS?.length) {
     if (st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_SENTINELS: set either REDIS_SENTINELS, REDIS_URL or REDIS_CLUSTER_NODES");
@@ -339,9 +342,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
     aliasesApplied: aliased.applied,
-    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS!,
-      authorize: st.WEBHOOK_AUTHORIZE_URL ? { url: st.WEBHOOK_AUTHORIZE_URL, timeoutMs: st.WEBHOOK_AUTHORIZE_TIMEOUT_MS!, failOpen: st.WEBHOOK_AUTHORIZE_FAIL === "open" } : undefined,
-    },
+    webhooks: webhooksConfig(st, staticWebhooks),
     jobs: {
       pollMs: st.JOBS_POLL_MS!,
       leaseMs: st.JOBS_LEASE_MS!,

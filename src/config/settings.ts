@@ -139,7 +139,7 @@ export const SETTINGS = {
   JOBS_BACKOFF_MS: spec("1000", "Default first retry delay, doubled per attempt with ±25 % jitter (`retry.backoffMs` overrides it).", int(0, 86_400_000)),
   JOBS_MISSED_GRACE_MS: spec("60000", "A run claimed later than this after its due time was missed (the cluster was down): it runs once, or is skipped with `missed: \"skip\"`.", int(100, 86_400_000)),
   JOBS_CLUSTER_CONCURRENCY: spec(undefined, "Runs of a kind at once in the whole cluster, as `kind=n` pairs (`webhook=1,report=2`): a claim counts the kind's live leases in the record store, atomically across nodes; unset = only the per-node JOBS_CONCURRENCY.", v.pipe(v.string(), v.regex(/^(builtin|publish|notify|webhook|report)=[1-9]\d{0,3}(,(builtin|publish|notify|webhook|report)=[1-9]\d{0,3})*$/, "must be kind=n pairs, kinds builtin, publish, notify, webhook, report, n ≥ 1"))),
-  JOBS_RETENTION_SEC: spec("604800", "Finished one-shot jobs (completed or dead) are deleted this long after they finished, by the built-in `retention` job.", int(1, 10 * 365 * 86_400)),
+  JOBS_RETENTION_SEC: spec("604800", "Finished one-shot jobs (completed or dead) are deleted this long after they finished, by the built-in `retention` job; 0 = kept.", int(0, 10 * 365 * 86_400)),
   JOBS_SWEEP_MS: spec("300000", "How often the built-in `retention` job runs (once per cluster): it deletes finished jobs past JOBS_RETENTION_SEC and report files whose link expired.", int(100, 86_400_000)),
   WEBHOOK_SECRET: spec(undefined, "Signs every outgoing call of a `webhook` job action (HMAC-SHA256 over `timestamp.body`, headers `x-switchboard-timestamp` and `x-switchboard-signature`); unset = unsigned.", v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   WEBHOOK_BREAKER_FAILURES: spec("5", "Failed calls in a row that open an external endpoint's circuit breaker (calls then fail at once until the cooldown).", int(1, 1000)),
@@ -151,6 +151,10 @@ export const SETTINGS = {
   WEBHOOK_AUTHORIZE_URL: spec(undefined, "The backend asked by the `backend` subscribe rule whether a user may subscribe to a channel (POST `{action, tenant, user, roles, ch}`, answer `{allow}`).", v.pipe(v.string(), v.regex(/^https?:\/\//, "must be an http(s) URL"))),
   WEBHOOK_AUTHORIZE_TIMEOUT_MS: spec("500", "Time the authorize hook has to answer.", int(10, 30_000)),
   WEBHOOK_AUTHORIZE_FAIL: spec("closed", "What an unanswered authorize hook decides: `closed` (deny) or `open` (allow).", v.picklist(["closed", "open"], "must be closed or open")),
+  WEBHOOK_PUBLISH_URL: spec(undefined, "The backend asked by the `backend` publish rule whether a user may publish an event to a channel (POST `{action, tenant, user, roles, ch, ev, data}`, answer `{allow}`); a namespace's `publishUrl` overrides it.", v.pipe(v.string(), v.regex(/^https?:\/\//, "must be an http(s) URL"))),
+  WEBHOOK_PUBLISH_TIMEOUT_MS: spec("500", "Time the publish hook has to answer (the publisher waits for it).", int(10, 30_000)),
+  WEBHOOK_PUBLISH_FAIL: spec("closed", "What an unanswered publish hook decides: `closed` (deny) or `open` (allow).", v.picklist(["closed", "open"], "must be closed or open")),
+  WEBHOOK_RETENTION_SEC: spec("604800", "Delivered and dead webhook deliveries are deleted from the delivery log after this many seconds (a built-in job on HISTORY_TRIM_CRON, once per cluster); 0 = kept.", int(0, 3_153_600_000)),
   PRESENCE_TTL_SEC: spec("15", "Presence and connection-lease TTL in Redis; refreshed every third of it.", int(2, 3600)),
 } satisfies Record<string, SettingSpec<unknown>>;
 

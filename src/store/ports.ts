@@ -327,7 +327,7 @@ export interface WebhookEndpoint {
   url: string;
   /** Signs deliveries (HMAC-SHA256); never shown again after creation. */
   secret: string;
-  /** Event types: publication, disconnect, job.failed. */
+  /** Event types (features/webhooks/webhook-events.ts): publication, connect, disconnect, read, call.missed, job.failed. */
   events: string[];
   /** For `publication`: the namespaces whose publications are sent. */
   namespaces: string[];
@@ -386,4 +386,10 @@ export interface WebhookOutbox {
   replay(tenant: string, id: string, nowMs: number): Promise<boolean>;
   /** Pending deliveries per endpoint (for /health). */
   pendingCounts(): Promise<Map<string, number>>;
+  /**
+   * Retention: deletes delivered deliveries delivered before `beforeMs` and
+   * dead ones dead-lettered before it, at most `limit` rows; resolves with
+   * how many went (call again while it returns `limit`). Pending ones stay.
+   */
+  purgeFinished(beforeMs: number, limit: number): Promise<number>;
 }

@@ -181,8 +181,8 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(health.components.jobQueue.status).toBe("ok");
     const kinds = await untilJobStats(s, (ks) => ks.find((k: any) => k.kind === "webhook")?.completed === 8 ? ks : undefined);
     // /health counts every tenant: the static job of the config file (tenant school-1 too) is a delayed webhook.
-    // The built-ins history-trim and retention wait for their next time.
-    expect(kinds.find((k: any) => k.kind === "builtin")).toMatchObject({ delayed: 2, nextRun: expect.any(String) });
+    // The built-in jobs (history-trim, webhook-retention, retention) wait for their next time.
+    expect(kinds.find((k: any) => k.kind === "builtin")).toMatchObject({ delayed: 3, nextRun: expect.any(String) });
     const metrics = await (await fetch(s.url + "/metrics")).text();
     expect(metrics).toContain('switchboard_jobs{kind="webhook",stat="dead"} 2');
     expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="dead"} 2');

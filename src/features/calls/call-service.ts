@@ -106,6 +106,7 @@ export class CallService {
     if (c.state === "ended" && c.outcome) this.metrics.outcome(c.outcome);
     this.metrics.missed.inc(undefined, t.missed.length);
     this.remember(tenant, c);
+    for (const invitee of t.missed) await this.hub.event(tenant, "call.missed", { call: c.id, invitee, caller: c.caller });
     if (t.missed.length > 0) {
       const data = JSON.stringify({ call: c.id, caller: c.caller, media: c.media, context: c.context === null ? null : JSON.parse(c.context) });
       // The call is ended or live already: a failed inbox write is logged, not retried as a transition.
