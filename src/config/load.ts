@@ -81,7 +81,7 @@ export interface Config {
   database: { url: string; timeoutMs: number; poolSize: number } | undefined;
   /** 0 = forever. */
   notificationRetentionDays: number;
-  reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number };
+  reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number; linkTtlSec: number; linkBaseUrl: string };
   /** The calls feature (features/calls): ring timeout, grace, signalling budget, ICE servers. */
   calls: CallsConfig;
   namespaces: Namespaces;
@@ -94,6 +94,10 @@ export interface Config {
     pollMs: number;
     leaseMs: number;
     concurrency: Record<string, number>;
+    /** Cluster-wide limits per kind (JOBS_CLUSTER_CONCURRENCY); absent kinds have none. */
+    clusterConcurrency: Record<string, number>;
+    retentionMs: number;
+    sweepMs: number;
     timeoutMs: number;
     attempts: number;
     backoffMs: number;
@@ -318,6 +322,8 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       maxPages: st.REPORT_MAX_PAGES!,
       maxInputBytes: st.REPORT_MAX_INPUT_BYTES!,
       maxHeapMb: st.REPORT_WORKER_MAX_HEAP_MB!,
+      linkTtlSec: st.REPORT_LINK_TTL_SEC!,
+      linkBaseUrl: (st.REPORT_LINK_BASE_URL ?? "").replace(/\/+$/, ""),
     },
     calls: {
       ringTimeoutMs: st.CALL_RING_TIMEOUT_MS!,
@@ -342,6 +348,9 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       pollMs: st.JOBS_POLL_MS!,
       leaseMs: st.JOBS_LEASE_MS!,
       concurrency: concurrencyOf(st.JOBS_CONCURRENCY!),
+      clusterConcurrency: st.JOBS_CLUSTER_CONCURRENCY ? Object.fromEntries(st.JOBS_CLUSTER_CONCURRENCY.split(",").map((p) => [p.split("=")[0]!, Number(p.split("=")[1])])) : {},
+      retentionMs: st.JOBS_RETENTION_SEC! * 1000,
+      sweepMs: st.JOBS_SWEEP_MS!,
       timeoutMs: st.JOBS_TIMEOUT_MS!,
       attempts: st.JOBS_ATTEMPTS!,
       backoffMs: st.JOBS_BACKOFF_MS!,
