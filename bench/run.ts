@@ -13,6 +13,8 @@ import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { callSetupScenario } from "./scenarios/call-setup.ts";
+import { careTeamScenario } from "./scenarios/care-team.ts";
+import { chatWebhooksScenario } from "./scenarios/chat-webhooks.ts";
 import { chatRttScenario, chatScenario } from "./scenarios/chat.ts";
 import { chatStoreScenario } from "./scenarios/chat-store.ts";
 import { EXTRA_SCENARIOS, SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
@@ -34,6 +36,9 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   "chat-store": ["switchboard"],
   "call-setup": ["switchboard"],
   "connect-workers": ["switchboard"],
+  // Switchboard against itself: plain chat next to chat with a webhook on another namespace and presence status on.
+  "chat-webhooks": ["switchboard"],
+  "care-team": ["switchboard"],
 };
 
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
@@ -46,6 +51,8 @@ const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => P
   "chat-store": chatStoreScenario,
   "call-setup": callSetupScenario,
   "connect-workers": connectWorkersScenario,
+  "chat-webhooks": chatWebhooksScenario,
+  "care-team": careTeamScenario,
 };
 
 const USAGE = `usage: npm run bench -- <${[...SCENARIOS, ...EXTRA_SCENARIOS].join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--connections N] [--save | --no-save]`;

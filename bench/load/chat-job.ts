@@ -65,6 +65,29 @@ function roundBytes(spec: ClientSpec, ch: string, sender: number, q0: number, te
   return out;
 }
 
+/**
+ * Presence status on: each client sets `busy` with a text and watches every
+ * other user of this worker (the SDK's `status` and `watch` frames), one
+ * request at a time per client, each waiting for its `ok`. The status events
+ * this fans out arrive before the load starts and are not deliveries.
+ */
+async function setStatuses(job: ChatJob, conns: LeanConn[]): Promise<void> {
+  const prefix = job.auth?.subPrefix;
+  if (prefix === undefined) throw new Error("status needs authenticated clients");
+  const users = conns.map((_, i) => `${prefix}${i}`);
+  const okFor = (id: number) => (t: string) => t.startsWith(`{"t":"ok","id":${id},`) || t === `{"t":"ok","id":${id}}`;
+  await Promise.all(
+    conns.map(async (c, i) => {
+      const set = c.expect(okFor(5));
+      c.sendText(`{"t":"status","id":5,"status":"busy","text":"ward round ${i}"}`);
+      await set;
+      const watched = c.expect(okFor(6));
+      c.sendText(`{"t":"watch","id":6,"users":${JSON.stringify(users.filter((_, k) => k !== i))}}`);
+      await watched;
+    }),
+  );
+}
+
 export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
   const { conns, specs: ss, failed, firstError } = opened;
   const shape = chatShape(job.mode, job.batch);
@@ -91,6 +114,7 @@ export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: 
       if (got[i] >= (sent[i] / per - shape.inFlight + 1) * perRound) sendRound(i);
     };
   });
+  if (job.status) await setStatuses(job, conns);
   emit({ ev: "ready", conns: conns.length, failed, firstError });
   const go = (await next()) as Go;
   await sleepUntil(go.startAt);
