@@ -89,6 +89,8 @@ export function parseArgs(argv: string[]): Args {
 async function main(): Promise<void> {
   // The reports bench has its own output (reports/s per template, WS p99 under render load).
   if (process.argv[2] === "reports") return void (await import("./scenarios/reports.ts"));
+  // Only its WebSocket round trip, idle and while 8 large reports render (issue 12's 1.5× bound).
+  if (process.argv[2] === "reports-latency") return void (await import("./scenarios/reports.ts"));
   const args = parseArgs(process.argv.slice(2));
   const started = new Date();
   const t0 = performance.now();
