@@ -102,6 +102,7 @@ try {
   const idle: number[] = [];
   const busy: number[] = [];
   const perBlock: string[] = [];
+  const cycleRatios: number[] = [];
   let rendered = 0;
   let pages = 0;
   const refused: number[] = [];
@@ -128,7 +129,9 @@ try {
       draining = await Promise.race([lanes.then(() => false), t]);
       if (draining) await roundTrip();
     }
-    perBlock.push(`cycle ${k + 1}: idle p99 ${pct(idle.slice(i0), 0.99).toFixed(2)} ms, loaded p99 ${pct(busy.slice(b0), 0.99).toFixed(2)} ms`);
+    const [ip, lp] = [pct(idle.slice(i0), 0.99), pct(busy.slice(b0), 0.99)];
+    cycleRatios.push(lp / ip);
+    perBlock.push(`cycle ${k + 1}: idle p99 ${ip.toFixed(2)} ms, loaded p99 ${lp.toFixed(2)} ms (${(lp / ip).toFixed(2)}×)`);
   }
   ws.close();
   if (refused.length > 0) throw new Error(`${refused.length} large reports were not rendered (status ${[...new Set(refused)].join(", ")}): the loaded blocks did not have their load`);
@@ -138,7 +141,9 @@ try {
   const ratio = pct(busy, 0.99) / pct(idle, 0.99);
   console.log(`\n| WS pub→ack round trip (${cycles} alternating blocks of ${blockMs / 1000} s each) | samples | p50 / p99 ms |\n|---|---|---|\n| idle | ${idle.length} | ${fmt(idle)} |\n| while 8 large reports render (${Math.round(pages / Math.max(1, rendered))} pages each, ${WORKERS} at a time, the rest queued; ${rendered} rendered) | ${busy.length} | ${fmt(busy)} |\n`);
   console.log(perBlock.join("\n"));
-  console.log(`\nidle p99 ${pct(idle, 0.99).toFixed(2)} ms, under render load p99 ${pct(busy, 0.99).toFixed(2)} ms: ratio ${ratio.toFixed(2)}× (issue 12's bound ≤ 1.5×: ${ratio <= 1.5 ? "met" : "NOT met"})`);
+  const sortedRatios = [...cycleRatios].sort((a, b) => a - b);
+  const medianCycle = (sortedRatios[Math.floor((sortedRatios.length - 1) / 2)]! + sortedRatios[Math.ceil((sortedRatios.length - 1) / 2)]!) / 2;
+  console.log(`\nidle p99 ${pct(idle, 0.99).toFixed(2)} ms, under render load p99 ${pct(busy, 0.99).toFixed(2)} ms: ratio ${ratio.toFixed(2)}× (issue 12's bound ≤ 1.5×: ${ratio <= 1.5 ? "met" : "NOT met"}); median of the per-cycle ratios ${medianCycle.toFixed(2)}×${cycleRatios.some((x) => x > 1.5) !== cycleRatios.some((x) => x <= 1.5) ? "" : " — the cycles disagree: foreign load moved the p99s, re-run on a quiet machine"}`);
 } finally {
   await node!.stop();
   await stopAll();
