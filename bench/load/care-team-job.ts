@@ -81,6 +81,7 @@ interface Client {
   deck: number;
   seen: Set<string>;
   inCall: boolean;
+  lastTyping: number;
 }
 
 type Frame = Record<string, any>;
@@ -93,7 +94,7 @@ async function open(job: CareTeamJob, i: number, key: Uint8Array, onFrame: (c: C
   const team = Array.from({ length: job.teamSize }, (_, m) => k * job.teamSize + m).filter((m) => m < job.n);
   const token = await new SignJWT({ sub: user, tenant: job.tenant, roles: ["nurse"] }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(key);
   const ws = new WebSocket(job.url.replace(/^http/, "ws") + "/v1/ws", { headers: { authorization: `Bearer ${token}` } } as unknown as string[]);
-  const c: Client = { i, ws, user, ch: `chat:${job.convPrefix}${k}`, team, pending: new Map(), nextId: 1, newest: 0, deck: (i * 7) % 100, seen: new Set(), inCall: false };
+  const c: Client = { i, ws, user, ch: `chat:${job.convPrefix}${k}`, team, pending: new Map(), nextId: 1, newest: 0, deck: (i * 7) % 100, seen: new Set(), inCall: false, lastTyping: 0 };
   const hello = Promise.withResolvers<void>();
   ws.onmessage = (e) => {
     const f = JSON.parse(String(e.data)) as Frame;
@@ -140,6 +141,7 @@ export async function careTeamJob(job: CareTeamJob, emit: Emit, next: () => Prom
   let notifyDelivered = 0;
   let duplicates = 0;
   let callsSkipped = 0;
+  let typingThrottled = 0;
   let closed = 0;
   const calls = new Map<string, { caller: Client; callee: Client; dueUs: number }>();
   let clients: Client[] = [];
@@ -239,6 +241,15 @@ export async function careTeamJob(job: CareTeamJob, emit: Emit, next: () => Prom
   const periodMs = 1000 / (job.n * job.ratePerClient);
   const fire = (c: Client, op: CareOp, dueUs: number) => {
     const measured = inWindow(dueUs);
+    // Like a real client, at most one typing signal per 500 ms per connection (the server's typing
+    // budget is 2/s, burst 4): a load process that stalled and catches up must not burst typing.
+    if (op === "typing") {
+      if (nowMs() - c.lastTyping < 500) {
+        if (measured) typingThrottled++;
+        return;
+      }
+      c.lastTyping = nowMs();
+    }
     if (op !== "call" && measured) counts[op].sent++;
     switch (op) {
       case "chat":
@@ -321,6 +332,7 @@ export async function careTeamJob(job: CareTeamJob, emit: Emit, next: () => Prom
     callsSkipped,
     callsUnfinished: calls.size,
     hangupsRefused,
+    typingThrottled,
     unanswered,
     firstRefusal,
     closed,

@@ -25,6 +25,8 @@ export interface CareWorkerResult {
   teamSize: number;
   duplicates: number;
   callsSkipped: number;
+  /** Typing signals not sent because the client sent one less than 500 ms before (after a stall of the load process). */
+  typingThrottled?: number;
   callsUnfinished: number;
   hangupsRefused: number;
   unanswered: number;
@@ -84,6 +86,8 @@ export function careTeamTally(rs: CareWorkerResult[], cpu?: { server: number; se
   if (sum("unanswered") > 0) out.flags.push(`${sum("unanswered")} requests (warm-up included) never answered`);
   const refusal = rs.find((r) => r.firstRefusal)?.firstRefusal;
   if (refusal) out.notes.push(`first refusal: ${refusal}`);
+  const throttled = rs.reduce((n, r) => n + (r.typingThrottled ?? 0), 0);
+  if (throttled > 0) out.notes.push(`${throttled} typing signals not sent: the client had sent one less than 500 ms before (the load process was catching up after a stall)`);
   if (sum("callsSkipped") > 0) out.notes.push(`${sum("callsSkipped")} call setups skipped (caller or every teammate already in a call)`);
   out.notes.push(`latency is from each operation's due time (open loop): ${CARE_OPS.map((k) => `${k} = ${CARE_LATENCY[k]}`).join("; ")}`);
   return out;

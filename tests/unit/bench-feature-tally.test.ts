@@ -66,9 +66,10 @@ describe("care-team", () => {
     expect(careTeamTally([lost]).flags).toEqual(["chat: 5 of 5600 deliveries to team members missing", "notifications: 1 of 40 never reached their recipient"]);
     expect(careTeamTally([careWorker({ duplicates: 2, closed: 1, callsUnfinished: 1 })]).flags).toEqual(["2 duplicate chat deliveries", "1 clients were closed by the server during the run", "1 calls never completed setup"]);
     expect(careTeamTally([careWorker({}, { call: { sent: 0, acked: 0, hist: hist(0, 1) } })]).flags).toEqual(["call: none was sent in the measured window"]);
-    const skipped = careTeamTally([careWorker({ callsSkipped: 3 })]);
+    const skipped = careTeamTally([careWorker({ callsSkipped: 3, typingThrottled: 2 })]);
     expect(skipped.flags).toEqual([]);
     expect(skipped.notes).toContain("3 call setups skipped (caller or every teammate already in a call)");
+    expect(skipped.notes).toContain("2 typing signals not sent: the client had sent one less than 500 ms before (the load process was catching up after a stall)");
   });
 });
 
