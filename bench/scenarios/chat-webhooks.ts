@@ -93,7 +93,7 @@ export function webhookTally(rounds: VariantRound[]): { metrics: Record<string, 
   for (const r of rounds) {
     if (!r.run.ok) notes.push(`${r.variant} round ${r.round} failed, left out: ${r.run.error?.split("\n")[0]}`);
     for (const f of r.run.flags ?? []) notes.push(`${r.variant} round ${r.round} flagged, left out: ${f}`);
-    if (r.hookDeliveries !== undefined && r.hookDeliveries !== 1) flags.push(`${r.variant} round ${r.round}: the receiver got ${r.hookDeliveries} webhook deliveries, expected exactly the probe (chat publications must not reach a webhook of another namespace)`);
+    if (r.run.ok && r.hookDeliveries !== undefined && r.hookDeliveries !== 1) flags.push(`${r.variant} round ${r.round}: the receiver got ${r.hookDeliveries} webhook deliveries, expected exactly the probe (chat publications must not reach a webhook of another namespace)`);
   }
   const plainBy = new Map(rounds.filter((r) => r.variant === "plain" && clean(r)).map((r) => [r.round, r.run]));
   for (const v of WEBHOOK_VARIANTS) {
@@ -158,7 +158,7 @@ export async function chatWebhooksScenario(t: Target, ctx: Ctx): Promise<RunResu
           const hook = v === "webhook" || v === "webhook+status";
           const r: VariantRound = { variant: v, round, run, ...(hook ? { hookDeliveries: rx.bodies.length - before } : {}) };
           if (run.cpu.main) res.cpu[`${v} r${round}`] = run.cpu.main;
-          const leaked = hook && r.hookDeliveries !== 1;
+          const leaked = hook && run.ok && r.hookDeliveries !== 1;
           if (trusted(run) || leaked || attempt === 2) {
             all.push(r);
             break;
