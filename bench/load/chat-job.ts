@@ -133,13 +133,19 @@ export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: 
   const b1 = bytes();
   const t1 = nowMs();
   running = false;
-  // Every client stops sending at measureTo: wait for what is in flight (quiet for 500 ms, bounded),
-  // so the coordinator can compare everything sent with everything received.
+  // Every client stops sending at measureTo. The coordinator sums what all workers sent and says how
+  // many messages each client must receive (everything anybody sent, in the one room); wait for that,
+  // until nothing arrived for 3 s, or the bound. A "quiet for 500 ms" rule alone cut the drain short
+  // on a starved machine: other workers' clients were still receiving and the messages left in
+  // flight to this worker's (then closed) clients were counted as missing.
+  emit({ ev: "sent", sent: sent.reduce((a, b) => a + b, 0) });
+  const { perClient } = (await next()) as { perClient: number };
   for (let last = -1, quietSince = nowMs(), until = nowMs() + shape.drainMs; nowMs() < until; ) {
+    if (got.every((g) => g >= perClient)) break;
     const n = total();
     if (n !== last) [last, quietSince] = [n, nowMs()];
-    else if (nowMs() - quietSince >= 500) break;
-    await sleepUntil(nowMs() + 50);
+    else if (nowMs() - quietSince >= 3000) break;
+    await sleepUntil(nowMs() + 20);
   }
   emit({
     ev: "result",

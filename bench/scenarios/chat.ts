@@ -49,6 +49,10 @@ export async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt", var
     const go = { cmd: "go", startAt, measureFrom: startAt + warmupMs, measureTo: startAt + warmupMs + durationMs };
     workers.forEach((w) => w.send(go));
     res.cpu.main = await measureCpu(new CpuMeter(pidsOf(servers, workers)), go.measureFrom, go.measureTo, workers.length);
+    // Each client must receive everything every client sent: the workers drain until they have it.
+    const sent = await Promise.all(workers.map((w) => w.waitFor("sent", 30_000)));
+    const perClient = sent.reduce((s, r) => s + r.sent, 0);
+    workers.forEach((w) => w.send({ cmd: "expect", perClient }));
     const results = await Promise.all(workers.map((w) => w.waitFor("result", durationMs + 90_000)));
     applyTally(res, chatTally(results as unknown as ChatWorkerResult[], clients, res.cpu.main));
     if (res.metrics.deliveredPerSec === 0) throw new Error("no message was delivered in the measured window (server dropped or rejected publications?)");
