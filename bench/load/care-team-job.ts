@@ -156,6 +156,16 @@ export async function careTeamJob(job: CareTeamJob, emit: Emit, next: () => Prom
     }
   };
   const onFrame = (c: Client, f: Frame) => {
+    // A device subscribed to its `user:<id>` channel is rung there (`msg` with ev "call", data.ev "ringing");
+    // one that is not gets the `call` control frame.
+    const ringing = f.t === "call" && f.ev === "ringing" ? f.call : f.t === "msg" && f.ev === "call" && f.ch === `user:${c.user}` && f.data?.ev === "ringing" ? f.data.call : undefined;
+    if (ringing !== undefined) {
+      const call = calls.get(ringing?.id);
+      // The ringing may overtake the invite's ok: kept until the ok names the call.
+      if (!call) earlyRinging.add(`${ringing?.id}|${c.i}`);
+      else if (call.callee === c) accept(c, ringing.id);
+      return;
+    }
     if (f.t === "msg") {
       const bt = f.data?.bt as number | undefined;
       if (f.ch === c.ch) {
@@ -175,13 +185,6 @@ export async function careTeamJob(job: CareTeamJob, emit: Emit, next: () => Prom
           recordMicros(notifyDelivery, nowMs() * 1000 - nbt);
         }
       }
-      return;
-    }
-    if (f.t === "call" && f.ev === "ringing") {
-      const call = calls.get(f.call?.id);
-      // The ringing may overtake the invite's ok: kept until the ok names the call.
-      if (!call) earlyRinging.add(`${f.call?.id}|${c.i}`);
-      else if (call.callee === c) accept(c, f.call.id);
       return;
     }
     if (f.t === "offer") {
