@@ -150,6 +150,18 @@ export interface Engine {
    */
   history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult | Promise<HistoryResult>;
 
+  /**
+   * Replaces the retained message at `off` of `key` with `frame`: an encoded
+   * `msg` frame of the same channel and offset that keeps the original `ts`
+   * (so it expires when the original would). From then on `history`, `since`
+   * and the bus's gap repair return the replacement, on every node; offsets
+   * and `recovered` are unchanged (the message is still there, as replaced,
+   * so no hole is made). Nothing is delivered live: that is the caller's.
+   * False when history does not hold that offset (never had it, trimmed,
+   * expired). Used by chat redaction.
+   */
+  replace(key: string, off: string, frame: string, opts: ChannelOptions): Promise<boolean>;
+
   /** Adds a presence member; idempotent per `member.conn`. */
   presenceAdd(key: string, member: PresenceMember): Promise<void>;
   /** Removes a presence member; resolves false when it was not present. */

@@ -212,6 +212,57 @@ export function engineContract(name: string, makeHarness: () => Promise<EngineHa
       });
     });
 
+    describe("replace (redaction)", () => {
+      /** The frame a redaction writes: same channel, offset and ts, other content. */
+      const replacement = (frame: string) => {
+        const f = JSON.parse(frame);
+        return `{"t":"msg","ch":"${f.ch}","off":"${f.off}","ev":${JSON.stringify(f.ev)},"data":null,"redacted":{"by":"admin","ts":1},"ts":${f.ts}}`;
+      };
+
+      test("history, since and the newest window return the replacement; offsets and recovered unchanged", async () => {
+        const { engine } = await h.node();
+        const offs: string[] = [];
+        for (let i = 0; i < 5; i++) offs.push(await engine.publish("t/chat:r", pub("chat:r", `secret-${i}`), HIST));
+        const before = await engine.history("t/chat:r", { limit: 10 }, HIST);
+        const target = before.frames[2]!;
+        expect(await engine.replace("t/chat:r", offs[2]!, replacement(target), HIST)).toBe(true);
+        const newest = await engine.history("t/chat:r", { limit: 10 }, HIST);
+        expect(newest.off).toBe(offs[4]!);
+        expect(newest.frames).toHaveLength(5);
+        expect(newest.frames.join("\n")).not.toContain("secret-2");
+        expect(JSON.parse(newest.frames[2]!)).toMatchObject({ off: offs[2], data: null, redacted: { by: "admin" } });
+        expect(newest.frames.filter((_, i) => i !== 2)).toEqual(before.frames.filter((_, i) => i !== 2));
+        // A client that saw offs[1] recovers from the replaced message on: no hole, nothing of the original.
+        const since = await engine.history("t/chat:r", { since: offs[1], limit: 10 }, HIST);
+        expect(since.recovered).toBe(true);
+        expect(since.frames.map((f) => JSON.parse(f).off)).toEqual(offs.slice(2));
+        expect(since.frames.join("\n")).not.toContain("secret-2");
+        expect(since.frames.join("\n")).toContain("secret-3");
+        expect(await engine.history("t/chat:r", { limit: 0 }, HIST)).toMatchObject({ frames: [], off: offs[4] });
+        // The channel goes on as before.
+        const next = await engine.publish("t/chat:r", pub("chat:r", "after"), HIST);
+        expect(BigInt(next)).toBe(BigInt(offs[4]!) + 1n);
+      });
+
+      test("false for an offset history does not hold; other tenants' channels untouched", async () => {
+        const { engine } = await h.node();
+        const a = await engine.publish("ta/chat:r", pub("chat:r", "keep-a"), HIST);
+        const b = await engine.publish("tb/chat:r", pub("chat:r", "keep-b"), HIST);
+        const frameA = (await engine.history("ta/chat:r", { limit: 1 }, HIST)).frames[0]!;
+        const ahead = (BigInt(a) + 10n).toString();
+        expect(await engine.replace("ta/chat:r", ahead, replacement(frameA).replace(`"off":"${a}"`, `"off":"${ahead}"`), HIST)).toBe(false);
+        expect(await engine.replace("ta/chat:r", a, replacement(frameA), HIST)).toBe(true);
+        expect((await engine.history("tb/chat:r", { since: String(BigInt(b) - 1n), limit: 10 }, HIST)).frames[0]).toContain("keep-b");
+        expect(await engine.replace("tc/chat:none", "1", '{"t":"msg","ch":"chat:none","off":"1","ev":"e","data":null,"ts":1}', HIST)).toBe(false);
+      });
+
+      test("a replacement for another channel or offset is refused", async () => {
+        const { engine } = await h.node();
+        const a = await engine.publish("t/chat:r", pub("chat:r", "x"), HIST);
+        await expect(engine.replace("t/chat:r", a, `{"t":"msg","ch":"chat:other","off":"${a}","ev":"e","data":null,"ts":1}`, HIST)).rejects.toThrow(TypeError);
+      });
+    });
+
     describe("presence", () => {
       test("members are grouped by user; add is idempotent per connection", async () => {
         const { engine } = await h.node();
@@ -282,6 +333,22 @@ export function engineContract(name: string, makeHarness: () => Promise<EngineHa
         expect(await a.engine.acquireUserConn("/u", "na.1", 1)).toBe(true);
         expect(await b.engine.acquireUserConn("/u", "nb.1", 1)).toBe(false);
         expect(await b.engine.userConnCount("/u")).toBe(1);
+      });
+
+      test("a replacement made on one node is what every node's history returns", async () => {
+        const a = await h.node();
+        const b = await peerOf(a);
+        const off = await a.engine.publish("t/chat:x", pub("chat:x", "secret"), HIST);
+        await a.engine.publish("t/chat:x", pub("chat:x", "later"), HIST);
+        const f = JSON.parse((await a.engine.history("t/chat:x", { limit: 2 }, HIST)).frames[0]!);
+        const frame = `{"t":"msg","ch":"chat:x","off":"${off}","ev":"e","data":null,"ts":${f.ts}}`;
+        expect(await b.engine.replace("t/chat:x", off, frame, HIST)).toBe(true);
+        for (const n of [a, b]) {
+          const r = await n.engine.history("t/chat:x", { since: String(BigInt(off) - 1n), limit: 10 }, HIST);
+          expect(r.recovered).toBe(true);
+          expect(r.frames[0]).toBe(frame);
+          expect(r.frames.join("\n")).not.toContain("secret");
+        }
       });
 
       test("a node only forwards to channels it has local subscribers for", async () => {

@@ -135,6 +135,39 @@ for (const setup of SETUPS) {
       expect(missing.status).toBe(404);
     });
 
+    test("a redaction inside the engine window: history, since and recovery after reconnect on both nodes have only the redacted form", async () => {
+      const secret = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "dosage 5mg secret" } });
+      const after = await bob.request({ t: "pub", ch: CH, ev: "message", data: { text: "noted" } });
+      offs.push(secret.off, after.off);
+      await bob.next((f) => f.t === "msg" && f.off === after.off);
+      const res = await d.b.api(`/v1/conversations/visit-1/messages/${secret.off}/redact`, { method: "POST", json: { tenant: T, by: "dr-who" } });
+      expect(await res.json()).toEqual({ redacted: true });
+      await ann.next((f) => f.t === "redact" && f.off === secret.off);
+      for (const [node, who] of [[d.a, "ann"], [d.b, "bob"]] as const) {
+        const c = await user(node, who);
+        const hist = await c.request({ t: "history", ch: CH, limit: 100 });
+        expect(hist.messages.map((m: Frame) => m.off)).toContain(secret.off);
+        expect(JSON.stringify(hist)).not.toContain("5mg");
+        expect(hist.messages.find((m: Frame) => m.off === secret.off)).toMatchObject({ data: null, from: "ann", redacted: { by: "dr-who" } });
+        // A client that had seen the message before it: recovered, the redacted message in its place, then the rest.
+        const sub = await c.request({ t: "sub", ch: CH, since: offs.at(-3) });
+        expect(sub).toMatchObject({ t: "ok", recovered: true, missed: 2 });
+        expect(msgs(c).map((f) => f.off)).toEqual([secret.off, after.off]);
+        expect(msgs(c)[0]).toMatchObject({ data: null, redacted: { by: "dr-who" } });
+        expect(msgs(c)[1]).toMatchObject({ data: { text: "noted" } });
+        expect(JSON.stringify(c.frames)).not.toContain("5mg");
+        c.close();
+      }
+      // Reconnect: bob's connection goes, comes back on the other node, and recovers from before the secret.
+      bob.close();
+      bob = await user(d.a, "bob");
+      const back = await bob.request({ t: "sub", ch: CH, since: offs.at(-3) });
+      expect(back).toMatchObject({ t: "ok", recovered: true });
+      expect(JSON.stringify(bob.frames)).not.toContain("5mg");
+      const http = await (await d.a.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100`)).json();
+      expect(JSON.stringify(http)).not.toContain("5mg");
+    });
+
     test("removal through the HTTP API ends the live subscription at once with a clear code; an added user gets in", async () => {
       const res = await put(d.a, "visit-1", ["ann", "cy"]);
       expect(await res.json()).toEqual({ id: "visit-1", members: ["ann", "cy"] });

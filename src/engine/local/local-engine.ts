@@ -253,6 +253,22 @@ export class LocalEngine implements Engine {
     return { frames: rows.map((r) => r.frame), off, recovered, more: budget?.cut };
   }
 
+  async replace(key: string, off: string, frame: string, opts: ChannelOptions): Promise<boolean> {
+    if (!this.store || this.stopped) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
+    const seq = Number(off);
+    const head = msgHead(channelOf(key), off);
+    if (!frame.startsWith(head)) throw new TypeError("a replacement must be a msg frame of the same channel and offset");
+    const top = this.states.get(key)?.committed ?? (opts.historySize > 0 ? this.store.lastSeq(key) : 0);
+    // Not yet committed (still in this turn's batch) or outside the kept window: not in history.
+    if (!Number.isSafeInteger(seq) || seq <= top - opts.historySize || seq > top) return false;
+    try {
+      return this.store.replaceTail(key, seq, frame.slice(head.length));
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      throw new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not replaced", { cause: err });
+    }
+  }
+
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
     this.presenceStore.add(key, member);
   }
@@ -300,4 +316,9 @@ export class LocalEngine implements Engine {
     this.store?.close();
     this.sink?.availability(false, "engine stopped");
   }
+}
+
+/** Client-visible channel name of a channel key (`<tenant>/<channel>`). */
+function channelOf(key: string): string {
+  return key.slice(key.indexOf("/") + 1);
 }

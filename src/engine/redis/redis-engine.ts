@@ -1,5 +1,5 @@
 import type { Logger } from "../../observability/logger.ts";
-import { encodeMsg, encodePresenceEvent } from "../../protocol/encode.ts";
+import { encodeMsg, encodePresenceEvent, msgHead } from "../../protocol/encode.ts";
 import type {
   ChannelOptions,
   ControlMessage,
@@ -54,6 +54,7 @@ export interface RedisEngineOptions {
 const S = {
   publish: new lua.LuaScript("publish", lua.PUBLISH),
   history: new lua.LuaScript("history", lua.HISTORY),
+  replace: new lua.LuaScript("replace", lua.REPLACE),
   presenceAdd: new lua.LuaScript("presence-add", lua.PRESENCE_ADD),
   presenceRemove: new lua.LuaScript("presence-remove", lua.PRESENCE_REMOVE),
   presenceList: new lua.LuaScript("presence-list", lua.PRESENCE_LIST),
@@ -185,6 +186,16 @@ export class RedisEngine implements Engine {
     return capped.more ? { ...res, frames: capped.frames, more: true } : res;
   }
 
+  async replace(key: string, off: string, frame: string, _opts: ChannelOptions): Promise<boolean> {
+    if (!isOffset(off) || !frame.startsWith(msgHead(channelOf(key), off))) throw new TypeError("a replacement must be a msg frame of the same channel and offset");
+    const client = this.runtime.command();
+    try {
+      return (await S.replace.run(client, [this.keys.history(key), this.keys.replaced(key)], [off, frame])) === 1;
+    } catch (err) {
+      throw this.runtime.failure("replace", err);
+    }
+  }
+
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
     const client = this.runtime.command();
     const json = PresenceLeases.memberJson(member);
@@ -307,7 +318,11 @@ export class RedisEngine implements Engine {
   private async readHistory(key: string, since: string, limit: number): Promise<[string, string, StreamEntry[]]> {
     const client = this.runtime.command();
     try {
-      const [off, base, entries] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key)], [since, limit])) as [string, string, StreamEntry[]];
+      const [off, base, entries] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key), this.keys.replaced(key)], [since, limit])) as [
+        string,
+        string,
+        StreamEntry[],
+      ];
       return [String(off), String(base), entries ?? []];
     } catch (err) {
       throw this.runtime.failure("history", err);

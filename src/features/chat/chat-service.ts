@@ -6,7 +6,7 @@ import type { Hub } from "../../hub/hub.ts";
 import type { Principal } from "../../hub/ports.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { ConversationSummary, MessagePage, Store, UnreadCounts } from "../../store/ports.ts";
-import { encodeRead, encodeRedact } from "./chat-frames.ts";
+import { encodeRead, encodeRedact, encodeStoredMessage } from "./chat-frames.ts";
 
 /** Conversation ids are the rest of a channel name, short enough for `<namespace>:<id>` to fit 255 bytes. */
 export const CONVERSATION_ID = /^[A-Za-z0-9_.:@=\-]{1,180}$/;
@@ -109,10 +109,22 @@ export class ChatService {
     return { off: pos, unread: counts.conversations.find((x) => x.id === c.rest)?.unread ?? 0, total: counts.total };
   }
 
-  /** Drops a message's content (who and when are kept); subscribers get a `redact` event. */
+  /**
+   * Drops a message's content (who and when are kept) from the store and from
+   * the engine's history window, where the message is replaced by its redacted
+   * form (same offset: a recovering client gets it as redacted, `recovered`
+   * unchanged); subscribers get a `redact` event. Repeating it is harmless, so
+   * a caller that got SERVICE_UNAVAILABLE (engine down after the store
+   * commit) retries.
+   */
   async redact(tenant: string, id: string, off: number, by: string): Promise<void> {
     const now = this.hub.deps.clock.now();
     if (!(await this.store.redactMessage(tenant, id, off, by, now))) throw new SwitchboardError("RESOURCE_NOT_FOUND", "no such message");
-    await this.hub.deps.engine.signal(channelKey(tenant, this.channelOf(id)), encodeRedact(this.channelOf(id), off, by, now)).catch(() => {});
+    const ch = this.channelOf(id);
+    const key = channelKey(tenant, ch);
+    const page = await this.store.messagesBefore(tenant, id, off + 1, 1, now);
+    const m = page.messages[0];
+    if (m?.off === off) await this.hub.deps.engine.replace(key, String(off), encodeStoredMessage(ch, m), this.hub.deps.policy.resolve(ch).options);
+    await this.hub.deps.engine.signal(key, encodeRedact(ch, off, m?.redactedBy ?? by, m?.redactedMs ?? now)).catch(() => {});
   }
 }
