@@ -269,6 +269,7 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
     featureRoutes,
+    featureRateLimit: config.featureRateLimit,
   };
   const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };
   const nodeStats = config.adminDashboardKey ? new NodeStats({ nodeId: config.nodeId, version: VERSION, metrics, health, engine: () => engine, rates: channelRates! }) : undefined;

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { ControlMessage, PublicationInput } from "../engine/engine.ts";
+import type { ControlMessage, PresenceEntry, PublicationInput } from "../engine/engine.ts";
 import type { NamespacePolicy } from "../config/policy.ts";
 import type { FrameError } from "../protocol/frames.ts";
 import type { ResolvedChannel } from "./channel-policy.ts";
@@ -30,6 +30,12 @@ export interface Feature {
    * cluster no longer counts it among the user's connections.
    */
   closed?(conn: Conn, leaseReleased: Promise<void>): void;
+  /**
+   * Adds what the feature knows about the members of a `presence` answer
+   * (WebSocket and HTTP) on `key` (e.g. each user's status); answers the
+   * members to send. Must not drop or reorder members.
+   */
+  presenceMembers?(key: string, members: PresenceEntry[]): Promise<PresenceEntry[]>;
 }
 
 export interface FeatureFrame {
