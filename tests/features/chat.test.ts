@@ -227,6 +227,51 @@ for (const setup of SETUPS) {
     });
 
     if (setup.name.includes("PostgreSQL")) {
+      test("PostgreSQL stopped mid-run: no subscriber, live or recovering, gets a message whose publisher got an error; every acknowledged one is stored", async () => {
+        const pg = d.postgres!;
+        const since = (await ann.request({ t: "history", ch: CH, limit: 1 })).off as string;
+        expect(since).toMatch(/^[1-9]\d*$/);
+        const watchers = [await user(d.b, "cy"), await user(d.a, "cy")];
+        for (const w of watchers) expect(await w.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok" });
+        const acked = new Set<string>();
+        const refused = new Set<string>();
+        let round = 0;
+        let halted: Promise<void> | undefined;
+        while (refused.size === 0 || round < 40) {
+          if (round === 3) halted = pg.halt();
+          const texts = Array.from({ length: 10 }, (_, i) => `outage ${round}.${i}`);
+          const answers = await Promise.all(texts.map((text) => ann.request({ t: "pub", ch: CH, ev: "message", data: { text } })));
+          answers.forEach((a, i) => (a.t === "ok" ? acked : refused).add(texts[i]!));
+          for (const a of answers) if (a.t === "err") expect(a.code).toBe("SERVICE_UNAVAILABLE");
+          if (++round > 400) throw new Error("no publish was refused while PostgreSQL was down");
+        }
+        await halted;
+        await pg.restart();
+        for (const node of [d.a, d.b]) await until(async () => ((await fetch(node.url + "/health/ready")).status === 200 ? true : undefined), "ready again");
+        const last = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "outage over" } });
+        expect(last.t).toBe("ok");
+        const texts = (frames: Frame[]) => frames.filter((f) => f.t === "msg" && f.ch === CH && String(f.data?.text).startsWith("outage ")).map((f) => f.data.text as string);
+        const recovering = await user(d.b, "cy");
+        expect(await recovering.request({ t: "sub", ch: CH, since })).toMatchObject({ t: "ok" });
+        for (const w of [...watchers, recovering]) {
+          await w.next((f) => f.t === "msg" && f.off === last.off);
+          const got = texts(w.frames).filter((t) => t !== "outage over");
+          expect(got.filter((t) => refused.has(t))).toEqual([]);
+          expect(got.every((t) => acked.has(t))).toBe(true);
+          w.close();
+        }
+        const stored = new Set<string>();
+        let before: string | undefined;
+        for (;;) {
+          const page = await (await d.b.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100${before ? `&before=${before}` : ""}`)).json();
+          for (const m of page.messages as Frame[]) stored.add(String(m.data?.text));
+          if (!page.more) break;
+          before = page.messages[0].off;
+        }
+        expect([...acked].filter((t) => !stored.has(t))).toEqual([]);
+        expect([...refused].filter((t) => stored.has(t))).toEqual([]);
+      });
+
       test("a PostgreSQL outage refuses publishes with SERVICE_UNAVAILABLE, turns readiness 503, and recovers with nothing acknowledged lost", async () => {
         const pg = d.postgres!;
         await pg.halt();

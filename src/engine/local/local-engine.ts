@@ -17,6 +17,7 @@ import type {
 import { MemoryPresence } from "./memory-presence.ts";
 import { SqliteHistory, toWriteBatch, type StoredRow } from "./sqlite-history.ts";
 import { ByteBudget } from "../history-budget.ts";
+import { KeyChains } from "./key-chains.ts";
 
 export interface LocalEngineOptions {
   dataDir: string;
@@ -75,6 +76,8 @@ export class LocalEngine implements Engine {
   private store: SqliteHistory | undefined;
   private readonly states = new Map<string, ChannelState>();
   private readonly presenceStore = new MemoryPresence();
+  /** publishCommitted calls, one at a time per channel (one process: the hold is this chain). */
+  private readonly holds = new KeyChains();
   private pending: Pending[] = [];
   private flushScheduled = false;
   private stopped = false;
@@ -173,6 +176,21 @@ export class LocalEngine implements Engine {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
+  }
+
+  publishCommitted(key: string, pubs: readonly PublicationInput[], opts: ChannelOptions, commit: (offs: readonly string[]) => Promise<void>, _holdMs: number): Promise<string[]> {
+    return this.holds.run(key, async () => {
+      if (this.stopped || !this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
+      // After every offset handed out so far, committed or still in this turn's batch.
+      const before = this.state(key, opts).seq;
+      const offs = pubs.map((_, i) => String(before + 1 + i));
+      await commit(offs);
+      if (this.stopped) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine stopped; nothing was published");
+      // (The state may have been evicted while the commit ran; state() reloads the same offset.)
+      if (this.state(key, opts).seq !== before) throw new SwitchboardError("SERVICE_UNAVAILABLE", `another publish took ${key}'s next offset; nothing was published`);
+      // Published in one go: the offsets are the ones committed, and one batch writes and delivers them.
+      return Promise.all(pubs.map((p) => this.publish(key, p, opts)));
+    });
   }
 
   /**

@@ -8,6 +8,7 @@
  *   {P:sN}:m:<key>        hash: off (last offset), base (first offset - 1 of this epoch)
  *   {P:sN}:h:<key>        stream: history, entry id "<off>-0", fields f (frame), ts
  *   {P:sN}:x:<key>        hash: replaced history entries (redaction), off → frame; same TTL as h
+ *   {P:sN}:o:<key>        string: the token of a publishCommitted call holding the channel (PX hold time)
  *   {P:sN}:p:<key>        hash: presence members, conn → {"user","info"} JSON
  *   {P:sN}:pe             zset: presence leases of shard N, "<key>\0<conn>" → expiry ms
  *   {P:sN}:u:<userKey>    zset: a user's connection leases, conn → expiry ms
@@ -47,6 +48,10 @@ export class RedisKeys {
 
   history(key: string): string {
     return this.tag(this.shardOf(key)) + ":h:" + key;
+  }
+
+  held(key: string): string {
+    return this.tag(this.shardOf(key)) + ":o:" + key;
   }
 
   replaced(key: string): string {

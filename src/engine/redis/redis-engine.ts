@@ -16,6 +16,7 @@ import type {
 import { BusDelivery } from "./bus-delivery.ts";
 import type { StreamEntry } from "./bus-reader.ts";
 import type { RedisClient } from "./connection.ts";
+import { HeldPublish } from "./held-publish.ts";
 import { historyResult, isOffset } from "./history-result.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
@@ -82,6 +83,7 @@ export class RedisEngine implements Engine {
   private readonly runtime: RedisRuntime;
   private sink: EngineSink | undefined;
   private delivery: BusDelivery | undefined;
+  private readonly held: HeldPublish;
 
   constructor(opts: RedisEngineOptions) {
     if (!opts.url && !opts.clusterNodes?.length && !opts.sentinels?.length) throw new TypeError("RedisEngine needs url, clusterNodes or sentinels");
@@ -109,6 +111,14 @@ export class RedisEngine implements Engine {
       heartbeatMs,
       logger: this.log,
       onAvailability: (up, reason) => this.sink?.availability(up, reason),
+    });
+    this.held = new HeldPublish({
+      keys: this.keys,
+      runtime: this.runtime,
+      nodeId: opts.nodeId,
+      streamMaxLen: opts.streamMaxLen,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      metaTtlSec: (o) => (o.historyTtlSec > 0 ? o.historyTtlSec : IDLE_META_TTL_SEC),
     });
   }
 
@@ -156,6 +166,10 @@ export class RedisEngine implements Engine {
     } catch (err) {
       throw this.runtime.failure("publish", err);
     }
+  }
+
+  publishCommitted(key: string, pubs: readonly PublicationInput[], opts: ChannelOptions, commit: (offs: readonly string[]) => Promise<void>, holdMs: number): Promise<string[]> {
+    return this.held.publish(key, pubs, opts, commit, holdMs);
   }
 
   publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void {

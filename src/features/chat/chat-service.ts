@@ -7,6 +7,7 @@ import type { Principal } from "../../hub/ports.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { ConversationSummary, MessagePage, Store, UnreadCounts } from "../../store/ports.ts";
 import { encodeRead, encodeRedact, encodeStoredMessage } from "./chat-frames.ts";
+import { PersistedPublish } from "./persisted-publish.ts";
 
 /** Conversation ids are the rest of a channel name, short enough for `<namespace>:<id>` to fit 255 bytes. */
 export const CONVERSATION_ID = /^[A-Za-z0-9_.:@=\-]{1,180}$/;
@@ -33,6 +34,7 @@ export function chatNamespace(namespaces: Namespaces): string | undefined {
  */
 export class ChatService {
   private readonly retentionMs: number | null;
+  private readonly publisher: PersistedPublish;
 
   constructor(
     private readonly hub: Hub,
@@ -41,6 +43,7 @@ export class ChatService {
   ) {
     const policy = hub.deps.policy.namespaces[ns]!;
     this.retentionMs = policy.retention === "forever" || policy.retention === undefined ? null : policy.retention * 86_400_000;
+    this.publisher = new PersistedPublish(() => hub.deps.engine, store, hub.deps.logger);
   }
 
   channelOf(id: string): string {
@@ -52,14 +55,17 @@ export class ChatService {
     if (!h.up) throw new SwitchboardError("SERVICE_UNAVAILABLE", "record store unavailable; nothing was published");
   }
 
-  /** Publishes through the engine (offset, live delivery), then commits the record; resolves after the commit. */
-  async publish(key: string, c: ResolvedChannel, pub: PublicationInput): Promise<string> {
+  /**
+   * Commits the record under the offset the engine holds for it, then
+   * publishes (live delivery, history); resolves with the offset after both
+   * (see PersistedPublish).
+   */
+  publish(key: string, c: ResolvedChannel, pub: PublicationInput): Promise<string> {
     this.assertStoreUp();
-    const off = await this.hub.deps.engine.publish(key, pub, c.options);
-    const tenant = key.slice(0, key.indexOf("/"));
-    await this.store.appendMessage(tenant, c.rest, { off: Number(off), ev: pub.ev, data: pub.data, from: pub.from ?? null, ts: pub.ts }, this.retentionMs === null ? null : pub.ts + this.retentionMs);
-    return off;
+    return this.publisher.publish(key, { tenant: key.slice(0, key.indexOf("/")), conversation: c.rest, options: c.options, expiresMs: this.expiresMs }, pub);
   }
+
+  private readonly expiresMs = (pub: PublicationInput): number | null => (this.retentionMs === null ? null : pub.ts + this.retentionMs);
 
   /** Creates or updates a conversation; removed members lose their live subscriptions on every node before this resolves. */
   async put(tenant: string, id: string, members: readonly string[], title: string | null): Promise<{ id: string; members: string[] }> {

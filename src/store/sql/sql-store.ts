@@ -226,6 +226,31 @@ export class SqlStore implements Store {
     ]);
   }
 
+  putMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void> {
+    // Columns in another order than appendMessage's: the merge key differs, so the two never share one INSERT (and its tail).
+    const into = "INSERT INTO chat_messages (tenant, conversation, off, sender, ev, data, ts, expires_ms)";
+    const tail = `ON CONFLICT (tenant, conversation, off) DO UPDATE SET sender = excluded.sender, ev = excluded.ev, data = excluded.data,
+      ts = excluded.ts, expires_ms = excluded.expires_ms, redacted_by = NULL, redacted_ms = NULL`;
+    return this.write([
+      {
+        sql: into + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) " + tail,
+        params: [tenant, conversation, msg.off, msg.from, msg.ev, msg.data, msg.ts, expiresMs],
+        merge: into,
+        mergeTail: tail,
+      },
+      {
+        sql: "UPDATE conversations SET active_ms = ? WHERE tenant = ? AND id = ? AND active_ms < ?",
+        params: [msg.ts, tenant, conversation, msg.ts],
+        last: "active\u0000" + tenant + "\u0000" + conversation,
+      },
+    ]);
+  }
+
+  async deleteMessages(tenant: string, conversation: string, offs: readonly number[]): Promise<void> {
+    if (offs.length === 0) return;
+    await this.write([{ sql: `DELETE FROM chat_messages WHERE tenant = ? AND conversation = ? AND off IN (${placeholders(offs.length)})`, params: [tenant, conversation, ...offs] }]);
+  }
+
   async messagesBefore(tenant: string, conversation: string, before: number | undefined, limit: number, nowMs: number): Promise<MessagePage> {
     const rows = await this.read<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM chat_messages m WHERE m.tenant = ? AND m.conversation = ? AND m.off < ? AND ${LIVE_MESSAGE} ORDER BY m.off DESC LIMIT ?`,
