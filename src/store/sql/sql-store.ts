@@ -22,6 +22,7 @@ import { SqlJobQueue } from "./job-queue.ts";
 import { SqlWebhookOutbox } from "./webhook-outbox.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
+import { putMessageStatements } from "./message-statements.ts";
 
 export interface SqlStoreOptions {
   /** A statement or commit slower than this fails with SERVICE_UNAVAILABLE. */
@@ -227,23 +228,7 @@ export class SqlStore implements Store {
   }
 
   putMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void> {
-    // Columns in another order than appendMessage's: the merge key differs, so the two never share one INSERT (and its tail).
-    const into = "INSERT INTO chat_messages (tenant, conversation, off, sender, ev, data, ts, expires_ms)";
-    const tail = `ON CONFLICT (tenant, conversation, off) DO UPDATE SET sender = excluded.sender, ev = excluded.ev, data = excluded.data,
-      ts = excluded.ts, expires_ms = excluded.expires_ms, redacted_by = NULL, redacted_ms = NULL`;
-    return this.write([
-      {
-        sql: into + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) " + tail,
-        params: [tenant, conversation, msg.off, msg.from, msg.ev, msg.data, msg.ts, expiresMs],
-        merge: into,
-        mergeTail: tail,
-      },
-      {
-        sql: "UPDATE conversations SET active_ms = ? WHERE tenant = ? AND id = ? AND active_ms < ?",
-        params: [msg.ts, tenant, conversation, msg.ts],
-        last: "active\u0000" + tenant + "\u0000" + conversation,
-      },
-    ]);
+    return this.write(putMessageStatements(tenant, conversation, msg, expiresMs));
   }
 
   async deleteMessages(tenant: string, conversation: string, offs: readonly number[]): Promise<void> {
