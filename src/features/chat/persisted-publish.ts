@@ -11,6 +11,8 @@ import type { Store } from "../../store/ports.ts";
  * long, then take over.
  */
 const HOLD_MS = 8000;
+/** Most publications in one batch (one store transaction, one engine script); the rest go in the next. */
+const MAX_BATCH = 256;
 
 interface Waiting {
   pub: PublicationInput;
@@ -57,6 +59,10 @@ export class PersistedPublish {
     this.busy.add(key);
     try {
       for (let b = this.next.get(key); b; b = this.next.get(key)) {
+        if (b.waiting.length > MAX_BATCH) {
+          await this.run(key, { ...b, waiting: b.waiting.splice(0, MAX_BATCH) });
+          continue;
+        }
         this.next.delete(key);
         await this.run(key, b);
       }
