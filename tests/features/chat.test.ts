@@ -168,6 +168,25 @@ for (const setup of SETUPS) {
       expect(JSON.stringify(http)).not.toContain("5mg");
     });
 
+    test("publishes from both nodes at once: consecutive offsets, one order for every subscriber, the same in the store", async () => {
+      const bob2 = await user(d.b, "bob");
+      expect(await bob2.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok" });
+      const n = 40;
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => (i % 2 ? ann : bob2).request({ t: "pub", ch: CH, ev: "message", data: { text: `both ${i}` } })));
+      expect(answers.filter((a) => a.t !== "ok")).toEqual([]);
+      const acked = answers.map((a) => BigInt(a.off)).sort((x, y) => (x < y ? -1 : 1));
+      expect(acked.every((o, i) => i === 0 || o === acked[i - 1]! + 1n)).toBe(true);
+      const lastOff = String(acked.at(-1));
+      for (const c of [ann, bob2]) await c.next((f) => f.t === "msg" && f.off === lastOff);
+      const seen = (c: TestClient) => msgs(c).filter((f) => String(f.data?.text).startsWith("both ")).map((f) => `${f.off}:${f.data.text}`);
+      expect(seen(ann)).toHaveLength(n);
+      expect(seen(bob2)).toEqual(seen(ann));
+      const page = await (await d.a.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=${n}`)).json();
+      expect(page.messages.map((m: Frame) => `${m.off}:${m.data.text}`)).toEqual(seen(ann));
+      offs.push(lastOff);
+      bob2.close();
+    });
+
     test("removal through the HTTP API ends the live subscription at once with a clear code; an added user gets in", async () => {
       const res = await put(d.a, "visit-1", ["ann", "cy"]);
       expect(await res.json()).toEqual({ id: "visit-1", members: ["ann", "cy"] });

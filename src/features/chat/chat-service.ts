@@ -60,7 +60,7 @@ export class ChatService {
    * publishes (live delivery, history); resolves with the offset after both
    * (see PersistedPublish).
    */
-  publish(key: string, c: ResolvedChannel, pub: PublicationInput): Promise<string> {
+  async publish(key: string, c: ResolvedChannel, pub: PublicationInput): Promise<string> {
     this.assertStoreUp();
     return this.publisher.publish(key, { tenant: key.slice(0, key.indexOf("/")), conversation: c.rest, options: c.options, expiresMs: this.expiresMs }, pub);
   }
