@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { startReceiver } from "../helpers/http-receiver.ts";
 import { token, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
@@ -185,6 +186,22 @@ for (const setup of SETUPS) {
       expect(page.messages.map((m: Frame) => `${m.off}:${m.data.text}`)).toEqual(seen(ann));
       offs.push(lastOff);
       bob2.close();
+    });
+
+    test("a chat publication is a webhook event, like any other publication", async () => {
+      const rx = startReceiver();
+      try {
+        const hook = await d.a.api("/v1/webhooks", { method: "POST", json: { tenant: T, url: rx.url + "/hook", events: ["publication"], namespaces: ["chat"] } });
+        expect(hook.status).toBe(201);
+        const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "to the backend" } });
+        expect(ok.t).toBe("ok");
+        offs.push(ok.off);
+        const [got] = await rx.waitFor(1, (r) => r.json?.type === "publication");
+        expect(got!.json).toMatchObject({ type: "publication", tenant: T, data: { ch: CH, off: ok.off, ev: "message", data: { text: "to the backend" }, from: "ann" } });
+        expect((await d.a.api(`/v1/webhooks/${(await hook.json()).id}?tenant=${T}`, { method: "DELETE" })).status).toBeLessThan(300);
+      } finally {
+        rx.stop();
+      }
     });
 
     test("removal through the HTTP API ends the live subscription at once with a clear code; an added user gets in", async () => {
