@@ -301,6 +301,7 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
     featureRoutes,
+    featureRateLimit: config.featureRateLimit,
     publicRoutes: [reportFileRoutes(store.reportFiles, logger, () => clock.now())],
   };
   const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };

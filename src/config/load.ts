@@ -48,6 +48,8 @@ export interface Config {
     idleTimeoutSec: number;
     maxErrorsPerMin: number;
   };
+  /** Token bucket per API key on the feature routes under /v1. */
+  featureRateLimit: { perSec: number; burst: number };
   drain: { deadlineMs: number; reconnectMaxMs: number };
   exitWithParent: boolean;
   admin: { port: number; host: string } | undefined;
@@ -288,6 +290,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       idleTimeoutSec: st.WS_IDLE_TIMEOUT_SEC!,
       maxErrorsPerMin: st.WS_MAX_ERRORS_PER_MIN!,
     },
+    featureRateLimit: { perSec: st.HTTP_FEATURE_RATE_LIMIT_PER_SEC!, burst: st.HTTP_FEATURE_RATE_LIMIT_BURST! },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
     exitWithParent: st.EXIT_WITH_PARENT!,
     admin: st.ADMIN_PORT === undefined ? undefined : { port: st.ADMIN_PORT, host: st.ADMIN_HOST ?? st.HOST! },

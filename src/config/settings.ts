@@ -70,6 +70,8 @@ export const SETTINGS = {
   JWT_AUDIENCE: spec(undefined, "Required `aud` of user tokens.", str()),
   JWT_EXPIRY_WARNING_SEC: spec("30", "Seconds before `exp` at which the server sends `expiring`.", int(1, 3600)),
   API_KEYS: spec(undefined, "Comma-separated API keys for the server HTTP API.", list()),
+  HTTP_FEATURE_RATE_LIMIT_PER_SEC: spec("500", "Requests per second per API key (per client IP without one), per node, to the feature routes under `/v1` (conversations, notifications, users' status and unread, calls, jobs, webhooks, reports); token bucket refill, 0 disables. Excess gets 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`.", int(0, 1_000_000)),
+  HTTP_FEATURE_RATE_LIMIT_BURST: spec("1000", "Token bucket size of `HTTP_FEATURE_RATE_LIMIT_PER_SEC`.", int(1, 10_000_000)),
   TRUST_PROXY: spec(undefined, "Comma-separated addresses or CIDRs of your balancers (`10.0.0.0/8,::1`); only their `X-Forwarded-For`/`Forwarded` headers name the client address in audit lines, logs and the per-IP upgrade limits. Unset = the socket peer is the client.", v.pipe(list(), v.check((l) => invalidProxyEntries(l).length === 0, "must be comma-separated IP addresses or CIDRs"))),
   CORS_ORIGINS: spec(undefined, "Comma-separated Origin allowlist for WebSocket upgrades and HTTP; `*` = any origin. Unset = any origin in development; production refuses to start without it.", list()),
   DATA_DIR: spec("./data", "Directory of the embedded engine's history database (one node per directory: a second process using it refuses to start).", str()),

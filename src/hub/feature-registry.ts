@@ -1,3 +1,4 @@
+import type { PresenceEntry } from "../engine/engine.ts";
 import { FRAME_TYPES } from "../protocol/frames.ts";
 import type { ChannelPolicy, ResolvedChannel } from "./channel-policy.ts";
 import type { Feature, FeatureFrame } from "./features.ts";
@@ -51,6 +52,12 @@ export class FeatureRegistry {
       if (p) (taken ??= []).push(p);
     }
     return taken && (taken.length === 1 ? taken[0] : Promise.all(taken).then(() => {}));
+  }
+
+  /** The members of a `presence` answer as the features describe them (status…). */
+  async presenceMembers(key: string, members: PresenceEntry[]): Promise<PresenceEntry[]> {
+    for (const f of this.features) if (f.presenceMembers && members.length > 0) members = await f.presenceMembers(key, members);
+    return members;
   }
 
   control(feature: string, body: Record<string, unknown>): void {

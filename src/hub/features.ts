@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { ControlMessage, PublicationInput } from "../engine/engine.ts";
+import type { ControlMessage, PresenceEntry, PublicationInput } from "../engine/engine.ts";
 import type { NamespacePolicy } from "../config/policy.ts";
 import type { FrameError } from "../protocol/frames.ts";
 import type { ResolvedChannel } from "./channel-policy.ts";
@@ -40,6 +40,12 @@ export interface Feature {
    * returns undefined at once.
    */
   event?(tenant: string, type: string, data: Record<string, unknown>): Promise<void> | undefined;
+  /**
+   * Adds what the feature knows about the members of a `presence` answer
+   * (WebSocket and HTTP) on `key` (e.g. each user's status); answers the
+   * members to send. Must not drop or reorder members.
+   */
+  presenceMembers?(key: string, members: PresenceEntry[]): Promise<PresenceEntry[]>;
 }
 
 export interface FeatureFrame {

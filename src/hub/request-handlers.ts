@@ -278,7 +278,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const check = hub.deps.policy.checkSubscribe(p, c);
     if (check) await check;
     if (!c.policy.presence) throw new SwitchboardError("BAD_REQUEST", `presence is off for namespace ${c.ns}`);
-    const members = await hub.deps.engine.presence(key);
+    const members = await hub.features.presenceMembers(key, await hub.deps.engine.presence(key));
     if (conn.data.closing) return;
     hub.send(conn, encodeOk(f.id, { members }));
     // Who is in a care team's room is PHI as much as what they wrote: reads are audited too.

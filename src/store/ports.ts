@@ -82,6 +82,15 @@ export interface MessagePage {
 export interface MessageRecords {
   /** *Batched.* Stores a message; `expiresMs` null keeps it forever. Idempotent per (conversation, off). */
   appendMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void>;
+  /**
+   * *Batched.* Stores a message at the offset the engine holds for it before
+   * publishing (Engine.publishCommitted), replacing a record already under
+   * that offset: one whose publish never happened (refused, or its node died),
+   * so never acknowledged.
+   */
+  putMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void>;
+  /** Drops the records of messages that were never published (the engine refused them after their commit). */
+  deleteMessages(tenant: string, conversation: string, offs: readonly number[]): Promise<void>;
   /** Up to `limit` unexpired messages with offset < `before` (all when undefined), the newest of them. */
   messagesBefore(tenant: string, conversation: string, before: number | undefined, limit: number, nowMs: number): Promise<MessagePage>;
   /** Drops a message's content, keeping who redacted it and when; false when there is no such message. */

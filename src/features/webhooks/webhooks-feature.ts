@@ -87,6 +87,16 @@ export function tapPublications(engine: Engine, service: WebhookService, logger:
       return off;
     });
   };
+  // Chat publishes records first (the engine publishes the batch after the store commit): its publications are events too.
+  const publishCommitted = engine.publishCommitted.bind(engine);
+  engine.publishCommitted = async (key, pubs, opts, commit, holdMs) => {
+    const watched = pubs.map((p) => service.routing.watchesChannel(p.ch) && !tapped.has(p));
+    if (!watched.includes(true)) return publishCommitted(key, pubs, opts, commit, holdMs);
+    pubs.forEach((p, i) => watched[i] && tapped.add(p));
+    const offs = await publishCommitted(key, pubs, opts, commit, holdMs);
+    await Promise.all(pubs.map((p, i) => (watched[i] ? append(key, p, offs[i]!) : undefined)));
+    return offs;
+  };
   engine.publishTo = <T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void => {
     if (!service.routing.watchesChannel(pub.ch) || tapped.has(pub)) return publishTo(key, pub, opts, receiver, tag);
     tapped.add(pub);

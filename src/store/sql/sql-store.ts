@@ -23,6 +23,7 @@ import { SqlReportFiles } from "./report-files.ts";
 import { SqlWebhookOutbox } from "./webhook-outbox.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
+import { putMessageStatements } from "./message-statements.ts";
 
 export interface SqlStoreOptions {
   /** A statement or commit slower than this fails with SERVICE_UNAVAILABLE. */
@@ -227,6 +228,15 @@ export class SqlStore implements Store {
         last: "active\u0000" + tenant + "\u0000" + conversation,
       },
     ]);
+  }
+
+  putMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void> {
+    return this.write(putMessageStatements(tenant, conversation, msg, expiresMs));
+  }
+
+  async deleteMessages(tenant: string, conversation: string, offs: readonly number[]): Promise<void> {
+    if (offs.length === 0) return;
+    await this.write([{ sql: `DELETE FROM chat_messages WHERE tenant = ? AND conversation = ? AND off IN (${placeholders(offs.length)})`, params: [tenant, conversation, ...offs] }]);
   }
 
   async messagesBefore(tenant: string, conversation: string, before: number | undefined, limit: number, nowMs: number): Promise<MessagePage> {
