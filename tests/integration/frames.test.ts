@@ -67,7 +67,8 @@ describe("requests and answers", () => {
     expect(join).toMatchObject({ ch: "room:r1", conn: expect.stringContaining(".") });
     const pres = await watcher.request({ t: "presence", ch: "room:r1" });
     const members = [...pres.members].sort((x: any, y: any) => x.user.localeCompare(y.user));
-    expect(members).toEqual([{ user: "nurse", conns: 2 }, { user: "watcher", conns: 1 }]);
+    // Members carry their presence status (online when the user set none: the presence feature).
+    expect(members).toEqual([{ user: "nurse", conns: 2, status: "online" }, { user: "watcher", conns: 1, status: "online" }]);
     n1.close();
     const leave = await watcher.next((f) => f.t === "leave" && f.user === "nurse");
     expect(leave.ch).toBe("room:r1");

@@ -108,8 +108,8 @@ describe("presence, history, disconnect", () => {
       return sorted.length === 2 && sorted[1]!.conns === 2 ? sorted : undefined;
     }, "presence of three connections");
     expect(members).toEqual([
-      { user: "doctor-p", conns: 1 },
-      { user: "nurse-p", conns: 2 },
+      { user: "doctor-p", conns: 1, status: "online" },
+      { user: "nurse-p", conns: 2, status: "online" },
     ]);
     n1.close();
     await n1.closed;
@@ -264,7 +264,7 @@ test("tenant isolation through the HTTP API: publish, history and presence are p
     const body = (await (await s.api(`/v1/channels/${ch}/presence?tenant=beta`)).json()) as any;
     return body.members.length === 1 ? body.members : undefined;
   }, "beta presence");
-  expect(pb).toEqual([{ user: "iso-user", conns: 1 }]);
+  expect(pb).toEqual([{ user: "iso-user", conns: 1, status: "online" }]);
   const pa = await until(async () => {
     const body = (await (await s.api(`/v1/channels/${ch}/presence?tenant=alpha`)).json()) as any;
     return body.members.length === 0 ? body.members : undefined;

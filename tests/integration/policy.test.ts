@@ -82,7 +82,7 @@ test("tenant isolation: same channel name in two tenants never cross-delivers, a
   const hist = await a.request({ t: "history", ch: "room:shared", limit: 100 });
   expect(hist.messages.map((m: any) => m.data)).toEqual(["alpha-only"]);
   const pres = await a.request({ t: "presence", ch: "room:shared" });
-  expect(pres.members).toEqual([{ user: "same-user", conns: 1 }]);
+  expect(pres.members).toEqual([{ user: "same-user", conns: 1, status: "online" }]);
   expect(a.count((f) => f.t === "join")).toBe(1);
   a.close();
   b.close();
