@@ -1,0 +1,89 @@
+import type { TransportSocket } from "../port.ts";
+import type { WebSocket } from "@trufflesuite/uws-js-unofficial";
+
+type UwsWebSocket = WebSocket<unknown>;
+
+const decoder = new TextDecoder();
+
+/** uWS's send status: 1 sent, 0 queued (backpressure), 2 dropped (over maxBackpressure). */
+const SENT = 1;
+const QUEUED = 0;
+
+/**
+ * A uWebSockets.js socket with the port's (Bun's) semantics. It is also the
+ * socket's uWS user data, so each connection costs one small object beside
+ * uWS's own. uWS invalidates its socket at close (any call then throws);
+ * from then on every method here is a no-op, as on Bun.
+ */
+export class UwsSocket<D> implements TransportSocket<D> {
+  /** Set at open; undefined once closed. */
+  ws: UwsWebSocket | undefined = undefined;
+  private address: string | undefined;
+
+  constructor(public data: D) {}
+
+  get remoteAddress(): string {
+    if (this.address === undefined && this.ws) this.address = decoder.decode(this.ws.getRemoteAddressAsText());
+    return this.address ?? "";
+  }
+
+  /** Called by the transport right before its close handler runs: the uWS socket is gone. */
+  detach(): void {
+    if (this.address === undefined && this.ws) this.address = decoder.decode(this.ws.getRemoteAddressAsText());
+    this.ws = undefined;
+  }
+
+  send(data: string | Uint8Array): number {
+    const ws = this.ws;
+    if (!ws) return 0;
+    const s = ws.send(data, typeof data !== "string", false);
+    if (s === SENT) return data.length || 1;
+    return s === QUEUED ? -1 : 0;
+  }
+
+  publish(topic: string, data: string): number {
+    // uWS leaves out the publishing socket, like Bun with publishToSelf: false.
+    return this.ws?.publish(topic, data, false, false) ? 1 : 0;
+  }
+
+  subscribe(topic: string): void {
+    this.ws?.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    this.ws?.unsubscribe(topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.ws?.isSubscribed(topic) ?? false;
+  }
+
+  get subscriptions(): string[] {
+    return this.ws?.getTopics() ?? [];
+  }
+
+  close(code = 1000, reason = ""): void {
+    // end() sends the close frame; uWS then runs the close handler (see uws-transport.ts).
+    this.ws?.end(code, reason);
+  }
+
+  getBufferedAmount(): number {
+    return this.ws?.getBufferedAmount() ?? 0;
+  }
+
+  cork<T>(cb: (ws: TransportSocket<D>) => T): T {
+    const ws = this.ws;
+    if (!ws) return cb(this);
+    let out!: T;
+    ws.cork(() => {
+      out = cb(this);
+    });
+    return out;
+  }
+
+  ping(): number {
+    const ws = this.ws;
+    if (!ws) return 0;
+    return ws.ping() === SENT ? 1 : -1;
+  }
+}
