@@ -10,9 +10,9 @@ const SENT = 1;
 const QUEUED = 0;
 
 /**
- * A uWebSockets.js socket with the port's (Bun's) semantics. It is also the
- * socket's uWS user data, so each connection costs one small object beside
- * uWS's own. uWS invalidates its socket at close (any call then throws);
+ * A uWebSockets.js socket with the port's (Bun's) semantics: one small
+ * object per connection beside uWS's own. uWS invalidates its socket at
+ * close (any call then throws);
  * from then on every method here is a no-op, as on Bun.
  */
 export class UwsSocket<D> implements TransportSocket<D> {

@@ -16,6 +16,10 @@ const decoder = new TextDecoder();
 /** A second process binding the same port fails (Bun without reusePort does the same). */
 const LISTEN_EXCLUSIVE_PORT = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 
+interface SocketUserData<D> {
+  s: UwsSocket<D>;
+}
+
 interface UpgradeExchange extends Exchange {
   /** What uWS's res.upgrade needs, read from the upgrade request. */
   upgrade?: { key: string; protocol: string; extensions: string; context: UWS.us_socket_context_t };
@@ -61,7 +65,8 @@ class UwsServer<D> implements TransportServer<D> {
   }
 
   private websocket(h: NonNullable<ServeOptions<D>["websocket"]>): void {
-    const user = (ws: UWS.WebSocket<unknown>) => ws.getUserData() as UwsSocket<D>;
+    // uWS copies the user data's own properties onto its socket object: `s` is the UwsSocket.
+    const user = (ws: UWS.WebSocket<unknown>) => (ws.getUserData() as SocketUserData<D>).s;
     this.app.ws("/*", {
       compression: h.perMessageDeflate ? uws.SHARED_COMPRESSOR : uws.DISABLED,
       maxPayloadLength: h.maxPayloadLength,
@@ -150,7 +155,8 @@ class UwsServer<D> implements TransportServer<D> {
     const u = ex?.upgrade;
     if (!ex || !u || ex.aborted || ex.done) return false;
     ex.done = true;
-    ex.res.cork(() => ex.res.upgrade(new UwsSocket(options.data), u.key, u.protocol, u.extensions, u.context));
+    const userData: SocketUserData<D> = { s: new UwsSocket(options.data) };
+    ex.res.cork(() => ex.res.upgrade(userData, u.key, u.protocol, u.extensions, u.context));
     return true;
   }
 
