@@ -53,7 +53,7 @@ export function nodeBundle(): Promise<string> {
 }
 
 export interface StartOptions {
-  /** "bun" unless told. */
+  /** "bun" unless told (or unless SB_RUNTIME=node: any suite can then be tried against the Node build). */
   runtime?: Runtime;
   env?: Record<string, string>;
   /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
@@ -67,7 +67,8 @@ export interface StartOptions {
 /** Starts `src/main.ts` as a real process on an ephemeral port and waits until it listens. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "sb-test-"));
-  const command = opts.runtime === "node" ? ["node", "--expose-gc", await nodeBundle()] : [process.execPath, join(ROOT, "src/main.ts")];
+  const runtime: Runtime = opts.runtime ?? (process.env.SB_RUNTIME === "node" ? "node" : "bun");
+  const command = runtime === "node" ? ["node", "--expose-gc", await nodeBundle()] : [process.execPath, join(ROOT, "src/main.ts")];
   const proc = Bun.spawn(command, {
     cwd: ROOT,
     env: {
@@ -119,7 +120,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const url = `http://127.0.0.1:${port}`;
   const server: TestServer = {
     port,
-    runtime: opts.runtime ?? "bun",
+    runtime,
     url,
     wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
     node,

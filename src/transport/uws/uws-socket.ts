@@ -3,8 +3,6 @@ import type { WebSocket } from "@trufflesuite/uws-js-unofficial";
 
 type UwsWebSocket = WebSocket<unknown>;
 
-const decoder = new TextDecoder();
-
 /** uWS's send status: 1 sent, 0 queued (backpressure), 2 dropped (over maxBackpressure). */
 const SENT = 1;
 const QUEUED = 0;
@@ -18,18 +16,15 @@ const QUEUED = 0;
 export class UwsSocket<D> implements TransportSocket<D> {
   /** Set at open; undefined once closed. */
   ws: UwsWebSocket | undefined = undefined;
-  private address: string | undefined;
 
-  constructor(public data: D) {}
+  /** `remoteAddress` is the upgrade request's peer (uWS cannot tell it any more once the socket closed). */
+  constructor(
+    public data: D,
+    readonly remoteAddress: string,
+  ) {}
 
-  get remoteAddress(): string {
-    if (this.address === undefined && this.ws) this.address = decoder.decode(this.ws.getRemoteAddressAsText());
-    return this.address ?? "";
-  }
-
-  /** Called by the transport right before its close handler runs: the uWS socket is gone. */
+  /** Called by the transport in uWS's close handler: the uWS socket is gone. */
   detach(): void {
-    if (this.address === undefined && this.ws) this.address = decoder.decode(this.ws.getRemoteAddressAsText());
     this.ws = undefined;
   }
 

@@ -13,6 +13,8 @@ import { UwsSocket } from "./uws-socket.ts";
 const uws = createRequire(import.meta.url)("@trufflesuite/uws-js-unofficial") as typeof UWS;
 
 const decoder = new TextDecoder();
+/** Bytes a frame may exceed the configured limit by and still be answered with a 1009 close frame (past it: a bare drop). */
+const OVERSIZE_SLACK = 1024 * 1024;
 /** A second process binding the same port fails (Bun without reusePort does the same). */
 const LISTEN_EXCLUSIVE_PORT = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 
@@ -69,7 +71,9 @@ class UwsServer<D> implements TransportServer<D> {
     const user = (ws: UWS.WebSocket<unknown>) => (ws.getUserData() as SocketUserData<D>).s;
     this.app.ws("/*", {
       compression: h.perMessageDeflate ? uws.SHARED_COMPRESSOR : uws.DISABLED,
-      maxPayloadLength: h.maxPayloadLength,
+      // uWS drops a connection whose frame is over its limit without a close frame (the client sees 1006);
+      // Bun sends 1009. So uWS's limit sits OVERSIZE_SLACK above ours and the message handler sends the 1009.
+      maxPayloadLength: h.maxPayloadLength + OVERSIZE_SLACK,
       idleTimeout: h.idleTimeout,
       maxBackpressure: h.backpressureLimit,
       closeOnBackpressureLimit: h.closeOnBackpressureLimit ? 1 : 0,
@@ -87,7 +91,10 @@ class UwsServer<D> implements TransportServer<D> {
         s.ws = ws;
         h.open(s);
       },
-      message: (ws, msg, isBinary) => h.message(user(ws), isBinary ? Buffer.from(msg.slice(0)) : decoder.decode(msg)),
+      message: (ws, msg, isBinary) => {
+        if (msg.byteLength > h.maxPayloadLength) return user(ws).close(1009, "Received too big message");
+        h.message(user(ws), isBinary ? Buffer.from(msg.slice(0)) : decoder.decode(msg));
+      },
       ...(h.pong ? { pong: (ws: UWS.WebSocket<unknown>) => h.pong!(user(ws)) } : {}),
       close: (ws, code, msg) => {
         const s = user(ws);
@@ -155,7 +162,7 @@ class UwsServer<D> implements TransportServer<D> {
     const u = ex?.upgrade;
     if (!ex || !u || ex.aborted || ex.done) return false;
     ex.done = true;
-    const userData: SocketUserData<D> = { s: new UwsSocket(options.data) };
+    const userData: SocketUserData<D> = { s: new UwsSocket(options.data, ex.peer) };
     ex.res.cork(() => ex.res.upgrade(userData, u.key, u.protocol, u.extensions, u.context));
     return true;
   }
