@@ -114,12 +114,12 @@ const NODE = "node";
 
 let nodeBuild: string | undefined;
 
-/** The Node build of Switchboard, built once per bench run with `npm run build:node`'s command (into .tmp/, two levels down like dist/node). */
+/** The Node build of Switchboard, built once per bench run by `npm run build:node`'s script (into .tmp/, two levels down like dist/node). */
 function switchboardNodeBuild(): string {
   if (nodeBuild) return nodeBuild;
   const out = join(ROOT, ".tmp", "bench-node");
   rmSync(out, { recursive: true, force: true });
-  const b = Bun.spawnSync([BUN, "build", "src/main.ts", "--target=node", "--format=esm", "--splitting", "--packages=external", "--outdir", out], { cwd: ROOT, stderr: "pipe", stdout: "ignore" });
+  const b = Bun.spawnSync([BUN, "scripts/build-node.ts", out], { cwd: ROOT, stderr: "pipe", stdout: "ignore" });
   if (b.exitCode !== 0) throw new Error(`the Node build failed:\n${b.stderr.toString()}`);
   return (nodeBuild = join(out, "main.js"));
 }

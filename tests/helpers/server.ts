@@ -33,8 +33,8 @@ export const RUNTIMES: readonly Runtime[] = ["bun", "node"];
 let nodeBuild: Promise<string> | undefined;
 
 /**
- * The Node bundle the tests run, built once per test process with the same
- * command as `npm run build:node` into a directory of its own (two levels
+ * The Node bundle the tests run, built once per test process by
+ * `npm run build:node`'s script into a directory of its own (two levels
  * below the repository, as dist/node is, so paths relative to the bundle
  * resolve alike), so that `npm test` always tests the current source.
  */
@@ -44,7 +44,7 @@ export function nodeBundle(): Promise<string> {
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     process.on("exit", () => rmSync(out, { recursive: true, force: true }));
-    const build = Bun.spawn([process.execPath, "build", "src/main.ts", "--target=node", "--format=esm", "--splitting", "--packages=external", "--outdir", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const build = Bun.spawn([process.execPath, "scripts/build-node.ts", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     const [code, err] = await Promise.all([build.exited, new Response(build.stderr).text()]);
     if (code !== 0) throw new Error(`the Node build failed (${code}):\n${err}`);
     return join(out, "main.js");

@@ -1,9 +1,10 @@
 import type { Hono } from "hono";
-import { fileURLToPath } from "node:url";
+import { readFile } from "node:fs/promises";
 import type { ErrorCode } from "../../protocol/codes.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
+import { pageScript, repoPath } from "../../runtime/page-bundle.ts";
 
-const DEMO_DIR = fileURLToPath(new URL("../../client/demo/", import.meta.url));
+const DEMO_DIR = repoPath("src/client/demo/");
 const NAME = /^[A-Za-z0-9_.@=-]{1,64}$/;
 
 export interface DemoOptions {
@@ -60,10 +61,10 @@ export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
     return next;
   };
 
-  app.get("/demo", async (c) => c.html(await Bun.file(DEMO_DIR + "index.html").text()));
+  app.get("/demo", async (c) => c.html(await readFile(DEMO_DIR + "index.html", "utf8")));
 
   app.get("/demo/client.js", async (c) => {
-    bundle ??= buildBundle().catch((err: unknown) => {
+    bundle ??= pageScript("demo").catch((err: unknown) => {
       bundle = undefined; // retry the build on the next request
       throw err;
     });
@@ -91,11 +92,4 @@ export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
     })) as { ids: string[] };
     return c.json({ ids }, 200, { "cache-control": "no-store" });
   });
-}
-
-async function buildBundle(): Promise<string> {
-  const result = await Bun.build({ entrypoints: [DEMO_DIR + "app.ts"], target: "browser", format: "esm", minify: true });
-  const out = result.outputs[0];
-  if (!result.success || !out) throw new SwitchboardError("INTERNAL_ERROR", "demo bundle failed", { cause: result.logs });
-  return out.text();
 }
