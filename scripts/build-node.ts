@@ -1,6 +1,7 @@
 /**
  * `npm run build:node [-- OUTDIR]`: the Node build, into dist/node unless told.
- *  - OUTDIR/main.js: src/main.ts bundled for Node, split so that the Bun-only
+ *  - OUTDIR/main.js and OUTDIR/report-worker.js: src/main.ts and the report
+ *    worker bundled for Node, split so that the Bun-only
  *    modules behind runtime checks (bun:sqlite, bun:jsc, Bun.serve) stay
  *    separate chunks Node never loads; packages stay external (node_modules:
  *    the native better-sqlite3 and uWebSockets.js addons cannot be bundled).
@@ -22,7 +23,16 @@ function fail(what: string, logs: unknown[]): never {
 }
 
 rmSync(out, { recursive: true, force: true });
-const server = await Bun.build({ entrypoints: [join(ROOT, "src/main.ts")], target: "node", format: "esm", splitting: true, packages: "external", outdir: out });
+// The report worker is an entry of its own (a worker thread loads it by file), flat beside main.js.
+const server = await Bun.build({
+  entrypoints: [join(ROOT, "src/main.ts"), join(ROOT, "src/reports/report-worker.ts")],
+  target: "node",
+  format: "esm",
+  splitting: true,
+  packages: "external",
+  naming: { entry: "[name].[ext]" },
+  outdir: out,
+});
 if (!server.success) fail("the server bundle", server.logs);
 mkdirSync(join(out, "pages"), { recursive: true });
 for (const [name, entry] of Object.entries(PAGES)) {
