@@ -85,6 +85,15 @@ export class Hub implements EngineSink {
     this.features.register(feature);
   }
 
+  /**
+   * A feature's event for the features that forward events (webhooks):
+   * `await hub.event(tenant, "read", {...})` settles once it is stored, at
+   * once when nobody wants the type; it never rejects.
+   */
+  event(tenant: string, type: string, data: Record<string, unknown>): Promise<void> | undefined {
+    return this.features.event(tenant, type, data);
+  }
+
   attach(fanout: Fanout): void {
     this.fanout = fanout;
     this.sweeper = setInterval(() => this.sweep(), 1000);
@@ -227,7 +236,7 @@ export class Hub implements EngineSink {
       d.leased = false;
       released = this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
-    this.features.closed(conn, released);
+    this.features.closed(conn, released, code);
     if (this.deps.logger.auditing) this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
   }
 
@@ -291,6 +300,7 @@ export class Hub implements EngineSink {
     if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
     this.send(conn, hello + this.helloTail);
     if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.data.clientIp ?? conn.remoteAddress });
+    this.features.connected(conn);
     if (d.early !== null) this.authenticated(conn);
   }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { SwitchboardError } from "../protocol/errors.ts";
 
 /** The browser pages the server hands out, by name: their script's entry, from the repository root. */
-export const PAGES = { demo: "src/client/demo/app.ts", admin: "src/transport/http/admin/page/app.ts" } as const;
+export const PAGES = { demo: "src/client/demo/app.ts", "demo-call": "src/client/demo/call-app.ts", admin: "src/transport/http/admin/page/app.ts" } as const;
 
 /**
  * The repository root: this file is two levels below it, and so is the Node

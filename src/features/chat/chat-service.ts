@@ -106,6 +106,7 @@ export class ChatService {
     const pos = await this.store.markRead(p.tenant, c.rest, p.sub, off, now);
     const counts = await this.store.unreadCounts(p.tenant, p.sub, now);
     await this.hub.deps.engine.signal(key, encodeRead(c.ch, p.sub, pos)).catch(() => {});
+    await this.hub.event(p.tenant, "read", { conversation: c.rest, user: p.sub, off: String(pos) });
     return { off: pos, unread: counts.conversations.find((x) => x.id === c.rest)?.unread ?? 0, total: counts.total };
   }
 

@@ -19,6 +19,7 @@ import type {
 import { StoreAvailability } from "./availability.ts";
 import { SqlCallStore } from "./sql-call-store.ts";
 import { SqlJobQueue } from "./job-queue.ts";
+import { SqlReportFiles } from "./report-files.ts";
 import { SqlWebhookOutbox } from "./webhook-outbox.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -102,6 +103,7 @@ export class SqlStore implements Store {
   private schema = 0;
   readonly jobs: SqlJobQueue;
   readonly webhooks: SqlWebhookOutbox;
+  readonly reportFiles: SqlReportFiles;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -113,6 +115,7 @@ export class SqlStore implements Store {
     this.calls = new SqlCallStore({ driver, availability: this.availability, queue: this.queue });
     this.jobs = new SqlJobQueue(driver, this.availability);
     this.webhooks = new SqlWebhookOutbox(driver, this.availability, (statements) => this.queue.push(statements));
+    this.reportFiles = new SqlReportFiles(driver, this.availability);
   }
 
   async start(): Promise<void> {

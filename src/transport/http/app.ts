@@ -36,6 +36,8 @@ export interface HttpAppDeps {
   healthOptions?: HealthRouteOptions;
   /** The admin dashboard (ADMIN_DASHBOARD_KEY), when this app serves it. */
   admin?: AdminDeps;
+  /** Routes under /v1 that carry their own credential instead of the API key (report download links). */
+  publicRoutes?: readonly Hono[];
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -71,6 +73,8 @@ export function createHttpApp(d: HttpAppDeps): Hono {
     cell.value++;
   });
   app.route("/", healthRoutes(d.health, d.metrics, d.healthOptions));
+  // Before the /v1 sub-app: its API-key middleware must not run for them.
+  for (const routes of d.publicRoutes ?? []) app.route("/", routes);
   const clientAddress = clientAddressResolver(d.trustProxy);
   const v1 = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
   v1.use("*", (c, next) => {
