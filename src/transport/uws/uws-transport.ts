@@ -54,12 +54,27 @@ class UwsServer<D> implements TransportServer<D> {
     this.app = app;
     if (o.websocket) this.websocket(o.websocket);
     app.any("/*", (res, req) => this.http(res, req));
-    let ls: UWS.us_listen_socket | false = false;
     // The binary takes (host, port, options, cb); its typings only know (port, options, cb).
-    const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (s: UWS.us_listen_socket | false) => void) => void;
-    listen.call(app, o.hostname, o.port, o.reusePort ? 0 : LISTEN_EXCLUSIVE_PORT, (s) => {
-      ls = s;
-    });
+    const listen = (port: number): UWS.us_listen_socket | false => {
+      let ls: UWS.us_listen_socket | false = false;
+      (app.listen as unknown as (host: string, port: number, options: number, cb: (s: UWS.us_listen_socket | false) => void) => void).call(
+        app,
+        o.hostname,
+        port,
+        o.reusePort ? 0 : LISTEN_EXCLUSIVE_PORT,
+        (s) => (ls = s),
+      );
+      return ls;
+    };
+    let ls = listen(o.port);
+    if (ls && o.port === 0) {
+      // uSockets sets SO_REUSEADDR only when given a port: on a picked one, the TIME_WAIT connections this
+      // process leaves would keep the next process from listening on the same port for a minute. So the
+      // picked port is listened on again, by number.
+      const picked = uws.us_socket_local_port(ls);
+      uws.us_listen_socket_close(ls);
+      ls = listen(picked);
+    }
     if (!ls) throw listenError(o.hostname, o.port, o.tls !== undefined);
     this.listenSocket = ls;
     this.port = uws.us_socket_local_port(ls);
