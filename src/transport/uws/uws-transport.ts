@@ -191,7 +191,26 @@ class UwsServer<D> implements TransportServer<D> {
   timeout(_req: Request, _seconds: number): void {}
 
   publish(topic: string, data: string): number {
+    this.wake();
     return this.app.publish(topic, data, false, false) ? 1 : 0;
+  }
+
+  private woken = false;
+  private readonly woke = (): void => {
+    this.woken = false;
+  };
+
+  /**
+   * uWS sends topic publications when its loop iteration ends. A publication
+   * made outside a uWS callback (the engine's batch commit runs from
+   * setImmediate) would otherwise wait for whatever wakes the loop next — a
+   * timer tens of milliseconds away. A pending immediate keeps the next
+   * iteration from blocking, so they go out at once.
+   */
+  private wake(): void {
+    if (this.woken) return;
+    this.woken = true;
+    setImmediate(this.woke);
   }
 
   subscriberCount(topic: string): number {
