@@ -26,10 +26,10 @@ import { httpPublishScenario } from "./scenarios/http-publish.ts";
 import { TARGETS, targets, type Target, type TargetName } from "./targets.ts";
 
 const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
-  connect: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
-  chat: ["switchboard", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  connect: ["switchboard", "switchboard-node", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  chat: ["switchboard", "switchboard-node", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   "chat-rtt": ["switchboard", "bun-chat", "bun-raw", "uws-node"],
-  fanout: ["switchboard", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
+  fanout: ["switchboard", "switchboard-node", "switchboard-socketio", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   crossnode: ["switchboard", "socketio-redis", "bun-raw"],
   "http-publish": ["switchboard", "bun-raw", "uws-node", "ws-node", "socketio-node"],
   // Switchboard against itself: the plain room next to chat on both record stores.

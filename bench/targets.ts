@@ -8,12 +8,12 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "./lib/clock.ts";
-import { BUN, freePort, onExit, rssBytes, spawnTracked, type Tracked } from "./lib/procs.ts";
+import { BUN, freePort, onExit, ROOT, rssBytes, spawnTracked, type Tracked } from "./lib/procs.ts";
 import { DEFAULT_NAMESPACES } from "../src/config/policy.ts";
 import type { DialectKind } from "./load/dialects.ts";
 import type { AuthSpec } from "./load/jobs.ts";
 
-export const TARGETS = ["switchboard", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
+export const TARGETS = ["switchboard", "switchboard-node", "switchboard-socketio", "bun-chat", "bun-raw", "uws-node", "ws-node", "socketio-node", "socketio-redis", "lossy-peer"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -112,8 +112,23 @@ function peer(name: TargetName, cmd: (port: number) => string[], env: (o: { redi
 
 const NODE = "node";
 
-/** Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work. */
-function startSwitchboard(opts: StartOptions, socketio: boolean): Promise<ServerNode[]> {
+let nodeBuild: string | undefined;
+
+/** The Node build of Switchboard, built once per bench run by `npm run build:node`'s script (into .tmp/, two levels down like dist/node). */
+function switchboardNodeBuild(): string {
+  if (nodeBuild) return nodeBuild;
+  const out = join(ROOT, ".tmp", "bench-node");
+  rmSync(out, { recursive: true, force: true });
+  const b = Bun.spawnSync([BUN, "scripts/build-node.ts", out], { cwd: ROOT, stderr: "pipe", stdout: "ignore" });
+  if (b.exitCode !== 0) throw new Error(`the Node build failed:\n${b.stderr.toString()}`);
+  return (nodeBuild = join(out, "main.js"));
+}
+
+/**
+ * Switchboard nodes; `socketio` adds a config file whose Socket.IO mapping subscribes nothing on connect, so both doors do the same work.
+ * `runtime` "node" runs the Node build (uWebSockets.js transport); it drains when the bench dies through EXIT_WITH_PARENT (on by default).
+ */
+function startSwitchboard(opts: StartOptions, socketio: boolean, runtime: "bun" | "node" = "bun"): Promise<ServerNode[]> {
   return startMany(opts.nodes, async (i) => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "sb-bench-"));
@@ -141,8 +156,9 @@ function startSwitchboard(opts: StartOptions, socketio: boolean): Promise<Server
       env.SWITCHBOARD_CONFIG = join(dataDir, "bench-config.json");
       writeFileSync(env.SWITCHBOARD_CONFIG, JSON.stringify({ namespaces: DEFAULT_NAMESPACES, socketio: { namespaces: { "/": { autoSubscribe: [] } } } }));
     }
-    const name = socketio ? "switchboard-socketio" : "switchboard";
-    const t = spawnTracked(`${name}#${i}`, [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"], env);
+    const name = socketio ? "switchboard-socketio" : runtime === "node" ? "switchboard-node" : "switchboard";
+    const command = runtime === "node" ? [NODE, "--expose-gc", switchboardNodeBuild()] : [BUN, ...serverFlags(), "--preload", "./bench/peers/parent-watch.ts", "src/main.ts"];
+    const t = spawnTracked(`${name}#${i}`, command, env);
     let workerPids: number[] | undefined;
     try {
       await waitReady(t, port);
@@ -197,6 +213,17 @@ export const targets: Record<TargetName, Target> = {
     apiKey: BENCH_API_KEY,
     tenant: BENCH_TENANT,
     start: (opts) => startSwitchboard(opts, false),
+  },
+  "switchboard-node": {
+    name: "switchboard-node",
+    dialect: "switchboard",
+    stack: "Node 20 + uWebSockets.js + Hono (npm run build:node bundle of src/main.ts)",
+    note: "the switchboard target on Node: same protocol, hub, policy, offsets and history (local engine: better-sqlite3; REDIS_URL: Redis Streams); one process per node",
+    clustered: true,
+    auth: { secret: BENCH_SECRET, tenant: BENCH_TENANT, rooms: ["bench", "idle"], subPrefix: "u" },
+    apiKey: BENCH_API_KEY,
+    tenant: BENCH_TENANT,
+    start: (opts) => startSwitchboard(opts, false, "node"),
   },
   "switchboard-socketio": {
     name: "switchboard-socketio",

@@ -1,3 +1,4 @@
+import "./runtime/polyfills.ts";
 import { Cron } from "croner";
 import { DEV_CLAIMS, DEV_TENANT, signDevToken, type DevClaims } from "./config/dev-identity.ts";
 import { devSecret } from "./config/dev-secrets.ts";
@@ -45,6 +46,14 @@ import { jobRoutes } from "./transport/http/job-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { statusRoutes } from "./transport/http/status-routes.ts";
 import { serve } from "./transport/ws-server.ts";
+import type { Transport } from "./transport/port.ts";
+import { nodeUnsupported } from "./runtime/node-limits.ts";
+
+/** The transport: Bun.serve when Bun runs this file, uWebSockets.js when Node does (the only place that knows). */
+async function loadTransport(): Promise<Transport> {
+  if (typeof Bun !== "undefined") return (await import("./transport/bun-transport.ts")).bunTransport;
+  return (await import("./transport/uws/uws-transport.ts")).uwsTransport;
+}
 
 function fatal(message: string): never {
   process.stderr.write(`switchboard: ${message}\n`);
@@ -133,6 +142,11 @@ async function main(): Promise<void> {
     fatal(`invalid configuration: HISTORY_TRIM_CRON: ${(err as Error).message}`);
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
+  const transport = await loadTransport();
+  if (transport.name === "uws") {
+    const unsupported = nodeUnsupported(config);
+    if (unsupported) fatal(unsupported);
+  }
   for (const alias of config.aliasesApplied) logger.warn(`configuration alias: ${alias}`);
   if (config.workers > 1) {
     await superviseWorkers({ workers: config.workers, nodeId: config.nodeId, host: config.host, port: config.port, drainDeadlineMs: config.drain.deadlineMs, entry: import.meta.path, logger });
@@ -312,14 +326,14 @@ async function main(): Promise<void> {
   const app = createHttpApp({ ...httpDeps, healthOptions: { ...metricsOptions, serveMetrics: !config.admin }, admin: config.admin ? undefined : adminDashboard, extend: await demoExtension(config) });
   let server: ReturnType<typeof serve>;
   try {
-    server = serve({ config, hub, verifier, app, logger, onForcedGc: (sec) => processMetrics.forcedGc.observe(sec) });
+    server = serve({ config, hub, verifier, app, logger, transport, onForcedGc: (sec) => processMetrics.forcedGc.observe(sec) });
   } catch (err) {
     const problem = listenProblem(config, err);
     if (problem) fatal(problem);
     throw err;
   }
   hub.attach(server);
-  const admin = config.admin && serveAdmin({ ...config.admin, app: createHttpApp({ ...httpDeps, healthOptions: metricsOptions, admin: adminDashboard }), logger });
+  const admin = config.admin && serveAdmin({ ...config.admin, app: createHttpApp({ ...httpDeps, healthOptions: metricsOptions, admin: adminDashboard }), logger, transport });
   // Signal handlers go in before "listening" is announced: a SIGTERM right after it must drain, not kill.
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -358,7 +372,7 @@ async function main(): Promise<void> {
     });
   }
   const scheme = config.tls ? "https" : "http";
-  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, store: store.kind, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
+  logger.info("listening", { port: server.port, host: config.host, engine: engine.kind, store: store.kind, transport: transport.name, env: config.env, url: `${scheme}://${config.host}:${server.port}` });
 
   if (config.env === "development" && config.jwt.generated) {
     await printDevTour(config, server.port ?? config.port);

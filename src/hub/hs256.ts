@@ -1,3 +1,4 @@
+import { base64url } from "jose";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { SwitchboardError } from "../protocol/errors.ts";
 
@@ -16,8 +17,9 @@ export interface ClaimRules {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string, o: { alphabet: "base64url" }) => Uint8Array }).fromBase64;
-if (!fromBase64) throw new Error("this runtime lacks Uint8Array.fromBase64, which jose (and so this fast path) decodes with");
+/** What jose decodes with where the runtime has it (Bun); elsewhere (Node 20) jose's own decoder, which falls back to atob. */
+const fromBase64 =
+  (Uint8Array as unknown as { fromBase64?: (s: string, o: { alphabet: "base64url" }) => Uint8Array }).fromBase64 ?? ((s: string) => base64url.decode(s));
 
 /**
  * base64url exactly as jose decodes it on this runtime (Uint8Array.fromBase64,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../observability/logger.ts";
 import type { JobClaim, JobOutcome, JobRecord, JobStats, JobStore } from "../store/ports.ts";
 import { retryDelayMs } from "./backoff.ts";
@@ -69,7 +70,7 @@ export class JobRunner {
     this.stopped = true;
     this.wakeUp?.();
     await this.loop;
-    await Promise.race([Promise.allSettled([...this.inflight]), Bun.sleep(graceMs)]);
+    await Promise.race([Promise.allSettled([...this.inflight]), sleep(graceMs)]);
   }
 
   /** The latest per-kind statistics (refreshed by the loop about once a second). */

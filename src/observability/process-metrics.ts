@@ -1,7 +1,9 @@
-import { heapSize } from "bun:jsc";
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { Counter, Histogram } from "./metrics.ts";
+
+/** Bytes of JS heap in use: JavaScriptCore's own count on Bun, V8's on Node (a runtime seam; only one module loads). */
+const heapSize: () => number = typeof Bun !== "undefined" ? (await import("bun:jsc")).heapSize : () => process.memoryUsage().heapUsed;
 
 /**
  * Process figures in the names Prometheus' own client libraries use

@@ -3,6 +3,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RenderedReport, RenderJob, ReportSource } from "./render-report.ts";
 import type { WorkerReply, WorkerRequest } from "./report-worker.ts";
+import { startWorker, type WorkerLike } from "../runtime/worker-thread.ts";
 
 export interface ReportRendererOptions {
   /** Worker threads rendering at once. */
@@ -26,7 +27,7 @@ type Job = ReportSource & {
 };
 
 interface Slot {
-  worker: Worker;
+  worker: WorkerLike;
   job: Job | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -84,11 +85,11 @@ export class ReportRenderer {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL("./report-worker.ts", import.meta.url).href);
+    const worker = startWorker(new URL("./report-worker.ts", import.meta.url));
     // An idle report worker must not keep the process alive.
-    (worker as unknown as { unref(): void }).unref();
+    worker.unref();
     const slot: Slot = { worker, job: undefined, timer: undefined };
-    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+    worker.onmessage = (e: { data: WorkerReply }) => {
       const job = slot.job;
       if (!job || job.id !== e.data.id) return;
       this.settle(slot);

@@ -1,12 +1,10 @@
-/// <reference lib="webworker" />
-import { heapStats } from "bun:jsc";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { side } from "../runtime/worker-side.ts";
 import { renderReport, type RenderedReport, type RenderJob } from "./render-report.ts";
 
 /** Worker thread: renders reports off the main thread so WebSocket latency does not move while a PDF is built. */
-declare const self: Worker;
 
 export interface WorkerRequest {
   id: number;
@@ -31,22 +29,22 @@ function lowerThreadPriority(): void {
 
 lowerThreadPriority();
 
-self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
-  const { id, job, maxHeapMb } = e.data;
+side.onMessage(async (request: WorkerRequest) => {
+  const { id, job, maxHeapMb } = request;
   // Bun's Worker ignores `resourceLimits`, so the worker watches its own heap
   // (its own VM) at every page and gives up before it grows the process.
-  const heapMb = () => heapStats().heapSize / (1024 * 1024);
+  const heapMb = () => side.heapBytes() / (1024 * 1024);
   const checkpoint = () => {
     if (heapMb() <= maxHeapMb) return;
     // Garbage of an earlier report (say one refused here) must not fail this one.
-    Bun.gc(true);
+    side.collect();
     if (heapMb() > maxHeapMb) throw new SwitchboardError("MESSAGE_TOO_LARGE", `the report needs more than ${maxHeapMb} MB of memory (REPORT_WORKER_MAX_HEAP_MB); ask for fewer rows`);
   };
   try {
     const report = await renderReport(job, checkpoint);
-    self.postMessage({ id, ...report } satisfies WorkerReply, [report.pdf.buffer as ArrayBuffer]);
+    side.postMessage({ id, ...report } satisfies WorkerReply, [report.pdf.buffer as ArrayBuffer]);
   } catch (err) {
     const error = err instanceof SwitchboardError ? { code: err.code, message: err.message } : { code: "INTERNAL_ERROR", message: err instanceof Error ? err.message : String(err) };
-    self.postMessage({ id, error } satisfies WorkerReply);
+    side.postMessage({ id, error } satisfies WorkerReply);
   }
-};
+});

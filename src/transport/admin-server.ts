@@ -1,16 +1,19 @@
-import type { Server } from "bun";
 import type { Hono } from "hono";
 import type { Logger } from "../observability/logger.ts";
+import type { Transport, TransportServer } from "./port.ts";
 
 /**
  * ADMIN_PORT: a second listener, meant to stay inside the network, with
  * /metrics, /health/* and the server API. The public port then no longer
  * answers /metrics. Plain HTTP: put it on an internal interface (ADMIN_HOST).
  */
-export function serveAdmin(opts: { host: string; port: number; app: Hono; logger: Logger }): Server<undefined> {
-  const server = Bun.serve({
+export function serveAdmin(opts: { host: string; port: number; app: Hono; logger: Logger; transport: Transport }): TransportServer<undefined> {
+  const server = opts.transport.serve<undefined>({
     hostname: opts.host,
     port: opts.port,
+    reusePort: false,
+    // Bun.serve's default.
+    maxRequestBodySize: 128 * 1024 * 1024,
     fetch: (req, srv) => opts.app.fetch(req, { server: srv }),
     error(err) {
       opts.logger.error("unhandled admin server error", { err });

@@ -1,7 +1,7 @@
 import type { Hub } from "../hub/hub.ts";
 import type { ConnData } from "../hub/ports.ts";
 import { CLOSE } from "../protocol/codes.ts";
-import type { ServerWebSocket } from "bun";
+import type { TransportSocket } from "./port.ts";
 
 /**
  * Liveness as PROTOCOL.md says it: a connection silent for half the idle
@@ -45,7 +45,7 @@ export class IdleWatch {
         conn.close(CLOSE.GOING_AWAY, "idle timeout");
       } else if (silent >= half && d.pingedAt <= d.seenAt) {
         d.pingedAt = now;
-        (conn as unknown as ServerWebSocket<ConnData>).ping();
+        (conn as unknown as TransportSocket<ConnData>).ping();
       }
     }
   }

@@ -1,4 +1,3 @@
-import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { Hono } from "hono";
 import type { Config } from "../config/load.ts";
 import type { Hub } from "../hub/hub.ts";
@@ -11,6 +10,8 @@ import { errorResponse } from "./http/errors.ts";
 import { IpAdmission } from "./ip-admission.ts";
 import { IdleWatch } from "./idle-watch.ts";
 import { answerPing } from "./ping.ts";
+// The transport port, under the Bun names this file was written with (Bun.serve is one implementation of it).
+import type { SocketHandlers as WebSocketHandler, Transport, TransportServer as Server, TransportSocket as ServerWebSocket } from "./port.ts";
 import type { SioWsData } from "./socketio/engine-session.ts";
 import { SOCKETIO_PATH, SocketIoEndpoint } from "./socketio/socketio-endpoint.ts";
 
@@ -20,6 +21,8 @@ export interface ServeDeps {
   verifier: TokenVerifier;
   app: Hono;
   logger: Logger;
+  /** Bun.serve or uWebSockets.js (chosen in src/main.ts). */
+  transport: Transport;
   /** Pause of each collection forced after a connect burst, in seconds. */
   onForcedGc?: (seconds: number) => void;
 }
@@ -46,7 +49,7 @@ class ConnectBurstCollector {
   private quietChecks = 0;
   private readonly timer: Timer;
 
-  constructor(logger: Logger, onForcedGc: (seconds: number) => void = () => {}) {
+  constructor(logger: Logger, collect: () => void, onForcedGc: (seconds: number) => void = () => {}) {
     this.timer = setInterval(() => {
       const framesQuiet = this.frames === this.framesAtLastCheck;
       this.framesAtLastCheck = this.frames;
@@ -57,11 +60,7 @@ class ConnectBurstCollector {
           const opens = this.opens;
           this.opens = 0;
           this.quietChecks = 0;
-          Bun.gc(true);
-          // Hand the freed pages back too (-0.25 KB resident per connection measured
-          // at 15,000). Deprecated in bun-types, hence the guard.
-          const shrink = (Bun as { shrink?: () => void }).shrink;
-          if (typeof shrink === "function") shrink();
+          collect();
           const pauseMs = performance.now() - t0;
           onForcedGc(pauseMs / 1000);
           logger.debug("collected garbage after a connect burst", { opens, pauseMs: Math.round(pauseMs) });
@@ -133,7 +132,7 @@ function bearer(req: Request, url: URL): string | undefined {
   return url.searchParams.get("access_token") ?? undefined;
 }
 
-/** Starts Bun.serve: `/v1/ws` upgrades to the hub, `/socket.io/` is the Socket.IO endpoint, everything else goes to Hono. */
+/** Starts the transport (Bun.serve or uWebSockets.js): `/v1/ws` upgrades to the hub, `/socket.io/` is the Socket.IO endpoint, everything else goes to Hono. */
 export function serve(d: ServeDeps): Server<SocketData> {
   const { config, hub, verifier, app } = d;
   const allowed = config.corsOrigins ? new Set(config.corsOrigins) : undefined;
@@ -206,8 +205,8 @@ export function serve(d: ServeDeps): Server<SocketData> {
   }
 
   new IdleWatch(hub, config.ws.idleTimeoutSec);
-  const tls = config.tls ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
-  const bun = Bun.serve<SocketData>({
+  const tls = config.tls ? { certFile: config.tls.certFile, keyFile: config.tls.keyFile } : undefined;
+  const bun = d.transport.serve<SocketData>({
     hostname: config.host,
     port: config.port,
     // WORKERS / REUSE_PORT: the kernel spreads new connections over every process bound to the port.
@@ -226,7 +225,7 @@ export function serve(d: ServeDeps): Server<SocketData> {
       }
       return app.fetch(req, { server });
     },
-    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger, d.onForcedGc), admission, sio),
+    websocket: handlers(hub, config, new ConnectBurstCollector(d.logger, () => d.transport.collectGarbage(), d.onForcedGc), admission, sio),
     error(err) {
       d.logger.error("unhandled server error", { err });
       return errorResponse(new SwitchboardError("INTERNAL_ERROR", "internal error"));

@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -10,6 +10,7 @@ export const TEST_API_KEY = "test-api-key";
 
 export interface TestServer {
   port: number;
+  runtime: Runtime;
   url: string;
   wsUrl: string;
   node: string;
@@ -23,7 +24,37 @@ export interface TestServer {
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
 }
 
+/** Which runtime runs the server: Bun (src/main.ts as it is) or Node (the `npm run build:node` bundle, uWebSockets.js transport). */
+export type Runtime = "bun" | "node";
+
+/** Suites that must hold on both runtimes loop over this (one suite, two servers). */
+export const RUNTIMES: readonly Runtime[] = ["bun", "node"];
+
+let nodeBuild: Promise<string> | undefined;
+
+/**
+ * The Node bundle the tests run, built once per test process by
+ * `npm run build:node`'s script into a directory of its own (two levels
+ * below the repository, as dist/node is, so paths relative to the bundle
+ * resolve alike), so that `npm test` always tests the current source.
+ */
+export function nodeBundle(): Promise<string> {
+  nodeBuild ??= (async () => {
+    const out = join(ROOT, ".tmp", `node-build-${process.pid}`);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    process.on("exit", () => rmSync(out, { recursive: true, force: true }));
+    const build = Bun.spawn([process.execPath, "scripts/build-node.ts", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [code, err] = await Promise.all([build.exited, new Response(build.stderr).text()]);
+    if (code !== 0) throw new Error(`the Node build failed (${code}):\n${err}`);
+    return join(out, "main.js");
+  })();
+  return nodeBuild;
+}
+
 export interface StartOptions {
+  /** "bun" unless told (or unless SB_RUNTIME=node: any suite can then be tried against the Node build). */
+  runtime?: Runtime;
   env?: Record<string, string>;
   /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
   dataDir?: string;
@@ -36,7 +67,9 @@ export interface StartOptions {
 /** Starts `src/main.ts` as a real process on an ephemeral port and waits until it listens. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "sb-test-"));
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], {
+  const runtime: Runtime = opts.runtime ?? (process.env.SB_RUNTIME === "node" ? "node" : "bun");
+  const command = runtime === "node" ? ["node", "--expose-gc", await nodeBundle()] : [process.execPath, join(ROOT, "src/main.ts")];
+  const proc = Bun.spawn(command, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -87,6 +120,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const url = `http://127.0.0.1:${port}`;
   const server: TestServer = {
     port,
+    runtime,
     url,
     wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
     node,

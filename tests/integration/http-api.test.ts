@@ -103,7 +103,7 @@ describe("presence, history, disconnect", () => {
     const members = await until(async () => {
       const res = await s.api("/v1/channels/room:iso/presence?tenant=t1");
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { members: { user: string; conns: number }[] };
+      const body = (await res.json()) as { members: { user: string; conns: number; status?: string }[] };
       const sorted = [...body.members].sort((x, y) => x.user.localeCompare(y.user));
       return sorted.length === 2 && sorted[1]!.conns === 2 ? sorted : undefined;
     }, "presence of three connections");

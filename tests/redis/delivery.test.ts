@@ -1,10 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { token, type TestServer } from "../helpers/server.ts";
+import { token, type Runtime, type TestServer } from "../helpers/server.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
 import { countReached, isMsg, nodeEnv, policyFile, startBackend, startNodes, type Backend, type BackendKind } from "./nodes.ts";
 
-for (const kind of (process.env.SB_KINDS ?? "standalone,cluster").split(",") as BackendKind[]) {
-  describe(`cross-node delivery over Redis ${kind}`, () => {
+/**
+ * Node layouts: three Bun nodes, and a mixed cluster (Node + uWebSockets.js,
+ * Bun, Node + uWebSockets.js) on the same Redis: the publishers then sit on a
+ * Node node and a Bun node, and subscribers on both runtimes must see one order.
+ */
+const LAYOUTS: { name: string; runtimes: Runtime[] }[] = [
+  { name: "Bun nodes", runtimes: ["bun"] },
+  { name: "mixed Node and Bun nodes", runtimes: ["node", "bun", "node"] },
+];
+
+for (const kind of (process.env.SB_KINDS ?? "standalone,cluster").split(",") as BackendKind[]) for (const layout of LAYOUTS) {
+  describe(`cross-node delivery over Redis ${kind}, ${layout.name}`, () => {
     let backend: Backend;
     let nodes: TestServer[];
     const policy = policyFile();
@@ -12,7 +22,10 @@ for (const kind of (process.env.SB_KINDS ?? "standalone,cluster").split(",") as 
 
     beforeAll(async () => {
       backend = await startBackend(kind);
-      nodes = await startNodes(3, nodeEnv(backend, policy.path, { REDIS_COMMAND_TIMEOUT_MS: "2000" }));
+      nodes = await startNodes(3, nodeEnv(backend, policy.path, { REDIS_COMMAND_TIMEOUT_MS: "2000" }), layout.runtimes);
+      // Each node says which transport it serves with: Bun.serve on Bun, uWebSockets.js on Node.
+      const transports = nodes.map((n) => n.logs.find((l) => l.msg === "listening")?.transport);
+      expect(transports).toEqual([0, 1, 2].map((i) => (layout.runtimes[i % layout.runtimes.length] === "node" ? "uws" : "bun")));
     }, 30_000);
     afterAll(async () => {
       for (const c of clients) c.close();
@@ -108,7 +121,7 @@ for (const kind of (process.env.SB_KINDS ?? "standalone,cluster").split(",") as 
         const seq = subs[0]!.frames.filter((f) => isMsg("room:order")(f) && f.data.p === pi).map((f) => f.data.i as number);
         expect(seq).toEqual(Array.from({ length: total / 2 }, (_, i) => i));
       }
-      console.log(`[${kind}] ${total} publishes from 2 nodes delivered to 3 nodes in ${ms.toFixed(0)} ms (${Math.round((total / ms) * 1000)} msg/s)`);
+      console.log(`[${kind}, ${layout.name}] ${total} publishes from 2 nodes delivered to 3 nodes in ${ms.toFixed(0)} ms (${Math.round((total / ms) * 1000)} msg/s)`);
     }, 90_000);
   });
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRedis, startRedisCluster, type RedisCluster, type RedisOptions, type RedisServer } from "../helpers/redis.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { startServer, type Runtime, type TestServer } from "../helpers/server.ts";
 import type { Frame, TestClient } from "../helpers/ws-client.ts";
 
 export type BackendKind = "standalone" | "cluster";
@@ -56,8 +56,9 @@ export function nodeEnv(backend: Backend, policyPath: string, extra: Record<stri
   };
 }
 
-export async function startNodes(n: number, env: Record<string, string>): Promise<TestServer[]> {
-  return Promise.all(Array.from({ length: n }, () => startServer({ env })));
+/** `n` nodes; node i runs on runtimes[i % runtimes.length] (all Bun unless told: a mixed cluster when both are listed). */
+export async function startNodes(n: number, env: Record<string, string>, runtimes: readonly Runtime[] = ["bun"]): Promise<TestServer[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => startServer({ env, runtime: runtimes[i % runtimes.length] })));
 }
 
 /** Resolves when `n` frames matching `pred` arrived (counting already received ones), without rescanning. */

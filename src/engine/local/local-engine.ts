@@ -322,7 +322,7 @@ export class LocalEngine implements Engine {
 
   health(): EngineHealth {
     const up = !this.stopped && this.store !== undefined;
-    return { up, detail: up ? "embedded engine (bun:sqlite history)" : "embedded engine stopped", path: this.store?.path, channels: this.states.size };
+    return { up, detail: up ? "embedded engine (SQLite history)" : "embedded engine stopped", path: this.store?.path, channels: this.states.size };
   }
 
   async stop(): Promise<void> {

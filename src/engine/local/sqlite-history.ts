@@ -1,8 +1,8 @@
-import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { msgHead } from "../../protocol/encode.ts";
 import { ByteBudget } from "../history-budget.ts";
+import { openSqlite, type SqliteDatabase, type SqliteStatement as Statement } from "../../store/sqlite/sqlite-database.ts";
 
 export interface StoredRow {
   key: string;
@@ -83,7 +83,7 @@ function segment(rows: StoredRow[]): Segment {
 }
 
 /**
- * Channel history and last offsets in one bun:sqlite file.
+ * Channel history and last offsets in one SQLite file (bun:sqlite on Bun, better-sqlite3 on Node).
  *
  * A write batch stores each channel's consecutive messages as one *segment*
  * row: their frame tails (everything after channel and offset, which are
@@ -96,24 +96,23 @@ function segment(rows: StoredRow[]): Segment {
  */
 export class SqliteHistory {
   readonly path: string;
-  private readonly db: Database;
+  private readonly db: SqliteDatabase;
   private readonly insertSegment: Statement;
   private readonly trimBySize: Statement;
-  private readonly selectKeptLast: Statement<{ last_seq: number }, [string]>;
-  private readonly selectNewestLast: Statement<{ last: number | null }, [string]>;
-  private readonly selectAfter: Statement<SegmentRow, [string, number]>;
-  private readonly selectNewestFirst: Statement<SegmentRow, [string]>;
-  private readonly selectHolding: Statement<{ last: number; first: number; tails: string }, [string, number, number]>;
+  private readonly selectKeptLast: Statement<{ last_seq: number }>;
+  private readonly selectNewestLast: Statement<{ last: number | null }>;
+  private readonly selectAfter: Statement<SegmentRow>;
+  private readonly selectNewestFirst: Statement<SegmentRow>;
+  private readonly selectHolding: Statement<{ last: number; first: number; tails: string }>;
   private readonly updateTails: Statement;
   private readonly deleteExpired: (nowMs: number) => number;
   private readonly writeBatch: (batch: WriteBatch) => void;
-  private readonly statements: Statement[] = [];
   private readonly probe: Statement;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, "history.sqlite");
-    this.db = new Database(this.path, { create: true, strict: true });
+    this.db = openSqlite(this.path);
     // One process owns the file: no shared-memory index and no file locks per
     // transaction (a sixth of a small commit's cost), and a second process
     // pointed at the same DATA_DIR fails to start instead of reusing offsets.
@@ -139,7 +138,7 @@ export class SqliteHistory {
     // A segment goes once its newest message has expired; readers hide older expired ones.
     // The channel's last offset is kept in `channels` first, as the segment that held it may be the one going.
     const keepLast = this.prepare(
-      "INSERT INTO channels (ch, last_seq) SELECT ch, max(last) FROM segments WHERE exp < ?1 GROUP BY ch ON CONFLICT (ch) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+      "INSERT INTO channels (ch, last_seq) SELECT ch, max(last) FROM segments WHERE exp < ? GROUP BY ch ON CONFLICT (ch) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
     );
     const dropExpired = this.prepare("DELETE FROM segments WHERE exp < ?");
     this.deleteExpired = this.db.transaction((nowMs: number) => {
@@ -153,10 +152,8 @@ export class SqliteHistory {
     });
   }
 
-  private prepare<R = unknown, P extends SQLQueryBindings[] = SQLQueryBindings[]>(sql: string): Statement<R, P> {
-    const st = this.db.prepare<R, P>(sql) as unknown as Statement<R, P>;
-    this.statements.push(st as unknown as Statement);
-    return st;
+  private prepare<R = unknown>(sql: string): Statement<R> {
+    return this.db.prepare<R>(sql);
   }
 
   /** Files written before segments kept one row per message; each becomes a one-message segment. */
@@ -164,7 +161,7 @@ export class SqliteHistory {
     const old = this.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
     if (!old) return;
     this.db.transaction(() => {
-      for (const r of this.db.query<{ ch: string; seq: number; exp: number; frame: string }, []>("SELECT ch, seq, exp, frame FROM messages").iterate()) {
+      for (const r of this.db.query<{ ch: string; seq: number; exp: number; frame: string }>("SELECT ch, seq, exp, frame FROM messages").iterate()) {
         const tail = r.frame.slice(r.frame.indexOf(',"ev":'));
         this.insertSegment.run(r.ch, r.seq, r.seq, r.exp, r.exp - frameTs(tail), tail);
       }
@@ -247,14 +244,9 @@ export class SqliteHistory {
     return this.deleteExpired(nowMs);
   }
 
-  /**
-   * Finalizes every statement, then closes: a statement left open would keep
-   * the connection (and its exclusive lock) alive as a zombie, and a restart
-   * in the same process could not open the file again.
-   */
+  /** Finalizes every statement and closes (see SqliteDatabase.close). */
   close(): void {
-    for (const st of this.statements) st.finalize();
-    this.db.close(true);
+    this.db.close();
   }
 }
 

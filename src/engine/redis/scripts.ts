@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { RedisClient } from "./connection.ts";
 
 /**
@@ -187,7 +188,7 @@ export class LuaScript {
     readonly name: string,
     readonly source: string,
   ) {
-    this.sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
+    this.sha = createHash("sha1").update(source).digest("hex");
   }
 
   async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {

@@ -1,31 +1,31 @@
-import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { LATEST_SCHEMA, SchemaTooNewError, type Migration } from "../migrations.ts";
 import { pendingMigrations, type SqlDriver, type SqlStatement, type SqlValue } from "../sql/driver.ts";
+import { openSqlite, type SqliteDatabase } from "./sqlite-database.ts";
 
 /**
- * The embedded store's database: one bun:sqlite file in DATA_DIR, owned by
+ * The embedded store's database: one SQLite file in DATA_DIR (see sqlite-database.ts), owned by
  * this process (exclusive locking, like the engine's history file).
  * Statements run synchronously; the promise shape is the port's.
  */
 export class SqliteDriver implements SqlDriver {
   readonly kind = "sqlite" as const;
   readonly path: string;
-  private db: Database | undefined;
+  private db: SqliteDatabase | undefined;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, "records.sqlite");
   }
 
-  private get open_(): Database {
+  private get open_(): SqliteDatabase {
     if (!this.db) throw new Error("record store is closed");
     return this.db;
   }
 
   async open(migrations: readonly Migration[]): Promise<number> {
-    const db = new Database(this.path, { create: true, strict: true });
+    const db = openSqlite(this.path);
     this.db = db;
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     db.exec("PRAGMA busy_timeout = 1000");
@@ -33,7 +33,7 @@ export class SqliteDriver implements SqlDriver {
     // WAL + NORMAL: a committed batch survives a process crash (not a power cut).
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)");
-    const current = db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM schema_migrations").get()?.v ?? 0;
+    const current = db.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_migrations").get()?.v ?? 0;
     if (current > LATEST_SCHEMA) throw new SchemaTooNewError(current, LATEST_SCHEMA);
     for (const m of pendingMigrations(migrations, current)) {
       db.transaction(() => {
@@ -45,7 +45,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async query<T>(sql: string, params: SqlValue[]): Promise<T[]> {
-    return this.open_.query<T, SqlValue[]>(sql).all(...params);
+    return this.open_.query<T>(sql).all(...params);
   }
 
   async run(sql: string, params: SqlValue[]): Promise<number> {
@@ -68,7 +68,9 @@ export class SqliteDriver implements SqlDriver {
   }
 
   isUnavailable(err: unknown): boolean {
-    return /SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)|closed/i.test(String((err as Error)?.message ?? err));
+    // better-sqlite3 puts SQLITE_* in `code` only; bun:sqlite in the message.
+    const e = err as { code?: unknown; message?: unknown } | undefined;
+    return /SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)|closed/i.test(`${String(e?.code ?? "")} ${String(e?.message ?? err)}`);
   }
 
   describe(): string {
@@ -76,7 +78,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    this.db?.close(false);
+    this.db?.close();
     this.db = undefined;
   }
 }

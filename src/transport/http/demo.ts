@@ -1,9 +1,10 @@
 import type { Hono } from "hono";
-import { fileURLToPath } from "node:url";
+import { readFile } from "node:fs/promises";
 import type { ErrorCode } from "../../protocol/codes.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
+import { pageScript, repoPath } from "../../runtime/page-bundle.ts";
 
-const DEMO_DIR = fileURLToPath(new URL("../../client/demo/", import.meta.url));
+const DEMO_DIR = repoPath("src/client/demo/");
 const NAME = /^[A-Za-z0-9_.@=-]{1,64}$/;
 
 export interface DemoOptions {
@@ -31,10 +32,10 @@ function name(value: string | undefined, field: string): string {
 export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
   const bundles = new Map<string, Promise<string>>();
   /** The SDK and a page's script bundled for browsers on first request, then served from memory. */
-  const script = (entry: string) => async (c: import("hono").Context) => {
+  const script = (entry: "demo" | "demo-call") => async (c: import("hono").Context) => {
     let bundle = bundles.get(entry);
     if (!bundle) {
-      bundle = buildBundle(entry);
+      bundle = pageScript(entry);
       bundles.set(entry, bundle);
       bundle.catch(() => bundles.delete(entry)); // retry the build on the next request
     }
@@ -71,12 +72,12 @@ export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
     return next;
   };
 
-  app.get("/demo", async (c) => c.html(await Bun.file(DEMO_DIR + "index.html").text()));
+  app.get("/demo", async (c) => c.html(await readFile(DEMO_DIR + "index.html", "utf8")));
 
-  app.get("/demo/client.js", script("app.ts"));
+  app.get("/demo/client.js", script("demo"));
   // The two-party call page: invite, ring, accept or reject, video both ways through the call relay, hang up.
-  app.get("/demo/call", async (c) => c.html(await Bun.file(DEMO_DIR + "call.html").text()));
-  app.get("/demo/call.js", script("call-app.ts"));
+  app.get("/demo/call", async (c) => c.html(await readFile(DEMO_DIR + "call.html", "utf8")));
+  app.get("/demo/call.js", script("demo-call"));
 
   app.get("/demo/token", async (c) => {
     const sub = name(c.req.query("sub"), "sub");
@@ -99,11 +100,4 @@ export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
     })) as { ids: string[] };
     return c.json({ ids }, 200, { "cache-control": "no-store" });
   });
-}
-
-async function buildBundle(entry: string): Promise<string> {
-  const result = await Bun.build({ entrypoints: [DEMO_DIR + entry], target: "browser", format: "esm", minify: true });
-  const out = result.outputs[0];
-  if (!result.success || !out) throw new SwitchboardError("INTERNAL_ERROR", "demo bundle failed", { cause: result.logs });
-  return out.text();
 }

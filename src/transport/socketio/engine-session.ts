@@ -1,4 +1,4 @@
-import type { ServerWebSocket } from "bun";
+import type { TransportSocket } from "../port.ts";
 import { CLOSE_PACKET, EIO, joinPayload, NOOP_PACKET, PING_PACKET, PROBE_PING, PROBE_PONG, splitPayload } from "./engine-packets.ts";
 import type { SocketHost } from "./socket-host.ts";
 import type { SioSocket } from "./sio-socket.ts";
@@ -9,7 +9,7 @@ export interface SioWsData {
   probe: boolean;
 }
 
-export type SioWebSocket = ServerWebSocket<SioWsData>;
+export type SioWebSocket = TransportSocket<SioWsData>;
 
 /** What a session reports to the endpoint that owns it. */
 export interface SessionOwner {

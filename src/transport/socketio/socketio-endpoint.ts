@@ -1,4 +1,4 @@
-import type { Server } from "bun";
+import type { TransportServer as Server } from "../port.ts";
 import type { Config } from "../../config/load.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { TokenVerifier } from "../../hub/token-verifier.ts";

@@ -1,4 +1,4 @@
-import type { Server } from "bun";
+import type { TransportServer as Server } from "../port.ts";
 import { presenceTopic } from "../../hub/channel-policy.ts";
 import type { Conn, DeliveryTap } from "../../hub/ports.ts";
 import type { Cell, Metrics } from "../../observability/metrics.ts";

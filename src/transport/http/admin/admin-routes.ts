@@ -1,6 +1,6 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
-import { fileURLToPath } from "node:url";
+import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import type { ServerApi } from "../../../hub/server-api.ts";
 import type { Logger } from "../../../observability/logger.ts";
@@ -8,8 +8,9 @@ import type { NodeStats } from "../../../observability/node-stats.ts";
 import { SwitchboardError } from "../../../protocol/errors.ts";
 import { bearerMatches } from "../bearer-key.ts";
 import { readJson } from "../errors.ts";
+import { pageScript, repoPath } from "../../../runtime/page-bundle.ts";
 
-const PAGE_DIR = fileURLToPath(new URL("./page/", import.meta.url));
+const PAGE_DIR = repoPath("src/transport/http/admin/page/");
 const PUSH_MS = 1000;
 
 export interface AdminDeps {
@@ -30,24 +31,17 @@ function requireKey(key: string): MiddlewareHandler {
   };
 }
 
-async function buildPage(): Promise<string> {
-  const result = await Bun.build({ entrypoints: [PAGE_DIR + "app.ts"], target: "browser", format: "esm", minify: true });
-  const out = result.outputs[0];
-  if (!result.success || !out) throw new SwitchboardError("INTERNAL_ERROR", "admin page bundle failed", { cause: result.logs });
-  return out.text();
-}
-
 /**
  * The admin dashboard: GET /admin (the page; it holds no data), /admin/app.js
- * (built with Bun.build from page/app.ts on first request), and behind the
+ * (page/app.ts, built on first request on Bun, prebuilt by build:node for Node), and behind the
  * key: /admin/api/stream (server-sent events, every node's figures each
  * second), /admin/api/presence and POST /admin/api/disconnect.
  */
 export function mountAdmin(app: Hono<any>, d: AdminDeps): void {
   let bundle: Promise<string> | undefined;
-  app.get("/admin", async (c) => c.html(await Bun.file(PAGE_DIR + "index.html").text(), 200, { "cache-control": "no-store" }));
+  app.get("/admin", async (c) => c.html(await readFile(PAGE_DIR + "index.html", "utf8"), 200, { "cache-control": "no-store" }));
   app.get("/admin/app.js", async (c) => {
-    bundle ??= buildPage().catch((err: unknown) => {
+    bundle ??= pageScript("admin").catch((err: unknown) => {
       bundle = undefined;
       throw err;
     });

@@ -1,0 +1,151 @@
+import type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
+import { STATUS_CODES } from "node:http";
+
+const decoder = new TextDecoder();
+
+/**
+ * One HTTP exchange on uWebSockets.js: what was read from uWS's request
+ * (valid only inside its handler, so everything is copied at once) and the
+ * state of its response. uWS's response object must not be touched once the
+ * client went away (`aborted`) or after it was ended (`done`).
+ */
+export interface Exchange {
+  res: HttpResponse;
+  peer: string;
+  aborted: boolean;
+  done: boolean;
+  abort: AbortController;
+}
+
+export interface RequestHead {
+  method: string;
+  url: string;
+  headers: Headers;
+}
+
+/** Copies method, URL and headers out of uWS's request, and watches for the client going away. */
+export function readHead(res: HttpResponse, req: HttpRequest, origin: string): { head: RequestHead; ex: Exchange } {
+  const headers = new Headers();
+  req.forEach((k, v) => headers.append(k, v));
+  const q = req.getQuery();
+  const host = headers.get("host");
+  const url = (host ? origin.slice(0, origin.indexOf("://") + 3) + host : origin) + req.getUrl() + (q ? "?" + q : "");
+  const ex: Exchange = { res, peer: decoder.decode(res.getRemoteAddressAsText()), aborted: false, done: false, abort: new AbortController() };
+  res.onAborted(() => {
+    ex.aborted = true;
+    ex.abort.abort();
+  });
+  return { head: { method: req.getMethod().toUpperCase(), url, headers }, ex };
+}
+
+/**
+ * Reads the request body (bounded by `max` bytes: past it `onTooLarge` runs
+ * once and the rest is ignored), then calls `done` with it. uWS hands chunks
+ * that are only valid during the callback, so each one is copied.
+ */
+export function readBody(ex: Exchange, max: number, done: (body: Uint8Array) => void, onTooLarge: () => void): void {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let refused = false;
+  ex.res.onData((chunk, last) => {
+    if (refused) return;
+    size += chunk.byteLength;
+    if (size > max) {
+      refused = true;
+      return onTooLarge();
+    }
+    if (chunk.byteLength > 0) chunks.push(new Uint8Array(chunk.slice(0)));
+    if (!last) return;
+    if (chunks.length === 1) return done(chunks[0]!);
+    const body = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.byteLength;
+    }
+    done(body);
+  });
+}
+
+/** Headers uWS writes itself (it frames the body: content-length or chunked). */
+const FRAMING = new Set(["content-length", "transfer-encoding", "connection"]);
+
+function writeHead(res: HttpResponse, r: Response): void {
+  res.writeStatus(`${r.status} ${r.statusText || STATUS_CODES[r.status] || ""}`);
+  r.headers.forEach((v, k) => {
+    if (!FRAMING.has(k) && k !== "set-cookie") res.writeHeader(k, v);
+  });
+  for (const c of r.headers.getSetCookie()) res.writeHeader("set-cookie", c);
+}
+
+/** Resolves once uWS can take more of the response (or the client went away). */
+function writable(ex: Exchange): Promise<void> {
+  return new Promise((resolve) => {
+    if (ex.aborted) return resolve();
+    ex.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+    ex.res.onWritable(() => {
+      resolve();
+      return true;
+    });
+  });
+}
+
+/**
+ * Writes a fetch Response to uWS. A body that is complete after its first
+ * chunk (every JSON answer) goes out in one write with a Content-Length; a
+ * longer stream (a PDF, a long-poll) goes out chunk by chunk with chunked
+ * encoding, each chunk waiting until uWS has sent the previous one.
+ */
+export async function writeResponse(ex: Exchange, r: Response, head: boolean): Promise<void> {
+  if (ex.aborted || ex.done) return;
+  const { res } = ex;
+  const noBody = head || r.status === 204 || r.status === 304 || r.body === null;
+  if (noBody) {
+    ex.done = true;
+    void r.body?.cancel().catch(() => {});
+    res.cork(() => {
+      writeHead(res, r);
+      res.endWithoutBody();
+    });
+    return;
+  }
+  const reader = r.body!.getReader();
+  const first = await reader.read();
+  if (ex.aborted) return void reader.cancel().catch(() => {});
+  let second = first.done ? first : await reader.read();
+  if (ex.aborted) return void reader.cancel().catch(() => {});
+  if (second.done) {
+    ex.done = true;
+    res.cork(() => {
+      writeHead(res, r);
+      res.end(first.value ?? "");
+    });
+    return;
+  }
+  res.cork(() => {
+    writeHead(res, r);
+    res.write(first.value!);
+  });
+  for (;;) {
+    let ok = true;
+    res.cork(() => {
+      ok = res.write(second.value!);
+    });
+    if (!ok) await writable(ex);
+    if (ex.aborted) return void reader.cancel().catch(() => {});
+    second = await reader.read();
+    if (ex.aborted) return void reader.cancel().catch(() => {});
+    if (second.done) break;
+  }
+  ex.done = true;
+  res.cork(() => res.end());
+}
+
+/** A bare answer written at once (errors the adapter itself gives). */
+export function writePlain(ex: Exchange, status: number, body: string, close = false): void {
+  if (ex.aborted || ex.done) return;
+  ex.done = true;
+  ex.res.cork(() => {
+    ex.res.writeStatus(`${status} ${STATUS_CODES[status] ?? ""}`).writeHeader("content-type", "application/json").end(body, close);
+  });
+}
