@@ -1,0 +1,28 @@
+import type { Conn } from "./ports.ts";
+
+/** At most one scan per this many ms: a scan walks every connection. */
+const SCAN_EVERY_MS = 20;
+
+/**
+ * A publish to a topic met backpressure (-1) or dropped a subscriber (0):
+ * the transport closes a subscriber over its backpressure limit itself, and
+ * its close then looks like any abnormal close (1006). This marks the
+ * subscribers over the limit now (`data.slow`) so that their close is counted
+ * as a backpressure close.
+ */
+export class BackpressureWatch {
+  private scanAt = -Infinity;
+
+  constructor(
+    private readonly conns: ReadonlySet<Conn>,
+    private readonly limit: number,
+  ) {}
+
+  note(topic: string): void {
+    const now = performance.now();
+    if (now - this.scanAt < SCAN_EVERY_MS) return;
+    this.scanAt = now;
+    const limit = this.limit;
+    for (const conn of this.conns) if (!conn.data.slow && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) conn.data.slow = true;
+  }
+}
