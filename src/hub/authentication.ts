@@ -2,7 +2,7 @@ import { CLOSE } from "../protocol/codes.ts";
 import { encodeErr } from "../protocol/encode.ts";
 import type { SwitchboardError } from "../protocol/errors.ts";
 import type { Hub } from "./hub.ts";
-import type { Conn, Principal } from "./ports.ts";
+import { ConnFlag, type Conn, type Principal } from "./ports.ts";
 
 /**
  * The end of authentication: the per-user connection lease, then `hello`
@@ -67,7 +67,7 @@ export class Authentication {
       logger.audit("connect_refused", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, reason: "connections per user" });
       return;
     }
-    d.leased = true;
+    d.flags |= ConnFlag.LEASED;
     d.principal = p;
     d.userKey = userKey;
     hub.bucket.init(d);

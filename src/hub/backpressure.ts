@@ -1,4 +1,4 @@
-import type { Conn } from "./ports.ts";
+import { ConnFlag, type Conn } from "./ports.ts";
 
 /** At most one scan per this many ms: a scan walks every connection. */
 const SCAN_EVERY_MS = 20;
@@ -7,7 +7,7 @@ const SCAN_EVERY_MS = 20;
  * A publish to a topic met backpressure (-1) or dropped a subscriber (0):
  * the transport closes a subscriber over its backpressure limit itself, and
  * its close then looks like any abnormal close (1006). This marks the
- * subscribers over the limit now (`data.slow`) so that their close is counted
+ * subscribers over the limit now (ConnFlag.SLOW) so that their close is counted
  * as a backpressure close.
  */
 export class BackpressureWatch {
@@ -23,6 +23,9 @@ export class BackpressureWatch {
     if (now - this.scanAt < SCAN_EVERY_MS) return;
     this.scanAt = now;
     const limit = this.limit;
-    for (const conn of this.conns) if (!conn.data.slow && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) conn.data.slow = true;
+    for (const conn of this.conns) {
+      const d = conn.data;
+      if (!(d.flags & ConnFlag.SLOW) && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) d.flags |= ConnFlag.SLOW;
+    }
   }
 }

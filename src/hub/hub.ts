@@ -8,7 +8,7 @@ import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
 import { FeatureRegistry } from "./feature-registry.ts";
 import type { Feature } from "./features.ts";
-import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
+import { ConnFlag, type Clock, type Conn, type ConnData, type DeliveryTap, type Fanout, type Principal } from "./ports.ts";
 import { closeCodeLabel } from "../observability/close-codes.ts";
 import { frameOverBudget } from "./frame-budget.ts";
 import { Authentication } from "./authentication.ts";
@@ -111,11 +111,9 @@ export class Hub implements EngineSink {
       subs: 0,
       present: null,
       userKey: "",
-      warned: false,
-      leased: false,
+      flags: 0,
       preauth,
       early: null,
-      slow: false,
       openedAt: now,
       closing: false,
       seenAt: now,
@@ -206,7 +204,7 @@ export class Hub implements EngineSink {
     if (!this.conns.delete(conn)) return;
     this.deps.metrics.connections.set(this.conns.size);
     this.deps.metrics.disconnects.inc({ code: closeCodeLabel(code) });
-    if (d.slow && code === CLOSE.ABNORMAL) this.deps.metrics.backpressureCloses.inc();
+    if (d.flags & ConnFlag.SLOW && code === CLOSE.ABNORMAL) this.deps.metrics.backpressureCloses.inc();
     if (d.subs > 0) {
       this.deps.metrics.subscriptions.inc(undefined, -d.subs);
       this.buffers.dropConn(conn);
@@ -216,8 +214,8 @@ export class Hub implements EngineSink {
     const userKey = d.userKey;
     this.byUser.remove(userKey, conn);
     let released = Promise.resolve();
-    if (d.leased) {
-      d.leased = false;
+    if (d.flags & ConnFlag.LEASED) {
+      d.flags &= ~ConnFlag.LEASED;
       released = this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
     this.features.closed(conn, released);

@@ -2,7 +2,7 @@ import type { Config } from "../config/load.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { CLOSE } from "../protocol/codes.ts";
 import { encodeErr } from "../protocol/encode.ts";
-import type { Clock, Conn } from "./ports.ts";
+import { ConnFlag, type Clock, type Conn } from "./ports.ts";
 
 export interface SweepDeps {
   config: Pick<Config, "ws" | "jwt" | "drain">;
@@ -53,8 +53,8 @@ export class Sweeper {
       if (now >= p.expMs) {
         d.closing = true;
         conn.close(CLOSE.TOKEN_EXPIRED, "token expired");
-      } else if (!d.warned && p.expMs - now <= warnMs) {
-        d.warned = true;
+      } else if (!(d.flags & ConnFlag.WARNED) && p.expMs - now <= warnMs) {
+        d.flags |= ConnFlag.WARNED;
         this.d.send(conn, '{"t":"expiring","in":' + Math.max(1, Math.ceil((p.expMs - now) / 1000)) + "}");
       }
     }
