@@ -41,6 +41,25 @@ async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt"): Promise<R
     res.cpu.main = await measureCpu(new CpuMeter(pidsOf(servers, workers)), go.measureFrom, go.measureTo, workers.length);
     const results = await Promise.all(workers.map((w) => w.waitFor("result", durationMs + 90_000)));
     applyTally(res, chatTally(results as unknown as ChatWorkerResult[], clients, res.cpu.main));
+    if (res.metrics.closedClients > 0) res.flags!.push(...(await serverCloseCounts(ep)));
     if (res.metrics.deliveredPerSec === 0) throw new Error("no message was delivered in the measured window (server dropped or rejected publications?)");
   });
+}
+
+/**
+ * Why a Switchboard node closed clients, from its own counters: slow
+ * consumers (WS_BACKPRESSURE_LIMIT; Bun ends those sockets without a close
+ * frame) and disconnects by close code. Nothing for targets without /metrics.
+ */
+async function serverCloseCounts(ep: { host: string; port: number }): Promise<string[]> {
+  try {
+    const r = await fetch(`http://${ep.host}:${ep.port}/metrics`);
+    if (!r.ok) return [];
+    const text = await r.text();
+    const backpressure = /^switchboard_backpressure_closes_total (\d+)/m.exec(text)?.[1];
+    const codes = [...text.matchAll(/^switchboard_disconnects_total\{code="(\d+)"\} (\d+)/gm)].map((m) => `${m[1]}×${m[2]}`).join(", ");
+    return backpressure === undefined ? [] : [`server: ${backpressure} backpressure closes (slow consumers over WS_BACKPRESSURE_LIMIT); disconnects by code: ${codes || "none"}`];
+  } catch {
+    return [];
+  }
 }
