@@ -13,6 +13,17 @@ import { ROOM, type ServerNode, type Target } from "../targets.ts";
 import { applyTally, authFor, guarded, measureCpu, newResult, pidsOf, soon, spread, type Ctx, type RunResult } from "./common.ts";
 import { chatTally, type ChatWorkerResult } from "./tally.ts";
 
+/**
+ * A round sends every client ~7 MB; a load-generator process the 2-core box
+ * does not schedule for ~100 ms falls more than Switchboard's default
+ * slow-consumer limit (1 MiB) behind, and the node closes it (measured: the
+ * flags then name the backpressure closes). The floors run with Bun's own
+ * default (16 MiB, and they drop instead of closing), so Switchboard gets
+ * the same buffer here: the scenario measures cost per publication, not
+ * how slow a starved client may get.
+ */
+const CHAT_ENV = { WS_BACKPRESSURE_LIMIT: String(16 * 1024 * 1024) };
+
 export const chatScenario = (t: Target, ctx: Ctx) => runChat(t, ctx, "saturate");
 export const chatRttScenario = (t: Target, ctx: Ctx) => runChat(t, ctx, "rtt");
 
@@ -25,7 +36,7 @@ async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt"): Promise<R
   const servers: ServerNode[] = [];
   const workers: LoadWorker[] = [];
   return guarded(res, servers, workers, async () => {
-    servers.push(...(await t.start({ nodes: 1 })));
+    servers.push(...(await t.start({ nodes: 1, env: CHAT_ENV })));
     const ep = { host: "127.0.0.1", port: servers[0].port };
     let base = 0;
     spread(clients, ctx.workers).forEach((k, i) => {
