@@ -285,8 +285,9 @@ export class Hub implements EngineSink {
     if (frame.charCodeAt(6) === 109 /* m */) {
       if (this.buffers.size > 0) this.buffers.offer(key, frame);
       const sent = fanout.publish(key, frame);
-      if (sent > 0) this.outMsg.value += this.subscribersOf(fanout, key);
-      else if (sent < 0 || fanout.subscriberCount(key) > 0) this.backpressure.note(key);
+      // -1: sent or queued for every subscriber, and some are over the backpressure limit.
+      if (sent !== 0) this.outMsg.value += this.subscribersOf(fanout, key);
+      if (sent < 0 || (sent === 0 && fanout.subscriberCount(key) > 0)) this.backpressure.note(key);
       if (this.tap !== undefined) this.tap.deliver(key, frame);
     } else if (frame.charCodeAt(6) === 106 /* j */ || frame.charCodeAt(6) === 108 /* l */) {
       const topic = presenceTopic(key);
