@@ -13,6 +13,8 @@ import { renderHtml } from "./report/html.ts";
 import { FIGURES, fmtValue } from "./report/figures.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { callSetupScenario } from "./scenarios/call-setup.ts";
+import { careTeamScenario } from "./scenarios/care-team.ts";
+import { chatWebhooksScenario } from "./scenarios/chat-webhooks.ts";
 import { chatRttScenario, chatScenario } from "./scenarios/chat.ts";
 import { chatStoreScenario } from "./scenarios/chat-store.ts";
 import { EXTRA_SCENARIOS, SCENARIOS, trusted, type Ctx, type Report, type RunResult, type ScenarioName } from "./scenarios/common.ts";
@@ -34,6 +36,9 @@ const DEFAULT_TARGETS: Record<ScenarioName, TargetName[]> = {
   "chat-store": ["switchboard"],
   "call-setup": ["switchboard"],
   "connect-workers": ["switchboard"],
+  // Switchboard against itself: plain chat next to chat with a webhook on another namespace and presence status on.
+  "chat-webhooks": ["switchboard"],
+  "care-team": ["switchboard"],
 };
 
 const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => Promise<RunResult>> = {
@@ -46,6 +51,8 @@ const RUNNERS: Record<ScenarioName, (t: Target, ctx: Ctx, single?: boolean) => P
   "chat-store": chatStoreScenario,
   "call-setup": callSetupScenario,
   "connect-workers": connectWorkersScenario,
+  "chat-webhooks": chatWebhooksScenario,
+  "care-team": careTeamScenario,
 };
 
 const USAGE = `usage: npm run bench -- <${[...SCENARIOS, ...EXTRA_SCENARIOS].join("|")}|all> [--targets ${TARGETS.join(",")}] [--quick] [--workers N] [--rounds N] [--connections N] [--save | --no-save]`;
@@ -82,6 +89,8 @@ export function parseArgs(argv: string[]): Args {
 async function main(): Promise<void> {
   // The reports bench has its own output (reports/s per template, WS p99 under render load).
   if (process.argv[2] === "reports") return void (await import("./scenarios/reports.ts"));
+  // Only its WebSocket round trip, idle and while 8 large reports render (issue 12's 1.5× bound).
+  if (process.argv[2] === "reports-latency") return void (await import("./scenarios/reports.ts"));
   const args = parseArgs(process.argv.slice(2));
   const started = new Date();
   const t0 = performance.now();

@@ -18,8 +18,10 @@ import { presenceFeature } from "./features/presence/presence-feature.ts";
 import { callsFeature } from "./features/calls/calls-feature.ts";
 import { createJobs } from "./jobs/jobs.ts";
 import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
-import { signHeaders } from "./features/webhooks/signature.ts";
-import { authorizeHook } from "./features/webhooks/authorize-hook.ts";
+import { signBytesHeaders, signHeaders } from "./features/webhooks/signature.ts";
+import { reportDelivery } from "./jobs/report-job.ts";
+import { reportFileRoutes } from "./transport/http/report-file-routes.ts";
+import { backendRule } from "./features/webhooks/authorize-hook.ts";
 import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
 import { WebhookService } from "./features/webhooks/webhook-service.ts";
 import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
@@ -181,6 +183,7 @@ async function main(): Promise<void> {
   hub.register(presence.feature);
   const featureRoutes = [statusRoutes(presence.status, logger)];
   let chatNs: string | undefined;
+  let conversations: { conversation: typeof store.conversation; messages: ReturnType<typeof chatFeature>["service"]["messages"] } | undefined;
   try {
     chatNs = chatNamespace(config.namespaces);
   } catch (err) {
@@ -189,6 +192,7 @@ async function main(): Promise<void> {
   if (chatNs) {
     const chat = chatFeature(hub, store, chatNs);
     hub.register(chat.feature);
+    conversations = { conversation: (t, id) => store.conversation(t, id), messages: (t, id, before, n) => chat.service.messages(t, id, before, n) };
     featureRoutes.push(chatRoutes(chat.service, logger), transcriptRoutes(chat.service, reports, logger, { maxInputBytes: config.reports.maxInputBytes, retention: config.namespaces[chatNs]!.retention }));
   }
   const inbox = notificationsFeature(hub, store, config.notificationRetentionDays);
@@ -213,13 +217,17 @@ async function main(): Promise<void> {
     logger,
   });
   try {
-    await webhooks.start(10_000);
+    await webhooks.start(10_000, config.webhooks.static);
   } catch (err) {
     fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
   }
   webhooks.appended = () => deliveries.wake();
-  const authorize = config.webhooks.authorize;
-  hub.register(webhooksFeature(webhooks, logger, authorize ? authorizeHook({ ...authorize, secret: config.jobs.webhookSecret, logger }) : undefined));
+  const { authorize, publish: publishHook } = config.webhooks;
+  const backend = backendRule({
+    subscribe: authorize && { ...authorize, secret: config.jobs.webhookSecret, logger },
+    publish: { ...publishHook, secret: config.jobs.webhookSecret, logger },
+  });
+  hub.register(webhooksFeature(webhooks, logger, { connId: (c) => hub.connId(c), node: config.nodeId }, backend));
   tapPublications(engine, webhooks, logger);
   featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
   deliveries.start();
@@ -229,8 +237,26 @@ async function main(): Promise<void> {
     effects: {
       publish: (tenant, ch, ev, data) => api.publish(tenant, ch, ev, data),
       notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
-      // Once per cluster: the history-trim job is a static job in the shared queue.
-      builtins: new Map([["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now()))]]),
+      // Once per cluster: the history-trim job (which also applies the call records' retention) and the retention jobs are static jobs in the shared queue.
+      builtins: new Map([
+        ["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now())) + (await calls.service.deleteExpired())],
+        ["webhook-retention", () => webhooks.purge(config.webhooks.retentionSec)],
+        ["retention", async () => (config.jobs.retentionMs > 0 ? await store.jobs.purgeFinishedJobs(clock.now() - config.jobs.retentionMs) : 0) + (await store.reportFiles.deleteExpiredReportFiles(clock.now()))],
+      ]),
+      report: reportDelivery({
+        renderer: reports,
+        history: api,
+        conversations,
+        chatRetention: chatNs ? config.namespaces[chatNs]!.retention : undefined,
+        files: store.reportFiles,
+        notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
+        signBytes: config.jobs.webhookSecret ? (body, headers) => signBytesHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
+        breakers,
+        linkTtlSec: config.reports.linkTtlSec,
+        linkBaseUrl: config.reports.linkBaseUrl,
+        now: () => clock.now(),
+        audit: (fields) => logger.audit("job_report", fields),
+      }),
       breakers,
       signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
     },
@@ -244,7 +270,13 @@ async function main(): Promise<void> {
         .catch((err) => logger.warn("webhook job.failed event not stored", { err, job: job.id }));
     },
   });
-  config.jobs.static.unshift({ tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" });
+  config.jobs.static.unshift(
+    { tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" },
+    { tenant: "", key: "builtin:retention", name: "retention", everyMs: config.jobs.sweepMs, action: { builtin: "retention" }, missed: "run" },
+  );
+  if (config.webhooks.retentionSec > 0) {
+    config.jobs.static.unshift({ tenant: "", key: "builtin:webhook-retention", name: "webhook-retention", cron: config.historyTrimCron, action: { builtin: "webhook-retention" }, missed: "run" });
+  }
   featureRoutes.push(jobRoutes(jobs.service, logger));
   try {
     await jobs.start();
@@ -269,6 +301,8 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     maxBodyBytes: config.ws.maxMessageSize,
     featureRoutes,
+    featureRateLimit: config.featureRateLimit,
+    publicRoutes: [reportFileRoutes(store.reportFiles, logger, () => clock.now())],
   };
   const metricsOptions = { processMetrics, metricsKey: config.metricsKey, environment: config.env };
   const nodeStats = config.adminDashboardKey ? new NodeStats({ nodeId: config.nodeId, version: VERSION, metrics, health, engine: () => engine, rates: channelRates! }) : undefined;

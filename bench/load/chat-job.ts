@@ -37,17 +37,11 @@ export interface ChatShape {
   inFlight: number;
   /** Upper bound for the drain after the measured window (ms). */
   drainMs: number;
-  /**
-   * The drain ends once nothing arrived for this long (ms). A saturated
-   * server on a box it shares with other work can pause longer than half a
-   * second while rounds of ~7 MB per client are still queued for the clients.
-   */
-  quietMs: number;
 }
 
 export function chatShape(mode: ChatJob["mode"], batch: number): ChatShape {
-  if (mode === "saturate") return { texts: Array.from({ length: BUN_CHAT_REPEAT }, () => BUN_CHAT_TEXTS).flat(), inFlight: 1, drainMs: 60_000, quietMs: 3000 };
-  return { texts: Array.from({ length: batch }, () => ""), inFlight: 2, drainMs: 5_000, quietMs: 500 };
+  if (mode === "saturate") return { texts: Array.from({ length: BUN_CHAT_REPEAT }, () => BUN_CHAT_TEXTS).flat(), inFlight: 1, drainMs: 60_000 };
+  return { texts: Array.from({ length: batch }, () => ""), inFlight: 2, drainMs: 5_000 };
 }
 
 const MASK = crypto.getRandomValues(new Uint8Array(4));
@@ -69,6 +63,29 @@ function roundBytes(spec: ClientSpec, ch: string, sender: number, q0: number, te
     o += f.length;
   }
   return out;
+}
+
+/**
+ * Presence status on: each client sets `busy` with a text and watches every
+ * other user of this worker (the SDK's `status` and `watch` frames), one
+ * request at a time per client, each waiting for its `ok`. The status events
+ * this fans out arrive before the load starts and are not deliveries.
+ */
+async function setStatuses(job: ChatJob, conns: LeanConn[]): Promise<void> {
+  const prefix = job.auth?.subPrefix;
+  if (prefix === undefined) throw new Error("status needs authenticated clients");
+  const users = conns.map((_, i) => `${prefix}${i}`);
+  const okFor = (id: number) => (t: string) => t.startsWith(`{"t":"ok","id":${id},`) || t === `{"t":"ok","id":${id}}`;
+  await Promise.all(
+    conns.map(async (c, i) => {
+      const set = c.expect(okFor(5));
+      c.sendText(`{"t":"status","id":5,"status":"busy","text":"ward round ${i}"}`);
+      await set;
+      const watched = c.expect(okFor(6));
+      c.sendText(`{"t":"watch","id":6,"users":${JSON.stringify(users.filter((_, k) => k !== i))}}`);
+      await watched;
+    }),
+  );
 }
 
 export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: ClientSpec[]; failed: number; firstError?: string }, emit: Emit, next: () => Promise<Record<string, any>>): Promise<void> {
@@ -97,6 +114,7 @@ export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: 
       if (got[i] >= (sent[i] / per - shape.inFlight + 1) * perRound) sendRound(i);
     };
   });
+  if (job.status) await setStatuses(job, conns);
   emit({ ev: "ready", conns: conns.length, failed, firstError });
   const go = (await next()) as Go;
   await sleepUntil(go.startAt);
@@ -115,13 +133,19 @@ export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: 
   const b1 = bytes();
   const t1 = nowMs();
   running = false;
-  // Every client stops sending at measureTo: wait for what is in flight (quiet for shape.quietMs, bounded),
-  // so the coordinator can compare everything sent with everything received.
+  // Every client stops sending at measureTo. The coordinator sums what all workers sent and says how
+  // many messages each client must receive (everything anybody sent, in the one room); wait for that,
+  // until nothing arrived for 3 s, or the bound. A "quiet for 500 ms" rule alone cut the drain short
+  // on a starved machine: other workers' clients were still receiving and the messages left in
+  // flight to this worker's (then closed) clients were counted as missing.
+  emit({ ev: "sent", sent: sent.reduce((a, b) => a + b, 0) });
+  const { perClient } = (await next()) as { perClient: number };
   for (let last = -1, quietSince = nowMs(), until = nowMs() + shape.drainMs; nowMs() < until; ) {
+    if (got.every((g) => g >= perClient)) break;
     const n = total();
     if (n !== last) [last, quietSince] = [n, nowMs()];
-    else if (nowMs() - quietSince >= shape.quietMs) break;
-    await sleepUntil(nowMs() + 50);
+    else if (nowMs() - quietSince >= 3000) break;
+    await sleepUntil(nowMs() + 20);
   }
   emit({
     ev: "result",

@@ -13,6 +13,7 @@ import { chatJob } from "./chat-job.ts";
 import { httpJob } from "./http-job.ts";
 import type { LeanConn } from "./lean-client.ts";
 import { chatStore, type ChatStoreJob } from "./chat-store-job.ts";
+import { careTeamJob, type CareTeamJob } from "./care-team-job.ts";
 
 export interface AuthSpec {
   secret: string;
@@ -32,14 +33,15 @@ export interface Base {
 
 /** `base`: this worker's first client number across all workers (the sender id in each message). */
 /** `mode`: `saturate` (Bun's chat benchmark shape) or `rtt` (rounds of `batch`); see chat-job.ts. */
-export interface ChatJob extends Base { kind: "chat"; mode: "saturate" | "rtt"; n: number; ch: string; batch: number; totalClients: number; base?: number }
+/** `status`: every client sets a presence status and watches this worker's other users before `ready` (chat-webhooks). */
+export interface ChatJob extends Base { kind: "chat"; mode: "saturate" | "rtt"; n: number; ch: string; batch: number; totalClients: number; base?: number; status?: boolean }
 export interface ListenJob extends Base { kind: "listen"; n: number; ch: string }
 export interface PublishJob extends Base { kind: "publish"; ch: string }
 /** `listen`: once subscribed, record the latency of every `ch` delivery (the connect-workers fan-out). */
 export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string; listen?: boolean }
 /** `base`: sender id of this worker's first lane (lanes publish sequences of their own). */
 export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number; base?: number }
-export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob | ChatStoreJob;
+export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob | ChatStoreJob | CareTeamJob;
 
 /** Time window (ms, nowMs clock); publications are assigned to phases by their scheduled send time. */
 export interface Phase { name: string; fromMs: number; toMs: number; rate?: number; window?: number }
@@ -116,6 +118,8 @@ export async function runJob(job: Job, emit: Emit, next: () => Promise<Record<st
       return httpJob(job, emit, next);
     case "chat-store":
       return chatStore(job, emit, next);
+    case "care-team":
+      return careTeamJob(job, emit, next);
   }
 }
 

@@ -28,6 +28,30 @@ const CHAT_FIGURES: Figure[] = [
   { key: "wireBytes", label: "bytes per delivered msg", unit: "bytes", better: "lower", get: met("wireBytesPerMsg") },
 ];
 
+/** chat-webhooks: per variant delivered/s and CPU µs per publication, and the variants' CPU per publication ÷ plain's (same round). */
+const WEBHOOK_FIGURES: Figure[] = [
+  { key: "plainCpu", label: "plain CPU per pub", unit: "µs", better: "lower", noRatio: true, get: met("plainCpuUsPerPub") },
+  { key: "webhookCpu", label: "webhook CPU per pub", unit: "µs", better: "lower", noRatio: true, get: met("webhookCpuUsPerPub") },
+  { key: "statusCpu", label: "status CPU per pub", unit: "µs", better: "lower", noRatio: true, get: met("statusCpuUsPerPub") },
+  { key: "bothCpu", label: "webhook+status CPU per pub", unit: "µs", better: "lower", noRatio: true, get: met("bothCpuUsPerPub") },
+  { key: "webhookX", label: "webhook ÷ plain (CPU)", unit: "×", better: "lower", noRatio: true, get: met("webhookCpuVsPlain") },
+  { key: "statusX", label: "status ÷ plain (CPU)", unit: "×", better: "lower", noRatio: true, get: met("statusCpuVsPlain") },
+  { key: "bothX", label: "webhook+status ÷ plain (CPU)", unit: "×", better: "lower", noRatio: true, get: met("bothCpuVsPlain") },
+  { key: "noise", label: "plain's own spread (CPU)", unit: "%", better: "lower", noRatio: true, get: (r) => (Number.isFinite(r.metrics.plainCpuSpread) ? r.metrics.plainCpuSpread! * 100 : undefined) },
+  { key: "plainDel", label: "plain delivered msgs/s", unit: "/s", better: "higher", noRatio: true, get: met("plainDeliveredPerSec") },
+  { key: "bothDel", label: "webhook+status delivered msgs/s", unit: "/s", better: "higher", noRatio: true, get: met("bothDeliveredPerSec") },
+];
+
+/** care-team: throughput, CPU per operation, p50/p99 per operation kind (latency phase names from scenarios/care-team.ts). */
+const CARE_FIGURES: Figure[] = [
+  { key: "ops", label: "ops/s", unit: "/s", better: "higher", noRatio: true, get: met("opsPerSec") },
+  { key: "cpuPerOp", label: "server CPU per op", unit: "µs", better: "lower", noRatio: true, get: met("serverCpuUsPerOp") },
+  ...(["chat", "read", "typing", "status", "notify", "call"] as const).flatMap((op) =>
+    (["p50", "p99"] as const).map((p): Figure => ({ key: `${op}${p}`, label: `${op} ${p}`, unit: "ms", better: "lower", noRatio: true, get: lat(op, p) })),
+  ),
+  { key: "deliveryP99", label: "chat delivery p99", unit: "ms", better: "lower", noRatio: true, get: lat("chat delivery", "p99") },
+];
+
 export const FIGURES: Record<ScenarioName, Figure[]> = {
   connect: [
     { key: "connectsPerSec", label: "connects/s", unit: "/s", better: "higher", get: met("connectsPerSec") },
@@ -89,6 +113,8 @@ export const FIGURES: Record<ScenarioName, Figure[]> = {
     { key: "xRelayP50", label: "accept→relay p50 (cross-node)", unit: "ms", better: "lower", noRatio: true, get: lat("cross accept→relay", "p50") },
     { key: "xRelayP99", label: "accept→relay p99 (cross-node)", unit: "ms", better: "lower", noRatio: true, get: lat("cross accept→relay", "p99") },
   ],
+  "chat-webhooks": WEBHOOK_FIGURES,
+  "care-team": CARE_FIGURES,
 };
 
 export function ratio(value: number | undefined, baseline: number | undefined): number | null {
@@ -107,6 +133,8 @@ export function fmtValue(v: number | undefined, unit: string): string {
   if (unit === "ms") return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   if (unit === "µs") return v >= 100 ? v.toFixed(0) : v.toFixed(2);
   if (unit === "bytes") return v.toFixed(1);
+  if (unit === "×") return `${v.toFixed(2)}×`;
+  if (unit === "%") return `${v.toFixed(1)} %`;
   if (unit === "B") return v >= 10_240 ? `${(v / 1024).toFixed(1)} KiB` : `${(v / 1024).toFixed(2)} KiB`;
   return Math.round(v).toLocaleString("en-US");
 }

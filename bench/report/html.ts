@@ -119,6 +119,8 @@ function charts(s: ScenarioName, runs: RunResult[]): string {
     latencyPhases(["request", "delivery"]);
   } else if (s === "chat-store") {
     latencyPhases(["room", "chat sqlite", "chat postgres"]);
+  } else if (s === "care-team") {
+    latencyPhases(["chat", "read", "typing", "status", "notify", "call", "chat delivery"]);
   }
   return `<div class="charts">${out.join("")}</div>`;
 }

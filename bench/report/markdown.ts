@@ -11,6 +11,8 @@ export const SCENARIO_TEXT: Record<ScenarioName, string> = {
   "chat-store": "32 clients in one conversation, each keeping 2 publications unacknowledged (closed loop); acknowledged messages per second and ack latency for the plain room, then chat persisted in SQLite and in PostgreSQL (the ok waits for the store commit), read receipts on for chat.",
   "connect-workers": "One node as 4 Switchboard processes on one port (WORKERS=4: SO_REUSEPORT, Redis engine, PostgreSQL records); load workers of at most 15,000 connections each connect to 127.0.0.1–4, authenticate, subscribe to `room:idle` and `user:<sub>` and stay idle; then 5 publications to `room:idle` (1/s) must reach every connection across the processes. RSS per idle conn is the 4 processes' VmRSS growth ÷ connections alive; kernel per socket is the machine's Slab growth ÷ (2 × connections), both socket ends being on this machine; fan-out latency is from each publication's scheduled send time to its arrival at every connection.",
   "http-publish": "Closed-loop keep-alive POST /v1/publish clients (request latency = service time) with 8 WebSocket subscribers on the channel.",
+  "chat-webhooks": "The saturating `chat` shape against Switchboard in four variants per round, each on a fresh server: plain; a webhook endpoint for publications on another namespace (`case`, a receiver the bench runs; a probe publication must reach it first and no chat publication may); every client with a presence status set and watching the other users of its worker; both. Full runs do 3 rounds with the order rotated, quick runs 1. CPU per publication and delivered/s are each variant's median over its clean rounds; `÷ plain` is the median of the per-round ratios; plain's own spread over the rounds is the noise to judge \"unchanged within noise\" against.",
+  "care-team": "A mixed care-team workload, open loop at a fixed offered rate from several load worker processes: teams of 8 users in persisted conversations (`chat:`, SQLite), per 100 operations 70 chat messages, 10 read receipts, 10 typing signals, 5 status changes (watched by the team), 4 notifications over `POST /v1/notifications` and 1 call setup (invite → ringing → accept → offer relayed, then hangup). Operations completed per second in the window, server CPU µs per operation, and p50/p99 per operation from its due time to its answer (chat: the `ok` after the store commit; call: the relayed offer at the caller). Every chat message must reach every team member and every notification its recipient, or the run is flagged.",
   "call-setup": "Call setups at a fixed rate between 40 caller/callee pairs: invite → the callee's `ringing`, then accept → the callee's first `offer` relayed to the caller; on one node (SQLite) and across two nodes (Redis + PostgreSQL) in the same run.",
 };
 
@@ -106,7 +108,19 @@ export function goals(runs: RunResult[]): Goal[] {
     }
     out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: parts.join("; ") });
   } else out.push({ text: "crossnode p99 within 2 ms of single-node p99", verdict: `not measured${runs.find((r) => r.scenario === "crossnode" && r.target === "switchboard" && !trusted(r)) ? " (the switchboard run failed or was flagged, see below)" : ""}` });
+  const hooks = get("chat-webhooks", "switchboard");
+  if (hooks) out.push({ text: "chat with a webhook for another namespace and presence status on: CPU per publication unchanged within noise", verdict: webhookVerdict(hooks.metrics) });
   return out;
+}
+
+/** Within noise: webhook+status ÷ plain (median of per-round ratios) no further above 1 than plain's own spread over the rounds. */
+export function webhookVerdict(m: Record<string, number>): string {
+  const x = m.bothCpuVsPlain;
+  const spread = m.plainCpuSpread;
+  if (!Number.isFinite(x)) return "not measured";
+  const head = `webhook+status ${x.toFixed(2)}× plain (webhook ${m.webhookCpuVsPlain?.toFixed(2)}×, status ${m.statusCpuVsPlain?.toFixed(2)}×)`;
+  if (!Number.isFinite(spread)) return `${head}; one round, no noise estimate — run it full`;
+  return `${head}, plain's own spread ${(spread * 100).toFixed(1)} % — ${x <= 1 + spread ? "within noise" : "**above noise**"}`;
 }
 
 export function renderMarkdown(rep: Report): string {

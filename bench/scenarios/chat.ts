@@ -27,7 +27,16 @@ const CHAT_ENV = { WS_BACKPRESSURE_LIMIT: String(16 * 1024 * 1024) };
 export const chatScenario = (t: Target, ctx: Ctx) => runChat(t, ctx, "saturate");
 export const chatRttScenario = (t: Target, ctx: Ctx) => runChat(t, ctx, "rtt");
 
-async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt"): Promise<RunResult> {
+/** What a chat variant changes (scenarios/chat-webhooks.ts): server settings, setup once it serves, clients setting a status. */
+export interface ChatVariant {
+  env?: Record<string, string>;
+  /** Runs once the server is ready and before any client connects. */
+  afterStart?(server: ServerNode): Promise<void>;
+  /** Every client sets a presence status and watches the other users of its worker before the load starts. */
+  status?: boolean;
+}
+
+export async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt", variant: ChatVariant = {}): Promise<RunResult> {
   const clients = 32;
   const batch = mode === "saturate" ? BUN_CHAT_TEXTS.length * BUN_CHAT_REPEAT : 10;
   const warmupMs = ctx.quick ? 1000 : 2000;
@@ -36,11 +45,12 @@ async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt"): Promise<R
   const servers: ServerNode[] = [];
   const workers: LoadWorker[] = [];
   return guarded(res, servers, workers, async () => {
-    servers.push(...(await t.start({ nodes: 1, env: CHAT_ENV })));
+    servers.push(...(await t.start({ nodes: 1, env: { ...CHAT_ENV, ...variant.env } })));
+    await variant.afterStart?.(servers[0]!);
     const ep = { host: "127.0.0.1", port: servers[0].port };
     let base = 0;
     spread(clients, ctx.workers).forEach((k, i) => {
-      workers.push(LoadWorker.start(`chat-w${i}`, { kind: "chat", mode, dialect: t.dialect, ep, auth: authFor(t, `chat${i}`), n: k, ch: ROOM, batch, totalClients: clients, base }));
+      workers.push(LoadWorker.start(`chat-w${i}`, { kind: "chat", mode, dialect: t.dialect, ep, auth: authFor(t, `chat${i}`), n: k, ch: ROOM, batch, totalClients: clients, base, ...(variant.status ? { status: true } : {}) }));
       base += k;
     });
     const ready = await Promise.all(workers.map((w) => w.waitFor("ready", 60_000)));
@@ -50,6 +60,10 @@ async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt"): Promise<R
     const go = { cmd: "go", startAt, measureFrom: startAt + warmupMs, measureTo: startAt + warmupMs + durationMs };
     workers.forEach((w) => w.send(go));
     res.cpu.main = await measureCpu(new CpuMeter(pidsOf(servers, workers)), go.measureFrom, go.measureTo, workers.length);
+    // Each client must receive everything every client sent: the workers drain until they have it.
+    const sent = await Promise.all(workers.map((w) => w.waitFor("sent", 30_000)));
+    const perClient = sent.reduce((s, r) => s + r.sent, 0);
+    workers.forEach((w) => w.send({ cmd: "expect", perClient }));
     const results = await Promise.all(workers.map((w) => w.waitFor("result", durationMs + 90_000)));
     applyTally(res, chatTally(results as unknown as ChatWorkerResult[], clients, res.cpu.main));
     if (res.metrics.closedClients > 0) res.flags!.push(...(await serverCloseCounts(ep)));

@@ -8,8 +8,11 @@ import type { AuthSpec } from "../load/jobs.ts";
 import type { ServerNode, Target, TargetName } from "../targets.ts";
 
 export const SCENARIOS = ["connect", "chat", "chat-rtt", "fanout", "crossnode", "http-publish"] as const;
-/** Run only when named (not by `all`): connect-workers needs Redis, PostgreSQL and 60,000 sockets; chat-store and call-setup start their own PostgreSQL. */
-export const EXTRA_SCENARIOS = ["connect-workers", "chat-store", "call-setup"] as const;
+/**
+ * Run only when named (not by `all`): connect-workers needs Redis, PostgreSQL and 60,000 sockets; chat-store and call-setup start their own PostgreSQL;
+ * chat-webhooks runs the saturating chat 4 times per round (3 rounds full) and care-team is Switchboard against itself.
+ */
+export const EXTRA_SCENARIOS = ["connect-workers", "chat-store", "call-setup", "chat-webhooks", "care-team"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number] | (typeof EXTRA_SCENARIOS)[number];
 
 export interface Ctx {

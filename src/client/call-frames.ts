@@ -11,7 +11,7 @@ export interface CallInfo {
   context: unknown;
   state: CallState;
   outcome: CallOutcome | null;
-  participants: { user: string; role: "caller" | "invitee"; state: string }[];
+  participants: { user: string; role: "caller" | "invitee"; state: string; ringUntil?: number }[];
   /** Invite time; ring deadline; answer and end times (ms since the epoch). */
   ts: number;
   ringUntil: number;
@@ -43,6 +43,7 @@ export type CallServerFrame = ({ t: "call" } & CallEvent) | CallSignal;
 
 export type CallClientFrame =
   | { t: "invite"; id: number; to: string[]; media: "audio" | "video"; context?: unknown; ringMs?: number }
+  | { t: "invite"; id: number; call: string; to: string[]; ringMs?: number }
   | { t: "accept" | "reject" | "cancel" | "hangup" | "leave" | "rejoin" | "call_media"; id: number; call: string }
   | { t: "call_get"; id: number; call: string }
   | { t: SignalKind; call: string; to?: string; data: unknown }

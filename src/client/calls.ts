@@ -13,6 +13,9 @@ export interface CallsEvents {
   resumed: CallInfo;
 }
 
+/** Events published on `user:<id>` as well as sent straight: delivered once. */
+const ONCE = new Set(["ringing", "accepted", "answered_elsewhere", "rejected", "cancelled", "missed", "ended"]);
+
 /** What the calls API needs from the connection (the client passes its request and send). */
 export interface CallsPort {
   request(frame: (id: number) => CallClientFrame): Promise<Record<string, unknown>>;
@@ -38,6 +41,8 @@ export interface QualitySample {
 export class Calls extends Emitter<CallsEvents> {
   /** Calls this device is bound to: rejoined after a reconnect (within the server's grace period). */
   private readonly mine = new Set<string>();
+  /** Keys of the latest events that can arrive by two paths (see repeated). */
+  private readonly recent: string[] = [];
 
   constructor(private readonly port: CallsPort) {
     super();
@@ -71,6 +76,12 @@ export class Calls extends Emitter<CallsEvents> {
     const info = ok.call as CallInfo;
     this.mine.add(info.id);
     return info;
+  }
+
+  /** Rings more users into a live call this user is in; they join by accepting. */
+  async add(call: string, to: string[], opts: { ringMs?: number } = {}): Promise<CallInfo> {
+    const ok = await this.port.request((id) => (opts.ringMs === undefined ? { t: "invite", id, call, to } : { t: "invite", id, call, to, ringMs: opts.ringMs }));
+    return ok.call as CallInfo;
   }
 
   accept(call: string): Promise<CallInfo> {
@@ -123,10 +134,49 @@ export class Calls extends Emitter<CallsEvents> {
     return connectPeer(this, pc, call, opts);
   }
 
+  /**
+   * True for an event this device saw already: a device that subscribes to
+   * its user channel at the moment of a transition can get it both straight
+   * and on the channel. Only the events the user channel carries are
+   * compared; the key holds what changes between two real ones (states, the
+   * ring deadline of a user rung again, the end).
+   */
+  private repeated(e: CallEvent): boolean {
+    if (!ONCE.has(e.ev)) return false;
+    const c = e.call;
+    const who = c.participants.find((p) => p.user === e.user);
+    const key = [c.id, e.ev, e.user, c.participants.map((p) => p.state).join(","), who?.ringUntil ?? c.ringUntil, c.endedTs].join("|");
+    if (this.recent.includes(key)) return true;
+    this.recent.push(key);
+    if (this.recent.length > 64) this.recent.shift();
+    return false;
+  }
+
+  /**
+   * Feeds a message of the user's own channel (`user:<id>`) to the calls API:
+   * ringing and what ends it are published there, so a device subscribed to
+   * it (with `since` after a reconnect) rings even for a call that started
+   * while it was offline. `conn` is this connection's id (`client.hello.conn`):
+   * an `accepted` by another device of the user becomes `answered_elsewhere`.
+   * A ringing whose ring time is over is not emitted. Other messages are ignored.
+   */
+  fromUserChannel(m: { ev: string; data: unknown }, conn: string | undefined): void {
+    if (m.ev !== "call" || typeof m.data !== "object" || m.data === null) return;
+    const d = m.data as { ev: CallEvent["ev"]; user: string; call: CallInfo; conn?: string | null };
+    let ev = d.ev;
+    if (ev === "accepted" && d.conn !== undefined && d.conn !== conn) ev = "answered_elsewhere";
+    if (ev === "ringing") {
+      const me = d.call.participants.find((p) => p.user === d.user && p.role === "invitee") ?? d.call.participants.find((p) => p.role === "invitee");
+      if ((me?.ringUntil ?? d.call.ringUntil) <= Date.now() || d.call.state === "ended") return;
+    }
+    this.receive({ t: "call", ev, user: d.user, call: d.call });
+  }
+
   /** Called by the client for the feature's frames. */
   receive(f: CallServerFrame): void {
     if (f.t === "call") {
       const e: CallEvent = { ev: f.ev, user: f.user, call: f.call };
+      if (this.repeated(e)) return;
       if (e.call.state === "ended") this.mine.delete(e.call.id);
       if (e.ev === "ringing") this.emit("ringing", e);
       this.emit("call", e);

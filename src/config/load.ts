@@ -8,6 +8,7 @@ import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces }
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
 import { JobSpecSchema, type JobSpec } from "../jobs/job-spec.ts";
 import { checkSocketIo, defaultSocketIo, SocketIoSchema, type SocketIoConfig } from "./socketio.ts";
+import { parseStaticWebhooks, webhookNamespaceProblems, webhooksConfig, type WebhooksConfig } from "./webhooks.ts";
 
 /** The one typed configuration object, built once at start-up. */
 export interface Config {
@@ -47,6 +48,8 @@ export interface Config {
     idleTimeoutSec: number;
     maxErrorsPerMin: number;
   };
+  /** Token bucket per API key on the feature routes under /v1. */
+  featureRateLimit: { perSec: number; burst: number };
   drain: { deadlineMs: number; reconnectMaxMs: number };
   exitWithParent: boolean;
   admin: { port: number; host: string } | undefined;
@@ -80,7 +83,7 @@ export interface Config {
   database: { url: string; timeoutMs: number; poolSize: number } | undefined;
   /** 0 = forever. */
   notificationRetentionDays: number;
-  reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number };
+  reports: { workers: number; queueSize: number; timeoutMs: number; maxPages: number; maxInputBytes: number; maxHeapMb: number; linkTtlSec: number; linkBaseUrl: string };
   /** The calls feature (features/calls): ring timeout, grace, signalling budget, ICE servers. */
   calls: CallsConfig;
   namespaces: Namespaces;
@@ -88,11 +91,15 @@ export interface Config {
   socketio: SocketIoConfig & { pingIntervalMs: number; pingTimeoutMs: number; recoverySec: number };
   /** Seed configuration names translated (config/aliases.ts), for the start-up log. */
   aliasesApplied: string[];
-  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; pollMs: number; authorize: { url: string; timeoutMs: number; failOpen: boolean } | undefined };
+  webhooks: WebhooksConfig;
   jobs: {
     pollMs: number;
     leaseMs: number;
     concurrency: Record<string, number>;
+    /** Cluster-wide limits per kind (JOBS_CLUSTER_CONCURRENCY); absent kinds have none. */
+    clusterConcurrency: Record<string, number>;
+    retentionMs: number;
+    sweepMs: number;
     timeoutMs: number;
     attempts: number;
     backoffMs: number;
@@ -121,6 +128,7 @@ interface FileValues {
   extendsDefault: boolean;
   socketio?: unknown;
   jobs?: unknown;
+  webhooks?: unknown;
 }
 
 function readFile(path: string, problems: string[]): FileValues {
@@ -141,8 +149,10 @@ function readFile(path: string, problems: string[]): FileValues {
   let extendsDefault = false;
   let socketio: unknown;
   let jobs: unknown;
+  let webhooks: unknown;
   for (const [k, val] of Object.entries(raw)) {
     if (k === "namespaces") namespaces = val;
+    else if (k === "webhooks") webhooks = val;
     else if (k === "socketio") socketio = val;
     else if (k === "jobs") jobs = val;
     else if (k === "extends") {
@@ -153,7 +163,7 @@ function readFile(path: string, problems: string[]): FileValues {
     else if (val === null) continue;
     else values[k] = Array.isArray(val) ? val.join(",") : String(val);
   }
-  return { values, namespaces, extendsDefault, socketio, jobs };
+  return { values, namespaces, extendsDefault, socketio, jobs, webhooks };
 }
 
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
@@ -203,6 +213,8 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       });
   }
 
+  const staticWebhooks = file.webhooks === undefined ? [] : parseStaticWebhooks(file.webhooks, env, problems);
+
   const envName = st.NODE_ENV ?? "development";
   let publicKey = st.JWT_PUBLIC_KEY;
   if (publicKey && !publicKey.includes("-----BEGIN")) {
@@ -225,10 +237,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       if (why) problems.push(`${f}: ${why}`);
     }
   }
-  for (const [ns, p] of Object.entries(namespaces)) {
-    if (p.publish.includes("backend")) problems.push(`namespaces.${ns}.publish: the backend rule decides subscriptions only`);
-    if (!st.WEBHOOK_AUTHORIZE_URL && p.subscribe.includes("backend")) problems.push(`namespaces.${ns}: the backend rule needs WEBHOOK_AUTHORIZE_URL`);
-  }
+  problems.push(...webhookNamespaceProblems(namespaces, st));
   if (st.REDIS_URL && st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_URL: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
   if (st.REDIS_SENTINELS?.length) {
     if (st.REDIS_URL || st.REDIS_CLUSTER_NODES?.length) problems.push("REDIS_SENTINELS: set either REDIS_SENTINELS, REDIS_URL or REDIS_CLUSTER_NODES");
@@ -281,6 +290,7 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       idleTimeoutSec: st.WS_IDLE_TIMEOUT_SEC!,
       maxErrorsPerMin: st.WS_MAX_ERRORS_PER_MIN!,
     },
+    featureRateLimit: { perSec: st.HTTP_FEATURE_RATE_LIMIT_PER_SEC!, burst: st.HTTP_FEATURE_RATE_LIMIT_BURST! },
     drain: { deadlineMs: st.DRAIN_DEADLINE_MS!, reconnectMaxMs: st.DRAIN_RECONNECT_MAX_MS! },
     exitWithParent: st.EXIT_WITH_PARENT!,
     admin: st.ADMIN_PORT === undefined ? undefined : { port: st.ADMIN_PORT, host: st.ADMIN_HOST ?? st.HOST! },
@@ -315,12 +325,15 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       maxPages: st.REPORT_MAX_PAGES!,
       maxInputBytes: st.REPORT_MAX_INPUT_BYTES!,
       maxHeapMb: st.REPORT_WORKER_MAX_HEAP_MB!,
+      linkTtlSec: st.REPORT_LINK_TTL_SEC!,
+      linkBaseUrl: (st.REPORT_LINK_BASE_URL ?? "").replace(/\/+$/, ""),
     },
     calls: {
       ringTimeoutMs: st.CALL_RING_TIMEOUT_MS!,
       graceMs: st.CALL_GRACE_MS!,
       sweepMs: 5000,
       maxInvitees: st.CALL_MAX_INVITEES!,
+      retentionSec: st.CALL_RETENTION_SEC!,
       signal: { ratePerSec: st.CALL_SIGNAL_RATE_PER_SEC!, burst: st.CALL_SIGNAL_BURST! },
       inviteRoles: st.CALL_INVITE_ROLES ?? [],
       ice: { stunUrls: st.CALL_STUN_URLS ?? [], turnUrls: st.CALL_TURN_URLS ?? [], turnSecret: st.CALL_TURN_SECRET, turnTtlSec: st.CALL_TURN_TTL_SEC! },
@@ -333,13 +346,14 @@ export function loadConfig(rawEnv: Source = process.env): Config {
       recoverySec: st.SOCKETIO_RECOVERY_SEC!,
     },
     aliasesApplied: aliased.applied,
-    webhooks: { attempts: st.WEBHOOK_ATTEMPTS!, backoffMs: st.WEBHOOK_BACKOFF_MS!, timeoutMs: st.WEBHOOK_TIMEOUT_MS!, pollMs: st.WEBHOOK_POLL_MS!,
-      authorize: st.WEBHOOK_AUTHORIZE_URL ? { url: st.WEBHOOK_AUTHORIZE_URL, timeoutMs: st.WEBHOOK_AUTHORIZE_TIMEOUT_MS!, failOpen: st.WEBHOOK_AUTHORIZE_FAIL === "open" } : undefined,
-    },
+    webhooks: webhooksConfig(st, staticWebhooks),
     jobs: {
       pollMs: st.JOBS_POLL_MS!,
       leaseMs: st.JOBS_LEASE_MS!,
       concurrency: concurrencyOf(st.JOBS_CONCURRENCY!),
+      clusterConcurrency: st.JOBS_CLUSTER_CONCURRENCY ? Object.fromEntries(st.JOBS_CLUSTER_CONCURRENCY.split(",").map((p) => [p.split("=")[0]!, Number(p.split("=")[1])])) : {},
+      retentionMs: st.JOBS_RETENTION_SEC! * 1000,
+      sweepMs: st.JOBS_SWEEP_MS!,
       timeoutMs: st.JOBS_TIMEOUT_MS!,
       attempts: st.JOBS_ATTEMPTS!,
       backoffMs: st.JOBS_BACKOFF_MS!,

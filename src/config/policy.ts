@@ -12,7 +12,8 @@ import * as v from "valibot";
  *   server        only the HTTP API (for `publish`; allows no client)
  *   member        the user is a member of the conversation named by the rest (chat; decided by the record store)
  *   participant   the user is in the call named by the rest (calls; decided by the call record)
- *   backend       (subscribe only) the backend says yes at WEBHOOK_AUTHORIZE_URL (a synchronous hook; see the protocol's Webhooks)
+ *   backend       the backend says yes: subscribe asks WEBHOOK_AUTHORIZE_URL, publish asks the namespace's `publishUrl`
+ *                 or WEBHOOK_PUBLISH_URL (synchronous hooks; see the protocol's Webhooks)
  */
 export const RULE = /^(self|tenant|tenant-id|server|member|participant|backend|claim:[A-Za-z0-9_]{1,64}|role:[A-Za-z0-9_.:\-]{1,64})$/;
 
@@ -24,7 +25,7 @@ const whole = (min: number, max: number, what: string) =>
   v.pipe(v.number(`${what} must be a number from ${min} to ${max}`), v.integer(`${what} must be a whole number`), v.minValue(min, `${what} must be at least ${min}`), v.maxValue(max, `${what} must be at most ${max}`));
 
 /** Namespace keys in the order a reader would write them; named in the unknown-key message. */
-const POLICY_KEYS = ["subscribe", "publish", "history", "presence", "joinLeave", "retention"];
+const POLICY_KEYS = ["subscribe", "publish", "history", "presence", "joinLeave", "retention", "publishUrl"];
 
 export const NamespacePolicySchema = v.strictObject(
   {
@@ -38,6 +39,8 @@ export const NamespacePolicySchema = v.strictObject(
     joinLeave: v.optional(v.boolean("must be true or false"), false),
     /** Chat: messages are kept in the record store for this many days, or `forever` (absent = not kept there). */
     retention: v.optional(v.union([v.literal("forever"), whole(1, 36_500, "retention")], 'must be "forever" or a number of days from 1 to 36500')),
+    /** The `backend` publish rule asks this URL instead of WEBHOOK_PUBLISH_URL (webhooks). */
+    publishUrl: v.optional(v.pipe(v.string("must be a string"), v.regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL"))),
   },
   `must be an object with "subscribe" and "publish" rule lists and optional ${POLICY_KEYS.slice(2).join(", ")}`,
 );

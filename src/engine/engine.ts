@@ -138,6 +138,28 @@ export interface Engine {
   publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void;
 
   /**
+   * Publishes `pubs` on `key` at consecutive offsets, each becoming visible
+   * (delivered, in history) only after `commit` resolved: for channels whose
+   * records live in another store (chat), so that a subscriber never sees a
+   * message whose record is not committed.
+   * - The engine first holds `key` for this call alone, on every node (other
+   *   calls on `key` wait; don't mix `publish` on the same key). `commit` gets
+   *   the offsets the publications will have, and nothing is visible yet.
+   * - `commit` rejects: nothing is published, no offset is used (the next
+   *   call gets the same ones), and this rejects with commit's error.
+   * - Then the publications are published as `publish` would, in order, and
+   *   this resolves with their offsets. Rejects with SERVICE_UNAVAILABLE when
+   *   the engine cannot publish them; the offsets are then unused and will be
+   *   handed out again, so the caller's records under them are to be
+   *   replaced or dropped. (A reply lost on the way, e.g. a network timeout,
+   *   leaves the caller in doubt: reading history after `offs[0] - 1` tells.)
+   * - A holder that takes longer than `holdMs` (a node that died with it)
+   *   loses the hold: another call may then take the same offsets, and this
+   *   one's publish is refused.
+   */
+  publishCommitted(key: string, pubs: readonly PublicationInput[], opts: ChannelOptions, commit: (offs: readonly string[]) => Promise<void>, holdMs: number): Promise<string[]>;
+
+  /**
    * Delivers an encoded frame that is not a publication (join/leave) to every
    * node's subscribers of `key`, without offset or history. Best effort.
    */
@@ -149,6 +171,18 @@ export interface Engine {
    * inside the socket's message callback, in one write with its neighbours.
    */
   history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult | Promise<HistoryResult>;
+
+  /**
+   * Replaces the retained message at `off` of `key` with `frame`: an encoded
+   * `msg` frame of the same channel and offset that keeps the original `ts`
+   * (so it expires when the original would). From then on `history`, `since`
+   * and the bus's gap repair return the replacement, on every node; offsets
+   * and `recovered` are unchanged (the message is still there, as replaced,
+   * so no hole is made). Nothing is delivered live: that is the caller's.
+   * False when history does not hold that offset (never had it, trimmed,
+   * expired). Used by chat redaction.
+   */
+  replace(key: string, off: string, frame: string, opts: ChannelOptions): Promise<boolean>;
 
   /** Adds a presence member; idempotent per `member.conn`. */
   presenceAdd(key: string, member: PresenceMember): Promise<void>;

@@ -77,6 +77,7 @@ export class Authentication {
     if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
     hub.send(conn, hello + this.helloTail);
     if (logger.auditing) logger.audit("connect", { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ip: d.clientIp ?? conn.remoteAddress });
+    hub.features.connected(conn);
     if (d.early !== null) hub.authenticated(conn);
   }
 

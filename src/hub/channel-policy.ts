@@ -1,7 +1,7 @@
 import type { NamespacePolicy, Namespaces } from "../config/policy.ts";
 import type { ChannelOptions } from "../engine/engine.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import type { ChannelTakeover, RecordRule } from "./features.ts";
+import type { ChannelTakeover, PublishQuestion, RecordRule } from "./features.ts";
 import type { Principal } from "./ports.ts";
 
 export interface ResolvedChannel {
@@ -139,16 +139,17 @@ export class ChannelPolicy {
     return this.checkRecords(p, c, c.subscribeRecordRules, `not allowed to subscribe to ${c.ch}`, "subscribe");
   }
 
-  checkPublish(p: Principal, c: ResolvedChannel): void | Promise<void> {
+  /** assertPublish, also trying record rules (which may look at the event and data of `pub`). */
+  checkPublish(p: Principal, c: ResolvedChannel, pub?: PublishQuestion): void | Promise<void> {
     if (passes(c.publishRules, p, c.rest)) return;
     if (c.publishRecordRules.length === 0) return this.assertPublish(p, c);
-    return this.checkRecords(p, c, c.publishRecordRules, `not allowed to publish to ${c.ch}`, "publish");
+    return this.checkRecords(p, c, c.publishRecordRules, `not allowed to publish to ${c.ch}`, "publish", pub);
   }
 
-  private async checkRecords(p: Principal, c: ResolvedChannel, names: readonly string[], denied: string, action: "subscribe" | "publish"): Promise<void> {
+  private async checkRecords(p: Principal, c: ResolvedChannel, names: readonly string[], denied: string, action: "subscribe" | "publish", pub?: PublishQuestion): Promise<void> {
     for (const name of names) {
       const rule = this.recordRules.get(name);
-      if (rule && (await rule(p, c, action))) return;
+      if (rule && (await rule(p, c, action, pub))) return;
     }
     throw new SwitchboardError("AUTHORIZATION_FAILED", denied);
   }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { ControlMessage, PublicationInput } from "../engine/engine.ts";
+import type { ControlMessage, PresenceEntry, PublicationInput } from "../engine/engine.ts";
 import type { NamespacePolicy } from "../config/policy.ts";
 import type { FrameError } from "../protocol/frames.ts";
 import type { ResolvedChannel } from "./channel-policy.ts";
@@ -25,11 +25,27 @@ export interface Feature {
   subscribed?(conn: Conn, key: string, c: ResolvedChannel): Promise<void>;
   /** A subscription ended (unsub, or ended by the server). */
   unsubscribed?(conn: Conn, key: string): Promise<void>;
+  /** A connection was authenticated (after its `hello`). */
+  connected?(conn: Conn): void;
   /**
-   * An authenticated connection closed. `leaseReleased` settles once the
-   * cluster no longer counts it among the user's connections.
+   * An authenticated connection closed with close `code`. `leaseReleased`
+   * settles once the cluster no longer counts it among the user's connections.
    */
-  closed?(conn: Conn, leaseReleased: Promise<void>): void;
+  closed?(conn: Conn, leaseReleased: Promise<void>, code: number): void;
+  /**
+   * An event another feature raised with `hub.event` (chat's read receipt, a
+   * missed call), for features that forward events (webhooks). Returns a
+   * promise only when it took the event (it settles once the event is
+   * stored, and never rejects); a feature that does not want this type
+   * returns undefined at once.
+   */
+  event?(tenant: string, type: string, data: Record<string, unknown>): Promise<void> | undefined;
+  /**
+   * Adds what the feature knows about the members of a `presence` answer
+   * (WebSocket and HTTP) on `key` (e.g. each user's status); answers the
+   * members to send. Must not drop or reorder members.
+   */
+  presenceMembers?(key: string, members: PresenceEntry[]): Promise<PresenceEntry[]>;
 }
 
 export interface FeatureFrame {
@@ -46,7 +62,13 @@ export interface FeatureFrame {
 }
 
 /** Decides a rule for a principal on a channel; may look up records. */
-export type RecordRule = (p: Principal, c: ResolvedChannel, action: "subscribe" | "publish") => boolean | Promise<boolean>;
+export type RecordRule = (p: Principal, c: ResolvedChannel, action: "subscribe" | "publish", pub?: PublishQuestion) => boolean | Promise<boolean>;
+
+/** What a publish rule may look at besides the channel: the event name and the encoded data (JSON text). */
+export interface PublishQuestion {
+  ev: string;
+  data: string;
+}
 
 export interface ChannelTakeover {
   /** Whether the feature carries the publications of this namespace. */

@@ -89,6 +89,15 @@ export class Hub implements EngineSink {
     this.features.register(feature);
   }
 
+  /**
+   * A feature's event for the features that forward events (webhooks):
+   * `await hub.event(tenant, "read", {...})` settles once it is stored, at
+   * once when nobody wants the type; it never rejects.
+   */
+  event(tenant: string, type: string, data: Record<string, unknown>): Promise<void> | undefined {
+    return this.features.event(tenant, type, data);
+  }
+
   attach(fanout: Fanout): void {
     this.fanout = fanout;
     this.sweeper.start();
@@ -218,7 +227,7 @@ export class Hub implements EngineSink {
       d.flags &= ~ConnFlag.LEASED;
       released = this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
-    this.features.closed(conn, released);
+    this.features.closed(conn, released, code);
     if (this.deps.logger.auditing) this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
   }
 

@@ -135,11 +135,39 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.assertAccepting();
     const { c, key } = hub.deps.policy.route(p.tenant, f.ch);
     if (c.takeover) return this.pubTakenOver(conn, p, f, c, key);
+    if (c.publishRecordRules.length > 0 && !hub.deps.policy.canPublish(p, c)) return this.pubAfterRecordRules(conn, p, f, c, key);
     hub.deps.policy.assertPublish(p, c);
     const data = encodeData(f.data);
     const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now(), p };
     hub.inflight++;
     hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
+  }
+
+  /**
+   * A publication that only a record rule (participant, the backend hook) can
+   * allow: published once the rule said yes. Only namespaces with such a
+   * publish rule take this path.
+   */
+  private pubAfterRecordRules(conn: Conn, p: Principal, f: Frame<"pub">, c: ResolvedChannel, key: string): void {
+    const hub = this.hub;
+    const data = encodeData(f.data);
+    const t0 = performance.now();
+    hub.inflight++;
+    (hub.deps.policy.checkPublish(p, c, { ev: f.ev, data }) ?? Promise.resolve()).then(
+      () => {
+        if (conn.data.closing) return void hub.inflight--;
+        const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0, p };
+        try {
+          hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
+        } catch (err) {
+          this.failed(ticket, err);
+        }
+      },
+      (err) => {
+        hub.inflight--;
+        if (!conn.data.closing) hub.fail(conn, f.id, err);
+      },
+    );
   }
 
   /** A publication a feature carries (persisted chat): acknowledged once the feature's promise holds. */
@@ -149,7 +177,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const t0 = performance.now();
     hub.inflight++;
     const run = async () => {
-      const check = hub.deps.policy.checkPublish(p, c);
+      const check = hub.deps.policy.checkPublish(p, c, { ev: f.ev, data });
       if (check) await check;
       return c.takeover!.publish(key, c, { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now() });
     };
@@ -275,7 +303,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     const check = hub.deps.policy.checkSubscribe(p, c);
     if (check) await check;
     if (!c.policy.presence) throw new SwitchboardError("BAD_REQUEST", `presence is off for namespace ${c.ns}`);
-    const members = await hub.deps.engine.presence(key);
+    const members = await hub.features.presenceMembers(key, await hub.deps.engine.presence(key));
     if (conn.data.closing) return;
     hub.send(conn, encodeOk(f.id, { members }));
     // Who is in a care team's room is PHI as much as what they wrote: reads are audited too.

@@ -49,7 +49,7 @@ export class ServerApi {
   async presence(tenant: string | undefined, ch: string): Promise<PresenceEntry[]> {
     const { c, key } = this.channel(tenant, ch);
     if (!c.policy.presence) throw new SwitchboardError("BAD_REQUEST", `presence is off for namespace ${c.ns}`);
-    return this.hub.deps.engine.presence(key);
+    return this.hub.features.presenceMembers(key, await this.hub.deps.engine.presence(key));
   }
 
   /** At most `maxBytes` of messages (the rest is paged with `since`; the result then says `more`). */

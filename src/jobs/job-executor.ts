@@ -1,6 +1,6 @@
 import type { NotificationInput } from "../store/ports.ts";
 import type { EndpointBreakers } from "../features/webhooks/endpoint-breakers.ts";
-import type { JobAction } from "./job-action.ts";
+import type { JobAction, ReportJobAction } from "./job-action.ts";
 
 /** What running a job may touch: the hub's publish, the inbox, HTTP, and the built-in jobs by name. */
 export interface JobEffects {
@@ -11,6 +11,8 @@ export interface JobEffects {
   signWebhook?(body: string, headers: Record<string, string>): void;
   /** Guards webhook calls with a circuit breaker per endpoint. */
   breakers?: EndpointBreakers;
+  /** Renders and delivers a `report` action (src/jobs/report-job.ts). */
+  report?(a: ReportJobAction, ctx: JobContext): Promise<void>;
 }
 
 export interface JobContext {
@@ -28,6 +30,11 @@ export async function executeAction(fx: JobEffects, a: JobAction, ctx: JobContex
     const run = fx.builtins.get(a.builtin);
     if (!run) throw new Error(`no built-in job named ${a.builtin}`);
     await run();
+    return;
+  }
+  if (a.report !== undefined) {
+    if (!fx.report) throw new Error("reports are not available on this node");
+    await fx.report(a.report, ctx);
     return;
   }
   if (a.webhook !== undefined) {

@@ -5,7 +5,7 @@ import type { JobAction } from "./job-action.ts";
 import { executeAction, type JobEffects } from "./job-executor.ts";
 import { isRecurring, missedSince, nextDue, type Schedule } from "./schedule.ts";
 
-export const JOB_KINDS = ["builtin", "publish", "notify", "webhook"] as const;
+export const JOB_KINDS = ["builtin", "publish", "notify", "webhook", "report"] as const;
 
 export interface JobRunnerOptions {
   /** Names this process in leases (node id + pid: a restarted node is another owner). */
@@ -14,6 +14,8 @@ export interface JobRunnerOptions {
   leaseMs: number;
   /** Jobs of each kind this node runs at once. */
   concurrency: Readonly<Record<string, number>>;
+  /** Jobs of a kind the whole cluster runs at once (kinds absent here have no cluster-wide limit). */
+  clusterConcurrency?: Readonly<Record<string, number>>;
   /** A run claimed later than this after its due time counts as missed (the cluster was down). */
   missedGraceMs: number;
   now: () => number;
@@ -30,8 +32,9 @@ class JobTimeout extends Error {}
 
 /**
  * Claims due jobs from the store and runs them: one loop per node, at most
- * `concurrency[kind]` at once, each under a lease renewed while it runs. The
- * store decides who runs what, so any number of nodes can run this loop.
+ * `concurrency[kind]` at once (and `clusterConcurrency[kind]` in the whole
+ * cluster, counted by the store), each under a lease renewed while it runs.
+ * The store decides who runs what, so any number of nodes can run this loop.
  */
 export class JobRunner {
   private readonly running = new Map<string, number>();
@@ -111,7 +114,7 @@ export class JobRunner {
     for (const kind of JOB_KINDS) {
       const free = (this.o.concurrency[kind] ?? this.o.concurrency.default ?? 1) - (this.running.get(kind) ?? 0);
       if (free <= 0) continue;
-      const claims = await this.store.claimJobs(kind, this.o.owner, free, now, this.o.leaseMs);
+      const claims = await this.store.claimJobs(kind, this.o.owner, free, now, this.o.leaseMs, this.o.clusterConcurrency?.[kind]);
       for (const c of claims) this.launch(kind, c);
     }
     if (now - this.statsAtMs >= 1000) {

@@ -2,6 +2,7 @@ import { CHANNEL } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { JobRecord, JobState, JobStats, JobStore } from "../store/ports.ts";
 import type { JobAction } from "./job-action.ts";
+import { checkReportAction } from "./report-job.ts";
 import { definitionOf, scheduleOf, type JobDefaults, type JobSpec } from "./job-spec.ts";
 import { describeSchedule, firstDue, nextDue, type Schedule } from "./schedule.ts";
 
@@ -70,6 +71,7 @@ export class JobService {
         this.d.checkChannel(ch);
       }
     }
+    if (action.report !== undefined) checkReportAction(action.report, (ch) => this.d.checkChannel(ch));
     if (action.builtin !== undefined && !this.d.builtins.has(action.builtin)) throw new SwitchboardError("VALIDATION_ERROR", `action.builtin: no built-in job named ${action.builtin}`);
   }
 

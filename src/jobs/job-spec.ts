@@ -54,7 +54,9 @@ export function scheduleOf(spec: JobSpec, nowMs: number): Schedule {
 /** The stored definition of a spec (tenant checked by the caller). */
 export function definitionOf(spec: JobSpec, tenant: string, schedule: Schedule, d: JobDefaults): JobDefinition {
   const action = JSON.stringify(spec.action);
-  if (action.length > 16_384) throw new SwitchboardError("MESSAGE_TOO_LARGE", "action: at most 16384 bytes of JSON");
+  // A report's input (a month's medication log) is larger than any other action.
+  const max = spec.action.report !== undefined ? 262_144 : 16_384;
+  if (Buffer.byteLength(action) > max) throw new SwitchboardError("MESSAGE_TOO_LARGE", `action: at most ${max} bytes of JSON`);
   return {
     tenant,
     name: spec.name ?? null,

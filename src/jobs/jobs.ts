@@ -29,6 +29,7 @@ export function createJobs(d: JobsDeps): { service: JobService; runner: JobRunne
     pollMs: c.pollMs,
     leaseMs: c.leaseMs,
     concurrency: c.concurrency,
+    clusterConcurrency: c.clusterConcurrency,
     missedGraceMs: c.missedGraceMs,
     now: d.now,
     logger: d.logger,
@@ -58,6 +59,7 @@ export function createJobs(d: JobsDeps): { service: JobService; runner: JobRunne
       ...(runner.lastError === null ? {} : { reason: runner.lastError }),
       runningOnNode: runner.runningOnNode(),
       leaseMs: c.leaseMs,
+      ...(Object.keys(c.clusterConcurrency).length > 0 ? { clusterConcurrency: c.clusterConcurrency } : {}),
       kinds: statsView(kinds),
     };
   };

@@ -32,14 +32,15 @@ export const documentFields = {
 
 export type DocumentFields = { tenant?: string; facility?: string; timeZone: string; pageSize: "A4" | "Letter"; author?: string };
 
-/** Parses `body`, or fails with one VALIDATION_ERROR naming every bad field (first 40). */
-export function parseReportInput<T extends v.GenericSchema>(schema: T, body: unknown): v.InferOutput<T> {
+/** Parses `body`, or fails with one VALIDATION_ERROR naming every bad field (first 40), each path after `prefix` (a job's `action.report.input.`). */
+export function parseReportInput<T extends v.GenericSchema>(schema: T, body: unknown, prefix = ""): v.InferOutput<T> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new SwitchboardError("VALIDATION_ERROR", "body must be a JSON object");
   const r = v.safeParse(schema, body, { abortPipeEarly: true });
   if (r.success) return r.output;
   const problems: string[] = [];
   for (const issue of r.issues) {
-    const path = v.getDotPath(issue) ?? "body";
+    const dot = v.getDotPath(issue);
+    const path = dot === null ? (prefix ? prefix.slice(0, -1) : "body") : prefix + dot;
     const msg =
       issue.type === "strict_object" && issue.input !== undefined
         ? "unknown field"

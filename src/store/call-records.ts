@@ -14,6 +14,8 @@ export interface CallParticipant {
   leftMs: number | null;
   /** While `away`: when the participant is marked left unless a device rejoins. */
   graceUntilMs: number | null;
+  /** An invitee added to a running call rings until then (the call's `ringDeadlineMs` otherwise). */
+  ringUntilMs?: number | null;
 }
 
 /** Aggregates of the quality samples clients reported (sums for means, extremes). */
@@ -73,4 +75,8 @@ export interface CallStore {
   callsOf(tenant: string, user: string, limit: number): Promise<CallRecord[]>;
   /** Calls not ended whose next deadline (ring timeout, grace) is at or before `nowMs`. */
   dueCalls(nowMs: number, limit: number): Promise<{ tenant: string; id: string }[]>;
+  /** Indexes the call under users added to it after it was created (idempotent). */
+  addCallUsers(tenant: string, id: string, users: readonly string[], createdMs: number): Promise<void>;
+  /** Deletes at most `limit` calls (with their quality and user index) that ended before `beforeMs`; answers how many. */
+  deleteEndedCalls(beforeMs: number, limit: number): Promise<number>;
 }

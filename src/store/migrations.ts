@@ -99,6 +99,24 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (tenant, endpoint, created_ms)",
     ],
   },
+  {
+    version: 6,
+    name: "call record retention",
+    // CALL_RETENTION_SEC deletes ended calls oldest first, with their user index rows: both by index, not by scan.
+    statements: ["CREATE INDEX calls_ended ON calls (ended_ms)", "CREATE INDEX call_users_by_call ON call_users (tenant, call)"],
+  },
+  {
+    version: 7,
+    name: "report files behind expiring download links",
+    statements: [
+      // The PDF as base64 text: one column type for both databases.
+      `CREATE TABLE report_files (
+        id TEXT PRIMARY KEY, tenant TEXT NOT NULL, token_hash TEXT NOT NULL, file_name TEXT NOT NULL, pages BIGINT NOT NULL,
+        bytes BIGINT NOT NULL, pdf TEXT NOT NULL, job TEXT, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)`,
+      "CREATE INDEX report_files_expiry ON report_files (expires_ms)",
+      "CREATE INDEX jobs_finished ON jobs (state, updated_ms)",
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

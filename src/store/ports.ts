@@ -82,6 +82,15 @@ export interface MessagePage {
 export interface MessageRecords {
   /** *Batched.* Stores a message; `expiresMs` null keeps it forever. Idempotent per (conversation, off). */
   appendMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void>;
+  /**
+   * *Batched.* Stores a message at the offset the engine holds for it before
+   * publishing (Engine.publishCommitted), replacing a record already under
+   * that offset: one whose publish never happened (refused, or its node died),
+   * so never acknowledged.
+   */
+  putMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void>;
+  /** Drops the records of messages that were never published (the engine refused them after their commit). */
+  deleteMessages(tenant: string, conversation: string, offs: readonly number[]): Promise<void>;
   /** Up to `limit` unexpired messages with offset < `before` (all when undefined), the newest of them. */
   messagesBefore(tenant: string, conversation: string, before: number | undefined, limit: number, nowMs: number): Promise<MessagePage>;
   /** Drops a message's content, keeping who redacted it and when; false when there is no such message. */
@@ -177,6 +186,8 @@ export interface Store extends ConversationRecords, MessageRecords, ReadPosition
   readonly jobs: JobStore;
   /** Webhook endpoints and the durable outbox of their deliveries. */
   readonly webhooks: WebhookOutbox;
+  /** Rendered reports behind expiring download links. */
+  readonly reportFiles: ReportFileStore;
   /**
    * Opens the database and applies pending migrations. Rejects with
    * SchemaTooNewError when the database was migrated by a newer node, and
@@ -279,14 +290,44 @@ export interface JobStore {
   removeJob(tenant: string, id: string): Promise<boolean>;
   /** Pauses a waiting job / resumes a paused one (due at `runAtMs`); answers the job after, undefined when absent. */
   setPaused(tenant: string, id: string, paused: boolean, runAtMs: number | null, nowMs: number): Promise<JobRecord | undefined>;
-  /** Claims up to `limit` due jobs of `kind`, highest priority first, then oldest due. */
-  claimJobs(kind: string, owner: string, limit: number, nowMs: number, leaseMs: number): Promise<JobClaim[]>;
+  /**
+   * Claims up to `limit` due jobs of `kind`, highest priority first, then oldest due.
+   * With `clusterLimit`, never so many that more than `clusterLimit` runs of
+   * the kind hold a live lease in the whole cluster (the count and the claim
+   * are atomic across nodes).
+   */
+  claimJobs(kind: string, owner: string, limit: number, nowMs: number, leaseMs: number, clusterLimit?: number): Promise<JobClaim[]>;
   /** Extends a lease still held; false when it was lost. */
   renewLease(id: string, lease: string, untilMs: number): Promise<boolean>;
   /** Records how a claimed run ended; false when the lease was lost meanwhile (nothing changed). */
   finishJob(id: string, lease: string, outcome: JobOutcome, nowMs: number): Promise<boolean>;
   /** Per kind, for /health, /metrics and GET /v1/jobs. */
   jobStats(nowMs: number, tenant?: string): Promise<JobStats[]>;
+  /** Deletes finished (completed or dead) jobs last changed before `beforeMs`; answers how many went. */
+  purgeFinishedJobs(beforeMs: number): Promise<number>;
+}
+
+/** A rendered report kept for a download link (the `report` job action's inbox delivery). */
+export interface ReportFile {
+  id: string;
+  tenant: string;
+  /** SHA-256 (hex) of the link's token; the token itself is never stored. */
+  tokenHash: string;
+  fileName: string;
+  pages: number;
+  pdf: Uint8Array;
+  /** The job that rendered it. */
+  job: string | null;
+  createdMs: number;
+  expiresMs: number;
+}
+
+export interface ReportFileStore {
+  putReportFile(f: ReportFile): Promise<void>;
+  /** The file, expired or not (the caller decides); undefined once deleted. */
+  reportFile(id: string): Promise<ReportFile | undefined>;
+  /** Deletes files whose link expired before `nowMs`; answers how many went. */
+  deleteExpiredReportFiles(nowMs: number): Promise<number>;
 }
 
 export interface WebhookEndpoint {
@@ -295,7 +336,7 @@ export interface WebhookEndpoint {
   url: string;
   /** Signs deliveries (HMAC-SHA256); never shown again after creation. */
   secret: string;
-  /** Event types: publication, disconnect, job.failed. */
+  /** Event types (features/webhooks/webhook-events.ts): publication, connect, disconnect, read, call.missed, job.failed. */
   events: string[];
   /** For `publication`: the namespaces whose publications are sent. */
   namespaces: string[];
@@ -354,4 +395,10 @@ export interface WebhookOutbox {
   replay(tenant: string, id: string, nowMs: number): Promise<boolean>;
   /** Pending deliveries per endpoint (for /health). */
   pendingCounts(): Promise<Map<string, number>>;
+  /**
+   * Retention: deletes delivered deliveries delivered before `beforeMs` and
+   * dead ones dead-lettered before it, at most `limit` rows; resolves with
+   * how many went (call again while it returns `limit`). Pending ones stay.
+   */
+  purgeFinished(beforeMs: number, limit: number): Promise<number>;
 }

@@ -74,3 +74,32 @@ test("SDK: invite, ringing, accept, relayed signals; after a node crash both dev
   expect((await doc.calls.hangup(call.id)).outcome).toBe("answered");
   expect((await ended).call.endedBy).toBe("doc");
 }, 90_000);
+
+test("SDK: a device that was offline during the invite rings when it reconnects (user:<id> recovery), and learns the call was answered elsewhere", async () => {
+  const a = await startServer();
+  servers.push(a);
+  const tok = (sub: string) => token({ sub, tenant: "clinic" });
+  const doc = pool.create(a.wsUrl, { token: await tok("doc") });
+  const phone = pool.create(a.wsUrl, { token: await tok("pat") });
+  const laptop = pool.create(a.wsUrl, { token: await tok("pat") });
+  const seen: string[] = [];
+  phone.calls.on("call", (e) => seen.push(e.ev));
+  const followed = new Promise((resolve) => phone.subscribe("user:pat", (m) => phone.calls.fromUserChannel(m, phone.hello?.conn), { onSubscribed: resolve }));
+  await Promise.all([doc.connect(), phone.connect(), laptop.connect()]);
+  await followed;
+  // The phone goes offline (its subscription keeps its offset); the call rings meanwhile.
+  phone.close();
+  const call = await doc.calls.invite(["pat"], { media: "video", ringMs: 30_000 });
+  const rings = new Promise<CallEvent>((resolve) => phone.calls.on("ringing", resolve));
+  await phone.connect();
+  expect((await withTimeout(rings, 10_000, () => "the phone did not ring")).call).toMatchObject({ id: call.id, state: "ringing", caller: "doc" });
+
+  // Offline again; the laptop answers. Back, the phone hears that the call was answered elsewhere.
+  phone.close();
+  await laptop.calls.accept(call.id);
+  const elsewhere = callEvent(phone, (e) => e.ev === "answered_elsewhere");
+  await phone.connect();
+  expect((await elsewhere).call).toMatchObject({ id: call.id, state: "live" });
+  expect(seen).toEqual(["ringing", "answered_elsewhere"]);
+  await doc.calls.hangup(call.id);
+}, 60_000);

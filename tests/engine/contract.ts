@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { ChannelOptions, Engine, PublicationInput } from "../../src/engine/engine.ts";
 import { RecordingSink } from "./recording-sink.ts";
+import { recordScenarios } from "./contract-records.ts";
 
 export interface EngineNode {
   engine: Engine;
@@ -22,7 +23,7 @@ export interface EngineHarness {
   cleanup(): Promise<void>;
 }
 
-const HIST: ChannelOptions = { historySize: 100, historyTtlSec: 300 };
+export const HIST: ChannelOptions = { historySize: 100, historyTtlSec: 300 };
 
 export function pub(ch: string, n: number | string, extra: Partial<PublicationInput> = {}): PublicationInput {
   return { ch, ev: "e", data: JSON.stringify({ n }), ts: Date.now(), ...extra };
@@ -211,6 +212,8 @@ export function engineContract(name: string, makeHarness: () => Promise<EngineHa
         expect(fresh).not.toBe(old);
       });
     });
+
+    recordScenarios(() => h, name, opts.multiNode);
 
     describe("presence", () => {
       test("members are grouped by user; add is idempotent per connection", async () => {

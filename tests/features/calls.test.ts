@@ -195,6 +195,77 @@ for (const setup of CALL_SETUPS) {
       ann.close();
     });
 
+    test("ringing is published on user:<id>: a device that connects after the invite recovers it with since; the answer reaches it too", async () => {
+      // The laptop follows its user channel; the phone that connects later recovers from the laptop's offset.
+      const laptop = await device(C, "pat");
+      const at = (await laptop.request({ t: "sub", ch: "user:pat" })).off;
+      const call = await invite(doc, ["pat"], { ringMs: 20_000 });
+      const live = await laptop.next((f) => f.t === "msg" && f.ch === "user:pat" && f.data.call?.id === call.id);
+      expect(live).toMatchObject({ ev: "call", data: { ev: "ringing", user: "doc", call: { state: "ringing" } } });
+
+      const phone = await device(B, "pat");
+      const sub = await phone.request({ t: "sub", ch: "user:pat", since: at });
+      expect(sub).toMatchObject({ t: "ok", recovered: true });
+      const recovered = phone.frames.filter((f) => f.t === "msg" && f.ch === "user:pat" && f.data.call?.id === call.id);
+      expect(recovered.map((f) => f.data.ev)).toEqual(["ringing"]);
+      expect(recovered[0]!.data.call.ringUntil).toBeGreaterThan(Date.now());
+
+      // The recovered device answers; the other learns the device that answered (answered elsewhere for it).
+      expect(await phone.request({ t: "accept", call: call.id })).toMatchObject({ t: "ok", call: { state: "live" } });
+      const accepted = await laptop.next((f) => f.t === "msg" && f.ch === "user:pat" && f.data.ev === "accepted" && f.data.call.id === call.id);
+      expect(accepted.data.conn).toBe(phone.frames.find((f) => f.t === "hello")!.conn);
+      expect(accepted.data.conn).not.toBe(laptop.frames.find((f) => f.t === "hello")!.conn);
+      await doc.next(callEvent(call.id, "accepted"));
+      await doc.request({ t: "hangup", call: call.id });
+      // Once answered, the call's events go to the devices straight, like every participant's.
+      await laptop.next(callEvent(call.id, "ended"));
+      // Subscribed to its user channel, the device got the ringing and the answer there only, not a second time straight.
+      expect(laptop.count((f) => f.t === "call" && f.call.id === call.id && ["ringing", "accepted", "answered_elsewhere"].includes(f.ev))).toBe(0);
+      laptop.close();
+      phone.close();
+    }, 30_000);
+
+    test("people are added to a live call: they ring, accept and join; the backend ends the call over HTTP for everyone", async () => {
+      const ann = await device(B, "ann");
+      const call = await invite(doc, ["pat"]);
+      await patC.next(callEvent(call.id, "ringing"));
+      // Not before it is answered, and not by an outsider.
+      expect(await doc.request({ t: "invite", call: call.id, to: ["ann"] })).toMatchObject({ t: "err", code: "CONFLICT" });
+      await patC.request({ t: "accept", call: call.id });
+      expect(await nurse.request({ t: "invite", call: call.id, to: ["ann"] })).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
+      expect(await doc.request({ t: "invite", call: call.id, to: ["ann"], media: "audio" })).toMatchObject({ t: "err", code: "VALIDATION_ERROR" });
+
+      const grown = await patC.request({ t: "invite", call: call.id, to: ["ann", "doc"] });
+      expect(grown).toMatchObject({ t: "ok", call: { state: "live", participants: [{ user: "doc", state: "joined" }, { user: "pat", state: "joined" }, { user: "ann", role: "invitee", state: "ringing" }] } });
+      expect(await ann.next(callEvent(call.id, "ringing"))).toMatchObject({ user: "ann", call: { state: "live" } });
+      expect(await doc.next((f) => f.t === "call" && f.ev === "state" && f.user === "ann" && f.call.id === call.id)).toMatchObject({ call: { participants: [{}, {}, { user: "ann", state: "ringing" }] } });
+      expect(await ann.request({ t: "accept", call: call.id })).toMatchObject({ t: "ok", call: { participants: [{ state: "joined" }, { state: "joined" }, { state: "joined" }] } });
+      await doc.next((f) => callEvent(call.id, "accepted")(f) && f.user === "ann");
+      doc.send({ t: "offer", call: call.id, to: "ann", data: { sdp: "to ann" } });
+      expect(await ann.next((f) => f.t === "offer")).toMatchObject({ from: "doc", data: { sdp: "to ann" } });
+      expect((await (await C.api(`/v1/users/ann/calls?tenant=${T}`)).json()).calls[0]).toMatchObject({ id: call.id });
+      // Added by the backend and never answered: missed after its own ring time, the call goes on.
+      const zed = await (await A.api(`/v1/calls/${call.id}/invitees`, { method: "POST", json: { tenant: T, from: "doc", to: ["zed"], ringMs: 1000 } })).json();
+      expect(zed.call.participants[3]).toMatchObject({ user: "zed", state: "ringing", ringUntil: expect.any(Number) });
+      expect(await doc.next(callEvent(call.id, "missed"), 15_000)).toMatchObject({ user: "zed", call: { state: "live" } });
+      const inbox = await until(async () => {
+        const r = await (await B.api(`/v1/users/zed/notifications?tenant=${T}`)).json();
+        return r.notifications.find((n: Frame) => n.type === "missed_call" && n.data.call === call.id);
+      }, "zed's missed-call entry");
+      expect(inbox).toMatchObject({ title: "Missed video call from doc" });
+
+      // The backend ends it: every participant's devices learn it, the record names who ended it, the API key is audited.
+      expect((await A.api(`/v1/calls/${call.id}/end`, { method: "POST", json: { tenant: T, by: "nurse", color: 1 } })).status).toBe(400);
+      const res = await A.api(`/v1/calls/${call.id}/end`, { method: "POST", json: { tenant: T, by: "nurse", reason: "visit closed" } });
+      expect(res.status).toBe(200);
+      expect((await res.json()).call).toMatchObject({ state: "ended", outcome: "answered", endedBy: "nurse", reason: "visit closed" });
+      for (const dev of [doc, patC, ann]) expect(await dev.next(callEvent(call.id, "ended"))).toMatchObject({ user: "nurse", call: { endedBy: "nurse" } });
+      expect(await (await B.api(`/v1/calls/${call.id}?tenant=${T}`)).json()).toMatchObject({ state: "ended", endedBy: "nurse", reason: "visit closed" });
+      expect(A.logs.find((l) => l.msg === "api_call_end" && l.call === call.id)).toMatchObject({ audit: true, key: expect.any(Number), by: "nurse", outcome: "answered" });
+      expect((await A.api(`/v1/calls/${call.id}/end`, { method: "POST", json: { tenant: T } })).status).toBe(409);
+      ann.close();
+    }, 30_000);
+
     test("ICE servers: STUN and TURN with coturn time-limited credentials", async () => {
       const ok = await doc.request({ t: "ice_servers" });
       expect(ok.iceServers[0]).toEqual({ urls: ["stun:stun.example.org:3478"] });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { startReceiver } from "../helpers/http-receiver.ts";
 import { token, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
@@ -135,6 +136,74 @@ for (const setup of SETUPS) {
       expect(missing.status).toBe(404);
     });
 
+    test("a redaction inside the engine window: history, since and recovery after reconnect on both nodes have only the redacted form", async () => {
+      const secret = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "dosage 5mg secret" } });
+      const after = await bob.request({ t: "pub", ch: CH, ev: "message", data: { text: "noted" } });
+      offs.push(secret.off, after.off);
+      await bob.next((f) => f.t === "msg" && f.off === after.off);
+      const res = await d.b.api(`/v1/conversations/visit-1/messages/${secret.off}/redact`, { method: "POST", json: { tenant: T, by: "dr-who" } });
+      expect(await res.json()).toEqual({ redacted: true });
+      await ann.next((f) => f.t === "redact" && f.off === secret.off);
+      for (const [node, who] of [[d.a, "ann"], [d.b, "bob"]] as const) {
+        const c = await user(node, who);
+        const hist = await c.request({ t: "history", ch: CH, limit: 100 });
+        expect(hist.messages.map((m: Frame) => m.off)).toContain(secret.off);
+        expect(JSON.stringify(hist)).not.toContain("5mg");
+        expect(hist.messages.find((m: Frame) => m.off === secret.off)).toMatchObject({ data: null, from: "ann", redacted: { by: "dr-who" } });
+        // A client that had seen the message before it: recovered, the redacted message in its place, then the rest.
+        const sub = await c.request({ t: "sub", ch: CH, since: offs.at(-3) });
+        expect(sub).toMatchObject({ t: "ok", recovered: true, missed: 2 });
+        expect(msgs(c).map((f) => f.off)).toEqual([secret.off, after.off]);
+        expect(msgs(c)[0]).toMatchObject({ data: null, redacted: { by: "dr-who" } });
+        expect(msgs(c)[1]).toMatchObject({ data: { text: "noted" } });
+        expect(JSON.stringify(c.frames)).not.toContain("5mg");
+        c.close();
+      }
+      // Reconnect: bob's connection goes, comes back on the other node, and recovers from before the secret.
+      bob.close();
+      bob = await user(d.a, "bob");
+      const back = await bob.request({ t: "sub", ch: CH, since: offs.at(-3) });
+      expect(back).toMatchObject({ t: "ok", recovered: true });
+      expect(JSON.stringify(bob.frames)).not.toContain("5mg");
+      const http = await (await d.a.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100`)).json();
+      expect(JSON.stringify(http)).not.toContain("5mg");
+    });
+
+    test("publishes from both nodes at once: consecutive offsets, one order for every subscriber, the same in the store", async () => {
+      const bob2 = await user(d.b, "bob");
+      expect(await bob2.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok" });
+      const n = 40;
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => (i % 2 ? ann : bob2).request({ t: "pub", ch: CH, ev: "message", data: { text: `both ${i}` } })));
+      expect(answers.filter((a) => a.t !== "ok")).toEqual([]);
+      const acked = answers.map((a) => BigInt(a.off)).sort((x, y) => (x < y ? -1 : 1));
+      expect(acked.every((o, i) => i === 0 || o === acked[i - 1]! + 1n)).toBe(true);
+      const lastOff = String(acked.at(-1));
+      for (const c of [ann, bob2]) await c.next((f) => f.t === "msg" && f.off === lastOff);
+      const seen = (c: TestClient) => msgs(c).filter((f) => String(f.data?.text).startsWith("both ")).map((f) => `${f.off}:${f.data.text}`);
+      expect(seen(ann)).toHaveLength(n);
+      expect(seen(bob2)).toEqual(seen(ann));
+      const page = await (await d.a.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=${n}`)).json();
+      expect(page.messages.map((m: Frame) => `${m.off}:${m.data.text}`)).toEqual(seen(ann));
+      offs.push(lastOff);
+      bob2.close();
+    });
+
+    test("a chat publication is a webhook event, like any other publication", async () => {
+      const rx = startReceiver();
+      try {
+        const hook = await d.a.api("/v1/webhooks", { method: "POST", json: { tenant: T, url: rx.url + "/hook", events: ["publication"], namespaces: ["chat"] } });
+        expect(hook.status).toBe(201);
+        const ok = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "to the backend" } });
+        expect(ok.t).toBe("ok");
+        offs.push(ok.off);
+        const [got] = await rx.waitFor(1, (r) => r.json?.type === "publication");
+        expect(got!.json).toMatchObject({ type: "publication", tenant: T, data: { ch: CH, off: ok.off, ev: "message", data: { text: "to the backend" }, from: "ann" } });
+        expect((await d.a.api(`/v1/webhooks/${(await hook.json()).id}?tenant=${T}`, { method: "DELETE" })).status).toBeLessThan(300);
+      } finally {
+        rx.stop();
+      }
+    });
+
     test("removal through the HTTP API ends the live subscription at once with a clear code; an added user gets in", async () => {
       const res = await put(d.a, "visit-1", ["ann", "cy"]);
       expect(await res.json()).toEqual({ id: "visit-1", members: ["ann", "cy"] });
@@ -194,6 +263,51 @@ for (const setup of SETUPS) {
     });
 
     if (setup.name.includes("PostgreSQL")) {
+      test("PostgreSQL stopped mid-run: no subscriber, live or recovering, gets a message whose publisher got an error; every acknowledged one is stored", async () => {
+        const pg = d.postgres!;
+        const since = (await ann.request({ t: "history", ch: CH, limit: 1 })).off as string;
+        expect(since).toMatch(/^[1-9]\d*$/);
+        const watchers = [await user(d.b, "cy"), await user(d.a, "cy")];
+        for (const w of watchers) expect(await w.request({ t: "sub", ch: CH })).toMatchObject({ t: "ok" });
+        const acked = new Set<string>();
+        const refused = new Set<string>();
+        let round = 0;
+        let halted: Promise<void> | undefined;
+        while (refused.size === 0 || round < 40) {
+          if (round === 3) halted = pg.halt();
+          const texts = Array.from({ length: 10 }, (_, i) => `outage ${round}.${i}`);
+          const answers = await Promise.all(texts.map((text) => ann.request({ t: "pub", ch: CH, ev: "message", data: { text } })));
+          answers.forEach((a, i) => (a.t === "ok" ? acked : refused).add(texts[i]!));
+          for (const a of answers) if (a.t === "err") expect(a.code).toBe("SERVICE_UNAVAILABLE");
+          if (++round > 400) throw new Error("no publish was refused while PostgreSQL was down");
+        }
+        await halted;
+        await pg.restart();
+        for (const node of [d.a, d.b]) await until(async () => ((await fetch(node.url + "/health/ready")).status === 200 ? true : undefined), "ready again");
+        const last = await ann.request({ t: "pub", ch: CH, ev: "message", data: { text: "outage over" } });
+        expect(last.t).toBe("ok");
+        const texts = (frames: Frame[]) => frames.filter((f) => f.t === "msg" && f.ch === CH && String(f.data?.text).startsWith("outage ")).map((f) => f.data.text as string);
+        const recovering = await user(d.b, "cy");
+        expect(await recovering.request({ t: "sub", ch: CH, since })).toMatchObject({ t: "ok" });
+        for (const w of [...watchers, recovering]) {
+          await w.next((f) => f.t === "msg" && f.off === last.off);
+          const got = texts(w.frames).filter((t) => t !== "outage over");
+          expect(got.filter((t) => refused.has(t))).toEqual([]);
+          expect(got.every((t) => acked.has(t))).toBe(true);
+          w.close();
+        }
+        const stored = new Set<string>();
+        let before: string | undefined;
+        for (;;) {
+          const page = await (await d.b.api(`/v1/conversations/visit-1/messages?tenant=${T}&limit=100${before ? `&before=${before}` : ""}`)).json();
+          for (const m of page.messages as Frame[]) stored.add(String(m.data?.text));
+          if (!page.more) break;
+          before = page.messages[0].off;
+        }
+        expect([...acked].filter((t) => !stored.has(t))).toEqual([]);
+        expect([...refused].filter((t) => stored.has(t))).toEqual([]);
+      });
+
       test("a PostgreSQL outage refuses publishes with SERVICE_UNAVAILABLE, turns readiness 503, and recovers with nothing acknowledged lost", async () => {
         const pg = d.postgres!;
         await pg.halt();

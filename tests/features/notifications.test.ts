@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { token, type TestServer } from "../helpers/server.ts";
+import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { until } from "../helpers/until.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
 import { SETUPS, type Deployment } from "./setups.ts";
 
@@ -111,3 +112,36 @@ for (const setup of SETUPS) {
     });
   });
 }
+
+describe("the feature routes' rate limit (HTTP_FEATURE_RATE_LIMIT_*)", () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer({ env: { API_KEYS: "key-one,key-two", HTTP_FEATURE_RATE_LIMIT_PER_SEC: "1", HTTP_FEATURE_RATE_LIMIT_BURST: "3" } });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+  const as = (key: string, path: string, init: RequestInit & { json?: unknown } = {}) => s.api(path, { ...init, headers: { authorization: `Bearer ${key}` } });
+
+  test("one bucket per API key over conversations, notifications and status: 429 RATE_LIMIT_EXCEEDED with Retry-After; other keys and the core API unaffected", async () => {
+    const calls: [string, RequestInit & { json?: unknown }][] = [
+      ["/v1/notifications", { method: "POST", json: { tenant: T, users: ["ann"], type: "t", title: "hi" } }],
+      [`/v1/users/status?tenant=${T}&ids=ann`, {}],
+      [`/v1/users/ann/conversations?tenant=${T}`, {}],
+    ];
+    for (const [path, init] of calls) expect([path, (await as("key-one", path, init)).status]).toEqual([path, 200]);
+    const refused = await as("key-one", `/v1/users/ann/notifications?tenant=${T}`);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const body = await refused.json();
+    expect(body).toEqual({ error: { code: "RATE_LIMIT_EXCEEDED", message: expect.stringContaining("requests a second"), retryAfter: expect.any(Number) } });
+    expect((await as("key-one", "/v1/conversations/c1", { method: "PUT", json: { tenant: T, members: ["ann"] } })).status).toBe(429);
+    // Another key has its own budget; the core API is outside this one.
+    expect((await as("key-two", `/v1/users/status?tenant=${T}&ids=ann`)).status).toBe(200);
+    expect((await as("key-one", "/v1/publish", { method: "POST", json: { tenant: T, ch: "room:lobby", ev: "e", data: 1 } })).status).toBe(200);
+    // A bad key is still told so, not rate limited.
+    expect((await as("wrong", `/v1/users/status?tenant=${T}&ids=ann`)).status).toBe(401);
+    // The bucket refills: once Retry-After has passed, the key gets in again.
+    await until(async () => ((await as("key-one", `/v1/users/status?tenant=${T}&ids=ann`)).status === 200 ? true : undefined), "key-one allowed again", 10_000);
+  });
+});

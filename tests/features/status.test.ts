@@ -91,6 +91,29 @@ for (const setup of SETUPS) {
       seenAt = Math.max(seenAt, e!.lastSeen);
     });
 
+    test("presence members and join events carry each member's status and text, on every node and over HTTP", async () => {
+      const ann = (await TestClient.auth(d.a.wsUrl, await token({ sub: "ann", tenant: T, rooms: ["ward2"] }))).client;
+      const nurse = (await TestClient.auth(d.b.wsUrl, await token({ sub: "nurse", tenant: T, rooms: ["ward2"] }))).client;
+      expect(await ann.request({ t: "status", status: "busy", text: "on rounds" })).toMatchObject({ t: "ok" });
+      expect(await nurse.request({ t: "sub", ch: "room:ward2", presence: true })).toMatchObject({ t: "ok" });
+      expect(await ann.request({ t: "sub", ch: "room:ward2" })).toMatchObject({ t: "ok" });
+      expect(await nurse.next((f) => f.t === "join" && f.user === "ann")).toEqual({ t: "join", ch: "room:ward2", user: "ann", conn: expect.any(String), status: "busy", text: "on rounds" });
+      const byUser = (ms: Frame[]) => Object.fromEntries(ms.map((m) => [m.user, m]));
+      for (const c of [nurse, ann]) {
+        const p = await c.request({ t: "presence", ch: "room:ward2" });
+        expect(byUser(p.members)).toEqual({ ann: { user: "ann", conns: 1, status: "busy", text: "on rounds" }, nurse: { user: "nurse", conns: 1, status: "online" } });
+      }
+      expect(await nurse.request({ t: "status", status: "in_call" })).toMatchObject({ t: "ok" });
+      const http = await (await d.a.api(`/v1/channels/room:ward2/presence?tenant=${T}`)).json();
+      expect(byUser(http.members)).toEqual({ ann: { user: "ann", conns: 1, status: "busy", text: "on rounds" }, nurse: { user: "nurse", conns: 1, status: "in_call" } });
+      const mark = carol.frames.length;
+      ann.close();
+      nurse.close();
+      await carol.next((f) => f.t === "status" && f.user === "ann" && f.online === false, 10_000, mark);
+      const [e] = await roster(d.a, "ann");
+      seenAt = Math.max(seenAt, e!.lastSeen);
+    });
+
     test("another tenant never sees the status or last seen", async () => {
       expect(stranger.frames.some((f) => f.t === "status")).toBe(false);
       expect(await roster(d.a, "ann", "globex")).toEqual([{ user: "ann", status: "offline", online: false, lastSeen: null }]);

@@ -3,6 +3,8 @@ export interface Received {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** The raw body (a PDF is not text). */
+  bytes: Uint8Array;
   json: any;
   atMs: number;
 }
@@ -46,14 +48,15 @@ export function startReceiver(): HttpReceiver {
     hostname: "127.0.0.1",
     idleTimeout: 0,
     async fetch(req) {
-      const body = await req.text();
+      const bytes = new Uint8Array(await req.arrayBuffer());
+      const body = new TextDecoder().decode(bytes);
       let json: unknown;
       try {
         json = JSON.parse(body);
       } catch {
         json = undefined;
       }
-      const r: Received = { path: new URL(req.url).pathname, headers: req.headers.toJSON(), body, json, atMs: Date.now() };
+      const r: Received = { path: new URL(req.url).pathname, headers: req.headers.toJSON(), body, bytes, json, atMs: Date.now() };
       rec.received.push(r);
       for (const w of waiters.splice(0)) w();
       return rec.respond(r);

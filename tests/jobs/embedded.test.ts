@@ -50,7 +50,7 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(await bad({ tenant: T, cron: "not a cron", action: { publish: { ch: "room:a", ev: "x" } } })).toMatchObject({ code: "VALIDATION_ERROR", message: expect.stringMatching(/^cron: /) });
     expect(await bad({ tenant: T, cron: "0 0 * * *", tz: "Mars/Olympus", action: { publish: { ch: "room:a", ev: "x" } } })).toMatchObject({ code: "VALIDATION_ERROR", message: 'tz: unknown time zone "Mars/Olympus"' });
     expect(await bad({ tenant: T, delayMs: 5, action: { publish: { ch: "nope:a", ev: "x" } } })).toMatchObject({ code: "RESOURCE_NOT_FOUND" });
-    expect(await bad({ tenant: T, delayMs: 5, action: {} })).toMatchObject({ code: "VALIDATION_ERROR", message: "action: needs publish, notify, webhook or builtin" });
+    expect(await bad({ tenant: T, delayMs: 5, action: {} })).toMatchObject({ code: "VALIDATION_ERROR", message: "action: needs publish, notify, webhook, report or builtin" });
     expect(await bad({ tenant: T, delayMs: 5, color: 1, action: { builtin: "history-trim" } })).toMatchObject({ code: "VALIDATION_ERROR", message: "color: unknown field" });
     expect((await s.api("/v1/jobs/job_nope?tenant=" + T)).status).toBe(404);
     // Another tenant cannot see it.
@@ -181,7 +181,8 @@ describe("jobs on the embedded node (local engine + SQLite)", () => {
     expect(health.components.jobQueue.status).toBe("ok");
     const kinds = await untilJobStats(s, (ks) => ks.find((k: any) => k.kind === "webhook")?.completed === 8 ? ks : undefined);
     // /health counts every tenant: the static job of the config file (tenant school-1 too) is a delayed webhook.
-    expect(kinds.find((k: any) => k.kind === "builtin")).toMatchObject({ delayed: 1, nextRun: expect.any(String) });
+    // The built-in jobs (history-trim, webhook-retention, retention) wait for their next time.
+    expect(kinds.find((k: any) => k.kind === "builtin")).toMatchObject({ delayed: 3, nextRun: expect.any(String) });
     const metrics = await (await fetch(s.url + "/metrics")).text();
     expect(metrics).toContain('switchboard_jobs{kind="webhook",stat="dead"} 2');
     expect(metrics).toContain('switchboard_job_runs_total{kind="webhook",outcome="dead"} 2');

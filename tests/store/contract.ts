@@ -83,6 +83,22 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(page.messages.map((m) => m.data)).toEqual(['{"text":"first"}']);
     });
 
+    test("putMessage replaces what an unpublished batch left under an offset (redaction too), in one batch with appendMessage; deleteMessages drops records", async () => {
+      await s.appendMessage("t", "c", msg(1, "ann", "kept"), null);
+      await s.putMessage("t", "c", msg(2, "ann", "never published"), null);
+      await s.redactMessage("t", "c", 2, "admin", 5);
+      await Promise.all([s.putMessage("t", "c", msg(2, "bob", "the real one"), null), s.putMessage("t", "c", msg(3, "bob", "next"), null), s.appendMessage("t", "c", msg(1, "x", "ignored"), null)]);
+      const page = await s.messagesBefore("t", "c", undefined, 10, Date.now());
+      expect(page.messages.map((m) => [m.off, m.from, JSON.parse(m.data).text, m.redactedBy])).toEqual([
+        [1, "ann", "kept", undefined],
+        [2, "bob", "the real one", undefined],
+        [3, "bob", "next", undefined],
+      ]);
+      await s.deleteMessages("t", "c", [2, 3]);
+      await s.deleteMessages("t", "c", []);
+      expect((await s.messagesBefore("t", "c", undefined, 10, Date.now())).messages.map((m) => m.off)).toEqual([1]);
+    });
+
     test("read positions only move forward; unread counts skip own and redacted messages", async () => {
       await s.putConversation("t", "c1", { title: "a", members: ["ann", "bob"] }, 1);
       await s.putConversation("t", "c2", { title: "b", members: ["ann", "cy"] }, 1);

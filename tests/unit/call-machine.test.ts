@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { accept, cancel, dropped, due, hangup, leave, newCall, nextDeadline, reject, rejoin } from "../../src/features/calls/call-machine.ts";
+import { accept, add, cancel, dropped, due, endByServer, hangup, leave, newCall, nextDeadline, reject, rejoin } from "../../src/features/calls/call-machine.ts";
 
 const call = () => newCall("c1", "doc", ["pat", "ann"], "video", null, "A.1", 0, 30_000);
 const states = (c: ReturnType<typeof call>) => c.participants.map((p) => p.state);
@@ -54,5 +54,33 @@ describe("the call lifecycle", () => {
     const h = hangup(c, "ann", 5);
     expect(h.call).toMatchObject({ state: "ended", outcome: "answered", endedBy: "ann" });
     expect(states(h.call)).toEqual(["left", "left", "left"]);
+  });
+
+  test("people added to a live call ring on their own deadline; the others' call goes on when they miss it; the rejected ring again", () => {
+    expect(() => add(call(), "doc", ["zed"], 10, 5000, 16)).toThrow("not answered yet");
+    let c = reject(accept(call(), "pat", "B.1", 100).call, "ann", 200).call;
+    const t = add(c, "pat", ["zed", "ann", "doc", "pat"], 1000, 5000, 16);
+    expect(t.events).toEqual([{ ev: "ringing", user: "zed" }, { ev: "ringing", user: "ann" }]);
+    c = t.call;
+    expect(states(c)).toEqual(["joined", "joined", "ringing", "ringing"]);
+    expect(nextDeadline(c)).toBe(6000);
+    expect(due(c, 5999)).toBeUndefined();
+    c = accept(c, "ann", "C.1", 2000).call;
+    const late = due(c, 6000)!;
+    expect(late.missed).toEqual(["zed"]);
+    expect(late.call.state).toBe("live");
+    expect(() => add(late.call, "doc", ["pat"], 7000, 5000, 16)).toThrow("everyone named");
+    expect(() => add(late.call, "doc", ["x", "y"], 7000, 5000, 4)).toThrow("at most 4 invitees");
+    expect(() => add(late.call, "nurse", ["x"], 7000, 5000, 16)).toThrow("not a participant");
+  });
+
+  test("the server ends a call: answered when it was live, cancelled while ringing, named by whom the backend says", () => {
+    const live = endByServer(accept(call(), "pat", "B.1", 1).call, "nurse", "visit closed", 2);
+    expect(live.call).toMatchObject({ state: "ended", outcome: "answered", endedBy: "nurse", endReason: "visit closed" });
+    expect(states(live.call)).toEqual(["left", "left", "missed"]);
+    const ringing = endByServer(call(), null, "ended by the server API", 2);
+    expect(ringing.call).toMatchObject({ outcome: "cancelled", endedBy: null });
+    expect(states(ringing.call)).toEqual(["left", "cancelled", "cancelled"]);
+    expect(() => endByServer(ringing.call, null, "again", 3)).toThrow("has ended");
   });
 });

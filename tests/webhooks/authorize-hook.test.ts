@@ -57,11 +57,12 @@ describe("the backend rule: a synchronous may-subscribe hook", () => {
     b.close();
   }, 30_000);
 
-  test("the backend rule without WEBHOOK_AUTHORIZE_URL, or on publish, is refused at start-up, naming the key", async () => {
+  test("the backend rule without its hook URL is refused at start-up, naming the key", async () => {
     const path = join(dir, "bad.json");
-    writeFileSync(path, JSON.stringify({ namespaces: { ward: { subscribe: ["backend"], publish: ["backend"], history: false } } }));
+    writeFileSync(path, JSON.stringify({ namespaces: { ward: { subscribe: ["backend"], publish: ["backend"], history: false }, desk: { subscribe: ["tenant"], publish: ["tenant"], publishUrl: "http://backend/x" } } }));
     const err = String(await startServer({ env: { SWITCHBOARD_CONFIG: path } }).catch((e: Error) => e));
     expect(err).toContain("namespaces.ward: the backend rule needs WEBHOOK_AUTHORIZE_URL");
-    expect(err).toContain("namespaces.ward.publish: the backend rule decides subscriptions only");
+    expect(err).toContain("namespaces.ward.publish: the backend rule needs WEBHOOK_PUBLISH_URL or the namespace's publishUrl");
+    expect(err).toContain('namespaces.desk.publishUrl: only the backend publish rule asks it; add "backend" to publish or drop publishUrl');
   });
 });

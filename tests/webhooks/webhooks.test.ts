@@ -67,14 +67,14 @@ describe("webhooks on the embedded node", () => {
     expect(verified("not-the-secret-xxxxxxxx", pub!)).toBe(false);
 
     // A client's own publication (the WebSocket path) is an event too.
-    const c = (await TestClient.auth(s.wsUrl, await token({ sub: "dr-who", tenant: T }))).client;
+    const { client: c, hello } = await TestClient.auth(s.wsUrl, await token({ sub: "dr-who", tenant: T }));
     expect(await c.request({ t: "pub", ch: "room:a", ev: "said", data: { text: "from a client" } })).toMatchObject({ t: "ok" });
     const [own] = await rx.waitFor(1, (r) => r.json?.data?.ev === "said");
     expect(own!.json.data).toMatchObject({ ch: "room:a", ev: "said", from: "dr-who", data: { text: "from a client" } });
     expect(rx.received.filter((r) => r.json?.data?.ev === "said")).toHaveLength(1);
     c.close();
     const [disc] = await rx.waitFor(1, (r) => r.json?.type === "disconnect");
-    expect(disc!.json.data).toEqual({ user: "dr-who" });
+    expect(disc!.json.data).toEqual({ user: "dr-who", conn: hello.conn, node: s.node, code: 1000, reason: "closed" });
 
     await createJob(s, { tenant: T, name: "export", delayMs: 0, retry: { attempts: 1 }, action: { webhook: { url: "http://127.0.0.1:9/closed" } } });
     const [failed] = await rx.waitFor(1, (r) => r.json?.type === "job.failed");

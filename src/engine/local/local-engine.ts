@@ -17,6 +17,7 @@ import type {
 import { MemoryPresence } from "./memory-presence.ts";
 import { SqliteHistory, toWriteBatch, type StoredRow } from "./sqlite-history.ts";
 import { ByteBudget } from "../history-budget.ts";
+import { KeyChains } from "./key-chains.ts";
 
 export interface LocalEngineOptions {
   dataDir: string;
@@ -75,6 +76,8 @@ export class LocalEngine implements Engine {
   private store: SqliteHistory | undefined;
   private readonly states = new Map<string, ChannelState>();
   private readonly presenceStore = new MemoryPresence();
+  /** publishCommitted calls, one at a time per channel (one process: the hold is this chain). */
+  private readonly holds = new KeyChains();
   private pending: Pending[] = [];
   private flushScheduled = false;
   private stopped = false;
@@ -175,6 +178,21 @@ export class LocalEngine implements Engine {
     }
   }
 
+  publishCommitted(key: string, pubs: readonly PublicationInput[], opts: ChannelOptions, commit: (offs: readonly string[]) => Promise<void>, _holdMs: number): Promise<string[]> {
+    return this.holds.run(key, async () => {
+      if (this.stopped || !this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
+      // After every offset handed out so far, committed or still in this turn's batch.
+      const before = this.state(key, opts).seq;
+      const offs = pubs.map((_, i) => String(before + 1 + i));
+      await commit(offs);
+      if (this.stopped) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine stopped; nothing was published");
+      // (The state may have been evicted while the commit ran; state() reloads the same offset.)
+      if (this.state(key, opts).seq !== before) throw new SwitchboardError("SERVICE_UNAVAILABLE", `another publish took ${key}'s next offset; nothing was published`);
+      // Published in one go: the offsets are the ones committed, and one batch writes and delivers them.
+      return Promise.all(pubs.map((p) => this.publish(key, p, opts)));
+    });
+  }
+
   /**
    * The store refused a write (disk full, I/O error): the node is not ready
    * (`/health/ready` 503, so traffic goes elsewhere) until a probe write
@@ -253,6 +271,22 @@ export class LocalEngine implements Engine {
     return { frames: rows.map((r) => r.frame), off, recovered, more: budget?.cut };
   }
 
+  async replace(key: string, off: string, frame: string, opts: ChannelOptions): Promise<boolean> {
+    if (!this.store || this.stopped) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
+    const seq = Number(off);
+    const head = msgHead(channelOf(key), off);
+    if (!frame.startsWith(head)) throw new TypeError("a replacement must be a msg frame of the same channel and offset");
+    const top = this.states.get(key)?.committed ?? (opts.historySize > 0 ? this.store.lastSeq(key) : 0);
+    // Not yet committed (still in this turn's batch) or outside the kept window: not in history.
+    if (!Number.isSafeInteger(seq) || seq <= top - opts.historySize || seq > top) return false;
+    try {
+      return this.store.replaceTail(key, seq, frame.slice(head.length));
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      throw new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not replaced", { cause: err });
+    }
+  }
+
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
     this.presenceStore.add(key, member);
   }
@@ -300,4 +334,9 @@ export class LocalEngine implements Engine {
     this.store?.close();
     this.sink?.availability(false, "engine stopped");
   }
+}
+
+/** Client-visible channel name of a channel key (`<tenant>/<channel>`). */
+function channelOf(key: string): string {
+  return key.slice(key.indexOf("/") + 1);
 }

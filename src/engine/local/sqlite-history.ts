@@ -118,6 +118,8 @@ export class SqliteHistory {
   private readonly selectNewestLast: Statement<{ last: number | null }, [string]>;
   private readonly selectAfter: Statement<SegmentRow, [string, number]>;
   private readonly selectNewestFirst: Statement<SegmentRow, [string]>;
+  private readonly selectHolding: Statement<{ last: number; first: number; tails: string }, [string, number, number]>;
+  private readonly updateTails: Statement;
   private readonly deleteExpired: (nowMs: number) => number;
   private readonly writeBatch: (batch: WriteBatch) => void;
   private readonly statements: Statement[] = [];
@@ -147,6 +149,8 @@ export class SqliteHistory {
     this.selectNewestLast = this.prepare("SELECT max(last) AS last FROM segments WHERE ch = ?");
     this.selectAfter = this.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? AND last > ? ORDER BY last ASC");
     this.selectNewestFirst = this.prepare("SELECT first, ttl, tails FROM segments WHERE ch = ? ORDER BY last DESC");
+    this.selectHolding = this.prepare("SELECT last, first, tails FROM segments WHERE ch = ? AND last >= ? AND first <= ? ORDER BY last ASC LIMIT 1");
+    this.updateTails = this.prepare("UPDATE segments SET tails = ? WHERE ch = ? AND last = ?");
     // A segment goes once its newest message has expired; readers hide older expired ones.
     // The channel's last offset is kept in `channels` first, as the segment that held it may be the one going.
     const keepLast = this.prepare(
@@ -234,6 +238,23 @@ export class SqliteHistory {
       if (out.length >= limit || s.first <= w.floor) break;
     }
     return out.reverse();
+  }
+
+  /**
+   * Replaces the tail of the stored message `seq` of `key` (one row rewritten,
+   * committed at once); false when no segment holds it. Tails are single-line
+   * JSON, so the "\n" joins stay unambiguous.
+   */
+  replaceTail(key: string, seq: number, tail: string): boolean {
+    if (tail.includes("\n")) throw new TypeError("a frame tail is one line of JSON");
+    const s = this.selectHolding.get(key, seq, seq);
+    if (!s) return false;
+    const tails = s.tails.split("\n");
+    const i = seq - s.first;
+    if (i < 0 || i >= tails.length) return false;
+    tails[i] = tail;
+    this.updateTails.run(tails.join("\n"), key, s.last);
+    return true;
   }
 
   /** Deletes segments whose newest message expired before `nowMs`; returns how many went. */

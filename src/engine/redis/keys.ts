@@ -7,6 +7,8 @@
  *   {P:sN}:bus            stream: bus entries of shard N (k = channel key, f = frame)
  *   {P:sN}:m:<key>        hash: off (last offset), base (first offset - 1 of this epoch)
  *   {P:sN}:h:<key>        stream: history, entry id "<off>-0", fields f (frame), ts
+ *   {P:sN}:x:<key>        hash: replaced history entries (redaction), off → frame; same TTL as h
+ *   {P:sN}:o:<key>        string: the token of a publishCommitted call holding the channel (PX hold time)
  *   {P:sN}:p:<key>        hash: presence members, conn → {"user","info"} JSON
  *   {P:sN}:pe             zset: presence leases of shard N, "<key>\0<conn>" → expiry ms
  *   {P:sN}:u:<userKey>    zset: a user's connection leases, conn → expiry ms
@@ -46,6 +48,14 @@ export class RedisKeys {
 
   history(key: string): string {
     return this.tag(this.shardOf(key)) + ":h:" + key;
+  }
+
+  held(key: string): string {
+    return this.tag(this.shardOf(key)) + ":o:" + key;
+  }
+
+  replaced(key: string): string {
+    return this.tag(this.shardOf(key)) + ":x:" + key;
   }
 
   presence(key: string): string {

@@ -1,5 +1,5 @@
 import type { Logger } from "../../observability/logger.ts";
-import { encodeMsg, encodePresenceEvent } from "../../protocol/encode.ts";
+import { encodeMsg, encodePresenceEvent, msgHead } from "../../protocol/encode.ts";
 import type {
   ChannelOptions,
   ControlMessage,
@@ -16,6 +16,7 @@ import type {
 import { BusDelivery } from "./bus-delivery.ts";
 import type { StreamEntry } from "./bus-reader.ts";
 import type { RedisClient } from "./connection.ts";
+import { HeldPublish } from "./held-publish.ts";
 import { historyResult, isOffset } from "./history-result.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
@@ -54,6 +55,7 @@ export interface RedisEngineOptions {
 const S = {
   publish: new lua.LuaScript("publish", lua.PUBLISH),
   history: new lua.LuaScript("history", lua.HISTORY),
+  replace: new lua.LuaScript("replace", lua.REPLACE),
   presenceAdd: new lua.LuaScript("presence-add", lua.PRESENCE_ADD),
   presenceRemove: new lua.LuaScript("presence-remove", lua.PRESENCE_REMOVE),
   presenceList: new lua.LuaScript("presence-list", lua.PRESENCE_LIST),
@@ -81,6 +83,7 @@ export class RedisEngine implements Engine {
   private readonly runtime: RedisRuntime;
   private sink: EngineSink | undefined;
   private delivery: BusDelivery | undefined;
+  private readonly held: HeldPublish;
 
   constructor(opts: RedisEngineOptions) {
     if (!opts.url && !opts.clusterNodes?.length && !opts.sentinels?.length) throw new TypeError("RedisEngine needs url, clusterNodes or sentinels");
@@ -108,6 +111,14 @@ export class RedisEngine implements Engine {
       heartbeatMs,
       logger: this.log,
       onAvailability: (up, reason) => this.sink?.availability(up, reason),
+    });
+    this.held = new HeldPublish({
+      keys: this.keys,
+      runtime: this.runtime,
+      nodeId: opts.nodeId,
+      streamMaxLen: opts.streamMaxLen,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      metaTtlSec: (o) => (o.historyTtlSec > 0 ? o.historyTtlSec : IDLE_META_TTL_SEC),
     });
   }
 
@@ -157,6 +168,10 @@ export class RedisEngine implements Engine {
     }
   }
 
+  publishCommitted(key: string, pubs: readonly PublicationInput[], opts: ChannelOptions, commit: (offs: readonly string[]) => Promise<void>, holdMs: number): Promise<string[]> {
+    return this.held.publish(key, pubs, opts, commit, holdMs);
+  }
+
   publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void {
     this.publish(key, pub, opts).then(
       (off) => receiver.published(tag, off),
@@ -183,6 +198,16 @@ export class RedisEngine implements Engine {
     if (query.maxBytes === undefined) return res;
     const capped = capFrames(res.frames, query.maxBytes, since === undefined);
     return capped.more ? { ...res, frames: capped.frames, more: true } : res;
+  }
+
+  async replace(key: string, off: string, frame: string, _opts: ChannelOptions): Promise<boolean> {
+    if (!isOffset(off) || !frame.startsWith(msgHead(channelOf(key), off))) throw new TypeError("a replacement must be a msg frame of the same channel and offset");
+    const client = this.runtime.command();
+    try {
+      return (await S.replace.run(client, [this.keys.history(key), this.keys.replaced(key)], [off, frame])) === 1;
+    } catch (err) {
+      throw this.runtime.failure("replace", err);
+    }
   }
 
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
@@ -307,7 +332,11 @@ export class RedisEngine implements Engine {
   private async readHistory(key: string, since: string, limit: number): Promise<[string, string, StreamEntry[]]> {
     const client = this.runtime.command();
     try {
-      const [off, base, entries] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key)], [since, limit])) as [string, string, StreamEntry[]];
+      const [off, base, entries] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key), this.keys.replaced(key)], [since, limit])) as [
+        string,
+        string,
+        StreamEntry[],
+      ];
       return [String(off), String(base), entries ?? []];
     } catch (err) {
       throw this.runtime.failure("history", err);

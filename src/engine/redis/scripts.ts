@@ -40,7 +40,11 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', o, '
 return o
 `;
 
-/** KEYS: meta, history. ARGV: since ('' = newest), limit. Returns {off, base, entries}. */
+/**
+ * KEYS: meta, history, replaced. ARGV: since ('' = newest), limit. Returns
+ * {off, base, entries}; an entry that was replaced (REPLACE) carries its
+ * replacement frame.
+ */
 export const HISTORY = `local m = redis.call('HMGET', KEYS[1], 'off', 'base')
 local off = m[1] or '0'
 local base = m[2] or '0'
@@ -52,7 +56,26 @@ else
   if since == '0' then since = base end
   entries = redis.call('XRANGE', KEYS[2], '(' .. since .. '-0', '+', 'COUNT', ARGV[2])
 end
+if type(entries) == 'table' and #entries > 0 and redis.call('EXISTS', KEYS[3]) == 1 then
+  for _, e in ipairs(entries) do
+    local r = redis.call('HGET', KEYS[3], string.sub(e[1], 1, -3))
+    if r then e[2][2] = r end
+  end
+end
 return {off, base, entries}
+`;
+
+/**
+ * KEYS: history, replaced. ARGV: offset, frame. Records the replacement of a
+ * history entry (a stream entry cannot be rewritten in place); the hash lives
+ * as long as the history stream. 0 when history does not hold the entry.
+ */
+export const REPLACE = `local e = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', ARGV[1] .. '-0')
+if #e == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PERSIST', KEYS[2]) end
+return 1
 `;
 
 /** KEYS: presence hash, shard leases. ARGV: conn, member JSON, lease member, leaseMs, keyTtlSec. */

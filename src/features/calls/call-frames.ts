@@ -13,14 +13,19 @@ export const Media = v.picklist(["audio", "video"], "must be audio or video");
 export const RingMs = v.pipe(v.number("must be a number"), v.safeInteger("must be an integer"), v.minValue(1000, "must be ≥ 1000"), v.maxValue(600_000, "must be ≤ 600000"));
 const Measure = (max: number) => v.pipe(v.number("must be a number"), v.minValue(0, "must be ≥ 0"), v.maxValue(max, `must be ≤ ${max}`));
 
-export const InviteFrame = v.strictObject({
-  t: v.literal("invite"),
-  id: Id,
-  to: v.pipe(v.array(User, "must be an array"), v.minLength(1, "must not be empty"), v.maxLength(64, "at most 64 users")),
-  media: Media,
-  context: v.optional(v.unknown()),
-  ringMs: v.optional(RingMs),
-});
+/** A new call (`media` required), or with `call`: more people rung into that live call (`media` and `context` are the call's). */
+export const InviteFrame = v.pipe(
+  v.strictObject({
+    t: v.literal("invite"),
+    id: Id,
+    call: v.optional(CallId),
+    to: v.pipe(v.array(User, "must be an array"), v.minLength(1, "must not be empty"), v.maxLength(64, "at most 64 users")),
+    media: v.optional(Media),
+    context: v.optional(v.unknown()),
+    ringMs: v.optional(RingMs),
+  }),
+  v.check((f) => (f.call === undefined ? f.media !== undefined : f.media === undefined && f.context === undefined), "media: required for a new call; with call, give neither media nor context"),
+);
 export type InviteFrame = v.InferOutput<typeof InviteFrame>;
 
 /** accept, reject, cancel, hangup, leave, rejoin, call_media: the call is all they name. */
@@ -47,7 +52,7 @@ export const CallGetFrame = v.strictObject({ t: v.literal("call_get"), id: Id, c
 
 /** The call as clients and the HTTP API see it (context is stored as JSON text and embedded as is). */
 export function encodeCall(c: CallRecord): string {
-  const participants = c.participants.map((p) => ({ user: p.user, role: p.role, state: p.state }));
+  const participants = c.participants.map((p) => (p.ringUntilMs == null ? { user: p.user, role: p.role, state: p.state } : { user: p.user, role: p.role, state: p.state, ringUntil: p.ringUntilMs }));
   return (
     '{"id":' + JSON.stringify(c.id) + ',"caller":' + JSON.stringify(c.caller) + ',"media":"' + c.media + '","context":' + (c.context ?? "null") +
     ',"state":"' + c.state + '","outcome":' + JSON.stringify(c.outcome) + ',"participants":' + JSON.stringify(participants) +

@@ -52,9 +52,16 @@ export function newCall(id: string, caller: string, invitees: readonly string[],
 export function nextDeadline(c: CallRecord): number | null {
   if (c.state === "ended") return null;
   let at = Infinity;
-  if (c.participants.some((p) => p.state === "ringing")) at = c.ringDeadlineMs;
-  for (const p of c.participants) if (p.state === "away" && p.graceUntilMs !== null) at = Math.min(at, p.graceUntilMs);
+  for (const p of c.participants) {
+    if (p.state === "ringing") at = Math.min(at, ringUntil(c, p));
+    else if (p.state === "away" && p.graceUntilMs !== null) at = Math.min(at, p.graceUntilMs);
+  }
   return at === Infinity ? null : at;
+}
+
+/** When an invitee's ringing ends: its own deadline when it was added to a running call, the call's otherwise. */
+export function ringUntil(c: CallRecord, p: CallParticipant): number {
+  return p.ringUntilMs ?? c.ringDeadlineMs;
 }
 
 function start(c: CallRecord): Transition {
@@ -144,6 +151,40 @@ export function cancel(c: CallRecord, user: string, nowMs: number): Transition {
   return t;
 }
 
+/**
+ * Rings more users into a live call (a group call grows): users not in it
+ * yet, or who left, rejected or missed it, ring until `nowMs + ringMs`.
+ * Anyone present in the call may add people.
+ */
+export function add(c: CallRecord, by: string, users: readonly string[], nowMs: number, ringMs: number, maxInvitees: number): Transition {
+  notEnded(c);
+  if (c.state !== "live") throw new SwitchboardError("CONFLICT", "the call is not answered yet: add people once it is live");
+  const t = start(c);
+  if (!present(participant(t.call, by))) throw new SwitchboardError("CONFLICT", "you are not in this call");
+  for (const user of new Set(users)) {
+    const known = t.call.participants.find((p) => p.user === user);
+    // The caller who left comes back with rejoin, not by ringing.
+    if (known && (present(known) || known.state === "ringing" || known.role === "caller")) continue;
+    if (known) {
+      Object.assign(known, { state: "ringing", conn: null, leftMs: null, graceUntilMs: null, ringUntilMs: nowMs + ringMs });
+    } else {
+      t.call.participants.push({ user, role: "invitee", state: "ringing", conn: null, joinedMs: null, leftMs: null, graceUntilMs: null, ringUntilMs: nowMs + ringMs });
+    }
+    t.events.push({ ev: "ringing", user });
+  }
+  if (t.call.participants.length - 1 > maxInvitees) throw new SwitchboardError("LIMIT_EXCEEDED", `to: at most ${maxInvitees} invitees per call (CALL_MAX_INVITEES)`);
+  if (t.events.length === 0) throw new SwitchboardError("CONFLICT", "everyone named is in the call or ringing already");
+  return t;
+}
+
+/** The backend ends the call over HTTP (`by`: who it says ended it, or null). */
+export function endByServer(c: CallRecord, by: string | null, reason: string, nowMs: number): Transition {
+  notEnded(c);
+  const t = start(c);
+  end(t, nowMs, c.state === "live" ? "answered" : "cancelled", by, reason);
+  return t;
+}
+
 /** Ends the call for everyone. */
 export function hangup(c: CallRecord, user: string, nowMs: number): Transition {
   notEnded(c);
@@ -202,13 +243,11 @@ export function due(c: CallRecord, nowMs: number): Transition | undefined {
     end(t, nowMs, "missed", null, "ring timeout");
     return t;
   }
-  if (nowMs >= c.ringDeadlineMs) {
-    for (const p of t.call.participants) {
-      if (p.state !== "ringing") continue;
-      p.state = "missed";
-      t.missed.push(p.user);
-      t.events.push({ ev: "missed", user: p.user });
-    }
+  for (const p of t.call.participants) {
+    if (p.state !== "ringing" || nowMs < ringUntil(c, p)) continue;
+    p.state = "missed";
+    t.missed.push(p.user);
+    t.events.push({ ev: "missed", user: p.user });
   }
   for (const p of t.call.participants) {
     if (p.state !== "away" || p.graceUntilMs === null || p.graceUntilMs > nowMs) continue;

@@ -1,12 +1,12 @@
-import { channelKey, type ResolvedChannel } from "../../hub/channel-policy.ts";
 import { featureControl } from "../../hub/features.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { Conn } from "../../hub/ports.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { CallRecord, Store } from "../../store/ports.ts";
 import type { NotificationService } from "../notifications/notification-service.ts";
-import { encodeCall, encodeCallEvent } from "./call-frames.ts";
-import { due, dropped, newCall, nextDeadline, type CallEvent, type Transition } from "./call-machine.ts";
+import { CallDelivery, ringAffected } from "./call-delivery.ts";
+import { CallLiveness } from "./call-liveness.ts";
+import { add, due, dropped, endByServer, newCall, nextDeadline, type CallEvent, type Transition } from "./call-machine.ts";
 import type { CallMetrics } from "./call-metrics.ts";
 
 export interface CallTimings {
@@ -15,6 +15,8 @@ export interface CallTimings {
   /** How often every node looks in the store for deadlines nobody's timer caught (a node restarted). */
   sweepMs: number;
   maxInvitees: number;
+  /** Ended calls are deleted this long after they ended (by the built-in `history-trim` job); 0 = kept forever. */
+  retentionSec: number;
 }
 
 /** How often a transition is retried when another node changed the call in between. */
@@ -37,6 +39,8 @@ export class CallService {
   /** Connections of this node bound to calls (invite from a client, accept, rejoin). */
   private readonly bound = new WeakMap<Conn, Set<string>>();
   private sweeper: Timer | undefined;
+  private readonly delivery: CallDelivery;
+  private readonly liveness: CallLiveness;
 
   constructor(
     private readonly hub: Hub,
@@ -44,7 +48,10 @@ export class CallService {
     private readonly notifications: NotificationService,
     readonly timings: CallTimings,
     readonly metrics: CallMetrics,
-  ) {}
+  ) {
+    this.delivery = new CallDelivery(hub);
+    this.liveness = new CallLiveness(hub);
+  }
 
   start(): void {
     this.sweeper = setInterval(() => void this.sweep(), this.timings.sweepMs);
@@ -67,12 +74,27 @@ export class CallService {
     if (invitees.length === 0) throw new SwitchboardError("BAD_REQUEST", "to: invite at least one user other than the caller");
     if (invitees.length > this.timings.maxInvitees) throw new SwitchboardError("LIMIT_EXCEEDED", `to: at most ${this.timings.maxInvitees} invitees (CALL_MAX_INVITEES)`);
     const call = newCall(crypto.randomUUID(), caller, invitees, media, context, conn ? this.hub.connId(conn) : null, this.now(), ringMs ?? this.timings.ringTimeoutMs);
+    if (conn) await this.liveness.hold(conn, tenant);
     await this.store.calls.createCall(tenant, call);
     if (conn) this.bind(conn, tenant, call.id);
     this.metrics.started.inc();
     this.remember(tenant, call);
-    await this.broadcast(tenant, call, [{ ev: "ringing", user: caller }]);
+    const events: CallEvent[] = [{ ev: "ringing", user: caller }];
+    await this.announce(tenant, call, events, ringAffected(undefined, call));
     return call;
+  }
+
+  /** Rings more users into a live call (any present participant, or the backend as `by`). */
+  async add(tenant: string, id: string, by: string, users: readonly string[], ringMs?: number): Promise<CallRecord> {
+    const call = await this.act(tenant, id, (c) => add(c, by, users, this.now(), ringMs ?? this.timings.ringTimeoutMs, this.timings.maxInvitees));
+    const added = call.participants.filter((p) => users.includes(p.user)).map((p) => p.user);
+    await this.store.calls.addCallUsers(tenant, id, added, call.createdMs);
+    return call;
+  }
+
+  /** The backend ends the call for everyone (`by`: whom the record names as having ended it). */
+  end(tenant: string, id: string, by: string | null, reason: string): Promise<CallRecord> {
+    return this.act(tenant, id, (c) => endByServer(c, by, reason, this.now()));
   }
 
   /**
@@ -81,6 +103,7 @@ export class CallService {
    * `step` means nothing to do. Answers the call as stored after.
    */
   async act(tenant: string, id: string, step: (c: CallRecord) => Transition | undefined, conn?: Conn): Promise<CallRecord> {
+    if (conn) await this.liveness.hold(conn, tenant);
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const c = await this.store.calls.call(tenant, id);
       if (!c) throw new SwitchboardError("RESOURCE_NOT_FOUND", "no such call");
@@ -106,6 +129,7 @@ export class CallService {
     if (c.state === "ended" && c.outcome) this.metrics.outcome(c.outcome);
     this.metrics.missed.inc(undefined, t.missed.length);
     this.remember(tenant, c);
+    for (const invitee of t.missed) await this.hub.event(tenant, "call.missed", { call: c.id, invitee, caller: c.caller });
     if (t.missed.length > 0) {
       const data = JSON.stringify({ call: c.id, caller: c.caller, media: c.media, context: c.context === null ? null : JSON.parse(c.context) });
       // The call is ended or live already: a failed inbox write is logged, not retried as a transition.
@@ -113,58 +137,22 @@ export class CallService {
         .post(tenant, t.missed, { type: "missed_call", title: `Missed ${c.media} call from ${c.caller}`, body: null, data, priority: "high" })
         .catch((err) => this.hub.deps.logger.warn("missed-call notification failed", { err, tenant, call: c.id }));
     }
-    await this.broadcast(tenant, c, t.events);
+    await this.announce(tenant, c, t.events, ringAffected(before, c));
   }
 
-  private async broadcast(tenant: string, call: CallRecord, events: CallEvent[]): Promise<void> {
-    await this.hub.deps.engine.control(featureControl("calls", { op: "call", tenant, call, events })).catch((err) => {
+  /** Every node delivers the events (`published`: users whose devices on their user channel get them there), then the user channels get theirs. */
+  private async announce(tenant: string, call: CallRecord, events: CallEvent[], ringing: string[]): Promise<void> {
+    const published = this.delivery.ringUsers(ringing);
+    await this.hub.deps.engine.control(featureControl("calls", { op: "call", tenant, call, events, published })).catch((err) => {
       this.hub.deps.logger.warn("call event broadcast failed", { err, tenant, call: call.id });
     });
+    await this.delivery.publish(tenant, call, events, published);
   }
 
   /** On every node: keep the newest version, re-arm its timer, deliver the events to local devices. */
-  heard(tenant: string, call: CallRecord, events: CallEvent[]): void {
+  heard(tenant: string, call: CallRecord, events: CallEvent[], published: readonly string[]): void {
     this.remember(tenant, call);
-    const body = encodeCall(call);
-    for (const e of events) {
-      const frame = encodeCallEvent(e.ev, e.user, body);
-      for (const p of call.participants) {
-        const conns = this.hub.connectionsOf(tenant, p.user);
-        if (conns.length === 0) continue;
-        if (e.ev === "ringing" && p.role === "caller") {
-          const state = encodeCallEvent("state", e.user, body);
-          for (const c of conns) this.hub.send(c, state);
-        } else if (e.ev === "accepted" && p.user === e.user) {
-          const elsewhere = encodeCallEvent("answered_elsewhere", e.user, body);
-          for (const c of conns) this.hub.send(c, this.hub.connId(c) === p.conn ? frame : elsewhere);
-        } else for (const c of conns) this.hub.send(c, frame);
-      }
-    }
-    const gone = call.state === "ended" ? call.participants.map((p) => p.user) : events.filter((e) => e.ev === "left").map((e) => e.user);
-    if (gone.length > 0) this.revoke(tenant, call.id, gone);
-  }
-
-  /** Whoever is no longer in the call loses `call:<id>` at once, unless a token rule (the `calls` claim) still allows it. */
-  private revoke(tenant: string, id: string, users: readonly string[]): void {
-    let c: ResolvedChannel;
-    try {
-      c = this.hub.deps.policy.resolve("call:" + id);
-    } catch {
-      return;
-    }
-    const key = channelKey(tenant, c.ch);
-    for (const user of users) {
-      for (const conn of this.hub.connectionsOf(tenant, user)) {
-        const p = conn.data.principal;
-        if (!p || !conn.isSubscribed(key)) continue;
-        const end = () => void this.hub.endSubscription(conn, key, c.ch, "AUTHORIZATION_FAILED", "no longer in the call");
-        try {
-          this.hub.deps.policy.checkSubscribe(p, c)?.catch(end);
-        } catch {
-          end();
-        }
-      }
-    }
+    this.delivery.deliver(tenant, call, events, published);
   }
 
   private remember(tenant: string, call: CallRecord): void {
@@ -198,6 +186,32 @@ export class CallService {
   private async sweep(): Promise<void> {
     const rows = await this.store.calls.dueCalls(this.now(), 100).catch(() => []);
     for (const r of rows) await this.fire(r.tenant, r.id);
+    await this.sweepLostDevices();
+  }
+
+  /** Participants whose device's node died (its lease expired) are held for the grace period as if their connection had closed. */
+  private async sweepLostDevices(): Promise<void> {
+    for (const [key, call] of this.calls) {
+      if (call.state === "ended") continue;
+      const tenant = key.slice(0, key.indexOf("/"));
+      for (const conn of await this.liveness.lost(tenant, call)) {
+        await this.act(tenant, call.id, (c) => dropped(c, conn, this.now(), this.timings.graceMs)).catch((err) =>
+          this.hub.deps.logger.warn("call grace start failed", { err, tenant, call: call.id }),
+        );
+      }
+    }
+  }
+
+  /** Run by the built-in `history-trim` job (once per cluster): deletes calls that ended more than CALL_RETENTION_SEC ago, in batches. */
+  async deleteExpired(): Promise<number> {
+    if (this.timings.retentionSec === 0) return 0;
+    const before = this.now() - this.timings.retentionSec * 1000;
+    let total = 0;
+    for (;;) {
+      const n = await this.store.calls.deleteEndedCalls(before, 500);
+      total += n;
+      if (n < 500) return total;
+    }
   }
 
   /** The newest version this node knows, reading the store once when it knows none (loads are shared, so frames keep their order). */
@@ -226,6 +240,7 @@ export class CallService {
 
   /** A connection of this node closed: a participant it was bound for is held for the grace period. */
   closed(conn: Conn): void {
+    this.liveness.release(conn);
     const set = this.bound.get(conn);
     if (!set) return;
     const connId = this.hub.connId(conn);

@@ -65,7 +65,13 @@ export function callsFeature(hub: Hub, store: Store, notifications: Notification
         if (cfg.inviteRoles.length > 0 && !p.roles.some((r) => cfg.inviteRoles.includes(r))) {
           throw new SwitchboardError("AUTHORIZATION_FAILED", "your roles may not start calls (CALL_INVITE_ROLES)");
         }
-        const call = await service.invite(p.tenant, p.sub, f.to, f.media, encodeContext(f.context), conn, f.ringMs);
+        if (f.call !== undefined) {
+          const call = await service.add(p.tenant, f.call, p.sub, f.to, f.ringMs);
+          reply(conn, f.id, call);
+          audit("call_add", conn, p, { call: call.id, invitees: call.participants.length - 1 });
+          return;
+        }
+        const call = await service.invite(p.tenant, p.sub, f.to, f.media!, encodeContext(f.context), conn, f.ringMs);
         reply(conn, f.id, call);
         audit("call_invite", conn, p, { call: call.id, invitees: call.participants.length - 1, media: call.media });
       },
@@ -134,7 +140,7 @@ export function callsFeature(hub: Hub, store: Store, notifications: Notification
     },
     control(body) {
       if (typeof body.tenant !== "string") return;
-      if (body.op === "call") service.heard(body.tenant, body.call as CallRecord, body.events as Transition["events"]);
+      if (body.op === "call") service.heard(body.tenant, body.call as CallRecord, body.events as Transition["events"], Array.isArray(body.published) ? (body.published as string[]) : []);
       else if (body.op === "relay") relay.deliver(body.tenant, body.to as { user: string; conn: string }[], body.frame as string);
     },
     closed: (conn) => service.closed(conn),

@@ -6,7 +6,8 @@ import type { Hub } from "../../hub/hub.ts";
 import type { Principal } from "../../hub/ports.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { ConversationSummary, MessagePage, Store, UnreadCounts } from "../../store/ports.ts";
-import { encodeRead, encodeRedact } from "./chat-frames.ts";
+import { encodeRead, encodeRedact, encodeStoredMessage } from "./chat-frames.ts";
+import { PersistedPublish } from "./persisted-publish.ts";
 
 /** Conversation ids are the rest of a channel name, short enough for `<namespace>:<id>` to fit 255 bytes. */
 export const CONVERSATION_ID = /^[A-Za-z0-9_.:@=\-]{1,180}$/;
@@ -33,6 +34,7 @@ export function chatNamespace(namespaces: Namespaces): string | undefined {
  */
 export class ChatService {
   private readonly retentionMs: number | null;
+  private readonly publisher: PersistedPublish;
 
   constructor(
     private readonly hub: Hub,
@@ -41,6 +43,7 @@ export class ChatService {
   ) {
     const policy = hub.deps.policy.namespaces[ns]!;
     this.retentionMs = policy.retention === "forever" || policy.retention === undefined ? null : policy.retention * 86_400_000;
+    this.publisher = new PersistedPublish(() => hub.deps.engine, store, hub.deps.logger);
   }
 
   channelOf(id: string): string {
@@ -52,14 +55,17 @@ export class ChatService {
     if (!h.up) throw new SwitchboardError("SERVICE_UNAVAILABLE", "record store unavailable; nothing was published");
   }
 
-  /** Publishes through the engine (offset, live delivery), then commits the record; resolves after the commit. */
+  /**
+   * Commits the record under the offset the engine holds for it, then
+   * publishes (live delivery, history); resolves with the offset after both
+   * (see PersistedPublish).
+   */
   async publish(key: string, c: ResolvedChannel, pub: PublicationInput): Promise<string> {
     this.assertStoreUp();
-    const off = await this.hub.deps.engine.publish(key, pub, c.options);
-    const tenant = key.slice(0, key.indexOf("/"));
-    await this.store.appendMessage(tenant, c.rest, { off: Number(off), ev: pub.ev, data: pub.data, from: pub.from ?? null, ts: pub.ts }, this.retentionMs === null ? null : pub.ts + this.retentionMs);
-    return off;
+    return this.publisher.publish(key, { tenant: key.slice(0, key.indexOf("/")), conversation: c.rest, options: c.options, expiresMs: this.expiresMs }, pub);
   }
+
+  private readonly expiresMs = (pub: PublicationInput): number | null => (this.retentionMs === null ? null : pub.ts + this.retentionMs);
 
   /** Creates or updates a conversation; removed members lose their live subscriptions on every node before this resolves. */
   async put(tenant: string, id: string, members: readonly string[], title: string | null): Promise<{ id: string; members: string[] }> {
@@ -106,13 +112,26 @@ export class ChatService {
     const pos = await this.store.markRead(p.tenant, c.rest, p.sub, off, now);
     const counts = await this.store.unreadCounts(p.tenant, p.sub, now);
     await this.hub.deps.engine.signal(key, encodeRead(c.ch, p.sub, pos)).catch(() => {});
+    await this.hub.event(p.tenant, "read", { conversation: c.rest, user: p.sub, off: String(pos) });
     return { off: pos, unread: counts.conversations.find((x) => x.id === c.rest)?.unread ?? 0, total: counts.total };
   }
 
-  /** Drops a message's content (who and when are kept); subscribers get a `redact` event. */
+  /**
+   * Drops a message's content (who and when are kept) from the store and from
+   * the engine's history window, where the message is replaced by its redacted
+   * form (same offset: a recovering client gets it as redacted, `recovered`
+   * unchanged); subscribers get a `redact` event. Repeating it is harmless, so
+   * a caller that got SERVICE_UNAVAILABLE (engine down after the store
+   * commit) retries.
+   */
   async redact(tenant: string, id: string, off: number, by: string): Promise<void> {
     const now = this.hub.deps.clock.now();
     if (!(await this.store.redactMessage(tenant, id, off, by, now))) throw new SwitchboardError("RESOURCE_NOT_FOUND", "no such message");
-    await this.hub.deps.engine.signal(channelKey(tenant, this.channelOf(id)), encodeRedact(this.channelOf(id), off, by, now)).catch(() => {});
+    const ch = this.channelOf(id);
+    const key = channelKey(tenant, ch);
+    const page = await this.store.messagesBefore(tenant, id, off + 1, 1, now);
+    const m = page.messages[0];
+    if (m?.off === off) await this.hub.deps.engine.replace(key, String(off), encodeStoredMessage(ch, m), this.hub.deps.policy.resolve(ch).options);
+    await this.hub.deps.engine.signal(key, encodeRedact(ch, off, m?.redactedBy ?? by, m?.redactedMs ?? now)).catch(() => {});
   }
 }

@@ -1,7 +1,7 @@
 import type { Feature } from "../../hub/features.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { Conn, Principal } from "../../hub/ports.ts";
-import { encodeOk } from "../../protocol/encode.ts";
+import { encodeOk, encodePresenceEvent } from "../../protocol/encode.ts";
 import type { Store } from "../../store/ports.ts";
 import { PresenceTracker } from "./presence-tracker.ts";
 import { RosterFrame, StatusFrame, UnwatchFrame, WatchFrame, type RosterEntry, type StatusFrame as SetStatus, type UsersFrame } from "./status-frames.ts";
@@ -14,6 +14,13 @@ import { StatusService } from "./status-service.ts";
  */
 export function presenceFeature(hub: Hub, store: Store): { feature: Feature; status: StatusService } {
   const policy = hub.deps.policy;
+  const status = new StatusService(hub, store);
+  /** Members' statuses; while the record store is down, presence still works, without them. */
+  const statusesOrNone = (key: string, users: string[]) =>
+    status.ofConnected(tenantOf(key), users).catch((err) => {
+      hub.deps.logger.warn("presence without status: record store unavailable", { err });
+      return undefined;
+    });
   const tracker = new PresenceTracker(
     () => hub.deps.engine,
     (conn) => hub.connId(conn),
@@ -22,8 +29,12 @@ export function presenceFeature(hub: Hub, store: Store): { feature: Feature; sta
       const ch = key.slice(key.indexOf("/") + 1);
       return Boolean(policy.namespaces[ch.slice(0, ch.indexOf(":"))]?.joinLeave);
     },
+    async (key, ch, user, conn) => {
+      const frame = encodePresenceEvent("join", ch, user, conn);
+      const of = await statusesOrNone(key, [user]);
+      return of ? withStatus(frame, of.get(user)!) : frame;
+    },
   );
-  const status = new StatusService(hub, store);
   const audit = (event: string, conn: Conn, p: Principal, fields: Record<string, unknown>) => {
     if (hub.deps.logger.auditing) hub.deps.logger.audit(event, { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ...fields });
   };
@@ -35,6 +46,10 @@ export function presenceFeature(hub: Hub, store: Store): { feature: Feature; sta
       if (body.op === "status" && typeof body.tenant === "string" && e && typeof e.user === "string") status.toPresenceChannels(body.tenant, e);
     },
     subscribed: (conn, key, c) => tracker.join(conn, key, c),
+    async presenceMembers(key, members) {
+      const of = await statusesOrNone(key, members.map((m) => m.user));
+      return of ? members.map((m) => ({ ...m, ...of.get(m.user) })) : members;
+    },
     unsubscribed: (conn, key) => tracker.leave(conn, key),
     closed(conn, released) {
       void tracker.leaveAll(conn);
@@ -81,4 +96,13 @@ export function presenceFeature(hub: Hub, store: Store): { feature: Feature; sta
     },
   };
   return { feature, status };
+}
+
+function tenantOf(key: string): string {
+  return key.slice(0, key.indexOf("/"));
+}
+
+/** A join frame with the member's status (and text) added before its closing brace. */
+function withStatus(frame: string, s: { status: string; text?: string }): string {
+  return frame.slice(0, -1) + ',"status":' + JSON.stringify(s.status) + (s.text ? ',"text":' + JSON.stringify(s.text) : "") + "}";
 }

@@ -17,6 +17,8 @@ export class PresenceTracker {
     private readonly logger: Logger,
     /** Whether the namespace of a channel key has join/leave on. */
     private readonly joinLeaveOf: (key: string) => boolean,
+    /** The `join` frame of a user on a channel key (with what the feature adds, e.g. status). */
+    private readonly joinFrame: (key: string, ch: string, user: string, conn: string) => Promise<string> = async (_key, ch, user, conn) => encodePresenceEvent("join", ch, user, conn),
   ) {}
 
   private get engine(): Engine {
@@ -34,7 +36,7 @@ export class PresenceTracker {
     // leave did not know this key yet, so nothing else would ever remove it.
     if (d.closing || !conn.isSubscribed(key)) return this.removeQuietly(key, id);
     d.present = d.present === null ? key : typeof d.present === "string" ? [d.present, key] : (d.present.push(key), d.present);
-    if (c.policy.joinLeave) await this.engine.signal(key, encodePresenceEvent("join", c.ch, user, id));
+    if (c.policy.joinLeave) await this.engine.signal(key, await this.joinFrame(key, c.ch, user, id));
   }
 
   /** Removes the connection from `key`; emits `leave` once, when the engine says it was present. */

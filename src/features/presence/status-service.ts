@@ -63,6 +63,20 @@ export class StatusService {
     }
   }
 
+  /**
+   * The status of users known to be connected (presence members): what each
+   * set, `online` when nothing is set. One store read for the whole list.
+   */
+  async ofConnected(tenant: string, users: readonly string[]): Promise<Map<string, { status: UserStatus; text?: string }>> {
+    const statuses = await this.store.statuses(tenant, [...new Set(users)]);
+    const out = new Map<string, { status: UserStatus; text?: string }>();
+    for (const user of users) {
+      const s = statuses.get(user);
+      out.set(user, s ? { status: s.status, ...(s.text ? { text: s.text } : {}) } : { status: "online" });
+    }
+    return out;
+  }
+
   /** Status, online flag and last seen of each user of the tenant, in the order asked. */
   async roster(tenant: string, users: readonly string[]): Promise<RosterEntry[]> {
     const unique = [...new Set(users)];

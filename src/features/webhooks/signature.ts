@@ -23,3 +23,10 @@ export function verify(secret: string, timestamp: string, signature: string, bod
   const got = Buffer.from(signature);
   return want.length === got.length && timingSafeEqual(want, got);
 }
+
+/** signHeaders for a binary body (a report job's PDF): the same HMAC, over timestamp + "." + the raw bytes. */
+export function signBytesHeaders(secret: string, body: Uint8Array, headers: Record<string, string>, nowMs = Date.now()): void {
+  const ts = Math.floor(nowMs / 1000);
+  headers[TIMESTAMP_HEADER] = String(ts);
+  headers[SIGNATURE_HEADER] = "v1=" + createHmac("sha256", secret).update(`${ts}.`).update(body).digest("hex");
+}

@@ -1,6 +1,7 @@
 import type { WebhookEndpoint } from "../../store/ports.ts";
 
-export const WEBHOOK_EVENTS = ["publication", "disconnect", "job.failed"] as const;
+/** Event types an endpoint may ask for (src/protocol/README.md, "Webhooks", says what each carries). */
+export const WEBHOOK_EVENTS = ["publication", "connect", "disconnect", "read", "call.missed", "job.failed"] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /**
@@ -8,17 +9,22 @@ export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
  * so that the publish path only asks `watchesChannel(ch)`: with no
  * publication webhook anywhere that is one length check; otherwise a loop of
  * `startsWith` over the watched namespaces' prefixes, without allocating.
+ * Other events ask `watchesEvent(type)` first: one Set lookup when no
+ * endpoint of any tenant wants the type.
  */
 export class WebhookRouting {
   private prefixes: string[] = [];
   private byTenantEvent = new Map<string, WebhookEndpoint[]>();
   private byId = new Map<string, WebhookEndpoint>();
+  private types = new Set<string>();
 
   replace(endpoints: readonly WebhookEndpoint[]): void {
     const prefixes = new Set<string>();
     const by = new Map<string, WebhookEndpoint[]>();
+    const types = new Set<string>();
     for (const e of endpoints) {
       for (const ev of e.events) {
+        types.add(ev);
         const k = e.tenant + "\u0000" + ev;
         let list = by.get(k);
         if (!list) by.set(k, (list = []));
@@ -28,6 +34,7 @@ export class WebhookRouting {
     }
     this.prefixes = [...prefixes];
     this.byTenantEvent = by;
+    this.types = types;
     this.byId = new Map(endpoints.map((e) => [e.tenant + "\u0000" + e.id, e]));
   }
 
@@ -41,8 +48,9 @@ export class WebhookRouting {
     return false;
   }
 
-  watchesEvent(): boolean {
-    return this.byTenantEvent.size > 0;
+  /** Whether any endpoint (of any tenant) wants events of `type`. */
+  watchesEvent(type: string): boolean {
+    return this.types.has(type);
   }
 
   /** The tenant's endpoints for an event; for publications only those watching the channel's namespace. */

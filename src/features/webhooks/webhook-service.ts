@@ -3,6 +3,7 @@ import { featureControl } from "../../hub/features.ts";
 import type { ControlMessage } from "../../engine/engine.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
+import type { StaticWebhook } from "../../config/webhooks.ts";
 import type { WebhookEndpoint, WebhookOutbox } from "../../store/ports.ts";
 import { WebhookRouting, type WebhookEvent } from "./webhook-events.ts";
 
@@ -15,6 +16,7 @@ export interface EndpointInput {
   ratePerSec?: number;
 }
 
+const PURGE_BATCH = 5000;
 let seq = 0;
 const deliveryId = (nowMs: number) => "dlv_" + nowMs.toString(36) + (++seq % 1_679_616).toString(36).padStart(4, "0") + randomBytes(4).toString("hex");
 
@@ -36,8 +38,13 @@ export class WebhookService {
     private readonly logger: Logger,
   ) {}
 
-  /** Loads the endpoints, and again every `reloadMs` (a missed change message heals). */
-  async start(reloadMs: number): Promise<void> {
+  /**
+   * Upserts the config file's endpoints (every node does, with the same
+   * values), then loads all endpoints, and again every `reloadMs` (a missed
+   * change message heals).
+   */
+  async start(reloadMs: number, statics: readonly StaticWebhook[] = []): Promise<void> {
+    for (const w of statics) await this.outbox.putEndpoint({ ...w, createdMs: this.now() });
     await this.reload();
     this.timer = setInterval(() => void this.reload().catch((err) => this.logger.warn("webhook endpoints reload failed", { err })), reloadMs);
     this.timer.unref();
@@ -80,6 +87,19 @@ export class WebhookService {
   private async changed(): Promise<void> {
     await this.reload();
     await this.control(featureControl("webhooks", { op: "reload" })).catch((err) => this.logger.warn("webhook change broadcast failed; other nodes reload on their timer", { err }));
+  }
+
+  /** The retention job: deletes delivered and dead deliveries older than `retentionSec`, in bounded batches. */
+  async purge(retentionSec: number): Promise<number> {
+    // 0 keeps everything (the job may outlive a setting that turned retention off).
+    if (retentionSec <= 0) return 0;
+    const before = this.now() - retentionSec * 1000;
+    let total = 0;
+    for (;;) {
+      const n = await this.outbox.purgeFinished(before, PURGE_BATCH);
+      total += n;
+      if (n < PURGE_BATCH) return total;
+    }
   }
 
   /** Appends a delivery per interested endpoint; resolves once they are committed to the outbox. */

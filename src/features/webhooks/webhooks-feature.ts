@@ -2,17 +2,57 @@ import type { ChannelOptions, Engine, PublicationInput, PublishReceiver } from "
 import type { Feature, RecordRule } from "../../hub/features.ts";
 import type { Conn } from "../../hub/ports.ts";
 import type { Logger } from "../../observability/logger.ts";
+import { CLOSE } from "../../protocol/codes.ts";
+import { WEBHOOK_EVENTS, type WebhookEvent } from "./webhook-events.ts";
 import type { WebhookService } from "./webhook-service.ts";
 
-/** The hub side of webhooks: disconnects of authenticated users, endpoint changes made on another node, and the `backend` policy rule. */
-export function webhooksFeature(service: WebhookService, logger: Logger, backendRule?: RecordRule): Feature {
+/** How the node names a connection in events: its cluster-wide id and the node's id. */
+export interface ConnNames {
+  connId(conn: Conn): string;
+  node: string;
+}
+
+const FORWARDED: ReadonlySet<string> = new Set<string>(WEBHOOK_EVENTS);
+
+/** Why a socket closed, in a word a backend can switch on; `code` goes along for the rest. */
+const REASONS: Readonly<Record<number, string>> = {
+  [CLOSE.NORMAL]: "closed",
+  [CLOSE.GOING_AWAY]: "going-away",
+  [CLOSE.ABNORMAL]: "connection-lost",
+  [CLOSE.POLICY]: "policy",
+  [CLOSE.TOO_BIG]: "message-too-big",
+  [CLOSE.RESTART]: "server-restart",
+  [CLOSE.AUTH_FAILED]: "authentication-failed",
+  [CLOSE.TOKEN_EXPIRED]: "token-expired",
+  [CLOSE.TOO_MANY_CONNECTIONS]: "too-many-connections",
+};
+
+/**
+ * The hub side of webhooks: connects and disconnects of authenticated users,
+ * the events other features raise through `hub.event` (chat `read`,
+ * `call.missed`), endpoint changes made on another node, and the `backend`
+ * policy rule. Each asks `watchesEvent(type)` first: a type no endpoint
+ * wants costs one Set lookup and builds nothing.
+ */
+export function webhooksFeature(service: WebhookService, logger: Logger, names: ConnNames, backendRule?: RecordRule): Feature {
+  const emit = (tenant: string, type: WebhookEvent, data: Record<string, unknown>): Promise<void> =>
+    service.emit(tenant, type, data).catch((err) => logger.warn(`webhook ${type} event not stored`, { err, tenant }));
   return {
     name: "webhooks",
     ...(backendRule ? { rules: { backend: backendRule } } : {}),
-    closed(conn: Conn) {
+    connected(conn: Conn) {
       const p = conn.data.principal;
-      if (!p || !service.routing.watchesEvent()) return;
-      void service.emit(p.tenant, "disconnect", { user: p.sub }).catch((err) => logger.warn("webhook disconnect event not stored", { err, tenant: p.tenant }));
+      if (!p || !service.routing.watchesEvent("connect")) return;
+      void emit(p.tenant, "connect", { user: p.sub, conn: names.connId(conn), node: names.node });
+    },
+    closed(conn: Conn, _released, code) {
+      const p = conn.data.principal;
+      if (!p || !service.routing.watchesEvent("disconnect")) return;
+      void emit(p.tenant, "disconnect", { user: p.sub, conn: names.connId(conn), node: names.node, code, reason: REASONS[code] ?? "closed" });
+    },
+    event(tenant, type, data) {
+      if (!FORWARDED.has(type) || !service.routing.watchesEvent(type)) return undefined;
+      return emit(tenant, type as WebhookEvent, data);
     },
     control(body) {
       if (body.op === "reload") void service.reload().catch((err) => logger.warn("webhook endpoints reload failed", { err }));
@@ -46,6 +86,16 @@ export function tapPublications(engine: Engine, service: WebhookService, logger:
       await append(key, pub, off);
       return off;
     });
+  };
+  // Chat publishes records first (the engine publishes the batch after the store commit): its publications are events too.
+  const publishCommitted = engine.publishCommitted.bind(engine);
+  engine.publishCommitted = async (key, pubs, opts, commit, holdMs) => {
+    const watched = pubs.map((p) => service.routing.watchesChannel(p.ch) && !tapped.has(p));
+    if (!watched.includes(true)) return publishCommitted(key, pubs, opts, commit, holdMs);
+    pubs.forEach((p, i) => watched[i] && tapped.add(p));
+    const offs = await publishCommitted(key, pubs, opts, commit, holdMs);
+    await Promise.all(pubs.map((p, i) => (watched[i] ? append(key, p, offs[i]!) : undefined)));
+    return offs;
   };
   engine.publishTo = <T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void => {
     if (!service.routing.watchesChannel(pub.ch) || tapped.has(pub)) return publishTo(key, pub, opts, receiver, tag);

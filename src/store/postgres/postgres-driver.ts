@@ -63,6 +63,14 @@ export class PostgresDriver implements SqlDriver {
     await this.sql.begin((tx) => Promise.all(statements.map((s) => tx.unsafe(this.text(s.sql), s.params))));
   }
 
+  async locked<T>(lock: string, sql: string, params: SqlValue[]): Promise<T[]> {
+    // Two statements: a snapshot taken before the lock was granted would miss the previous holder's commit.
+    return this.sql.begin(async (tx) => {
+      await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [lock]);
+      return [...((await tx.unsafe(this.text(sql), params)) as T[])];
+    });
+  }
+
   async ping(): Promise<void> {
     await this.sql.unsafe("SELECT 1");
   }

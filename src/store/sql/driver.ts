@@ -31,6 +31,14 @@ export interface SqlDriver {
   run(sql: string, params: SqlValue[]): Promise<number>;
   /** Runs the statements in one transaction: all of them or none. */
   transaction(statements: readonly SqlStatement[]): Promise<void>;
+  /**
+   * Runs one query while holding the cluster-wide lock `lock`, so that it
+   * sees every change committed by an earlier holder (PostgreSQL: an advisory
+   * lock taken by a statement of its own, then the query with a fresh
+   * snapshot; SQLite: one process owns the file and statements run one at a
+   * time, so no lock is needed).
+   */
+  locked<T>(lock: string, sql: string, params: SqlValue[]): Promise<T[]>;
   /** A cheap round trip that fails when the database cannot be reached. */
   ping(): Promise<void>;
   /** True when `err` means the database is unreachable (rather than a bad statement). */

@@ -76,19 +76,24 @@ let leaseSeq = 0;
  */
 export class SqlJobQueue implements JobStore {
   private readonly claimSql: string;
+  private readonly cappedClaimSql: string;
 
   constructor(
     private readonly driver: SqlDriver,
     private readonly availability: StoreAvailability,
   ) {
     const lock = driver.kind === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
-    this.claimSql = `UPDATE jobs SET state = 'active', attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_ms = ?,
+    const claim = (limit: string) => `UPDATE jobs SET state = 'active', attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_ms = ?,
         due_ms = CASE WHEN state = 'waiting' AND attempts = 0 THEN run_at ELSE due_ms END,
         last_error = CASE WHEN state = 'active' THEN 'lease expired: the node running it stopped mid-run' ELSE last_error END,
         failed_attempts = CASE WHEN state = 'active' THEN failed_attempts + 1 ELSE failed_attempts END
       WHERE id IN (SELECT id FROM jobs WHERE kind = ? AND ((state = 'waiting' AND run_at <= ?) OR (state = 'active' AND lease_until < ?))
-        ORDER BY priority DESC, run_at, id LIMIT ?${lock})
+        ORDER BY priority DESC, run_at, id LIMIT ${limit}${lock})
       RETURNING *`;
+    this.claimSql = claim("?");
+    // Runs still holding a live lease count against the cluster-wide limit; an expired lease is a dead node's, claimable again.
+    const greatest = driver.kind === "postgres" ? "greatest(0, least(?, ? - count(*)))" : "max(0, min(?, ? - count(*)))";
+    this.cappedClaimSql = claim(`(SELECT ${greatest} FROM jobs WHERE kind = ? AND state = 'active' AND lease_until >= ?)`);
   }
 
   private read(sql: string, params: SqlValue[]): Promise<JobRow[]> {
@@ -157,10 +162,15 @@ export class SqlJobQueue implements JobStore {
     return this.job(tenant, id);
   }
 
-  async claimJobs(kind: string, owner: string, limit: number, nowMs: number, leaseMs: number): Promise<JobClaim[]> {
+  async claimJobs(kind: string, owner: string, limit: number, nowMs: number, leaseMs: number, clusterLimit?: number): Promise<JobClaim[]> {
     if (limit <= 0 || !this.availability.up) return [];
     const lease = `${owner}#${(++leaseSeq).toString(36)}`;
-    const rows = await this.availability.quiet(this.driver.query<JobRow>(this.claimSql, [lease, nowMs + leaseMs, nowMs, kind, nowMs, nowMs, limit]));
+    const head = [lease, nowMs + leaseMs, nowMs, kind, nowMs, nowMs];
+    // Capped: every node's claim of this kind takes the same lock, so two nodes cannot both see a free slot.
+    const rows =
+      clusterLimit === undefined
+        ? await this.availability.quiet(this.driver.query<JobRow>(this.claimSql, [...head, limit]))
+        : await this.availability.quiet(this.driver.locked<JobRow>(`switchboard.jobs.${kind}`, this.cappedClaimSql, [...head, limit, clusterLimit, kind, nowMs]));
     return rows.map((r) => ({ job: toJob(r), lease }));
   }
 
@@ -185,12 +195,16 @@ export class SqlJobQueue implements JobStore {
     } else {
       // A recurring job's dead run is dead-lettered in the counts and the job keeps its schedule.
       changed = await this.run(
-        `UPDATE jobs SET state = ?, run_at = ?, attempts = CASE WHEN ? IS NULL THEN attempts ELSE 0 END, last_error = ?, last_run_ms = ?, lease_owner = NULL, lease_until = NULL,
+        `UPDATE jobs SET state = ?, run_at = ?, attempts = CASE WHEN CAST(? AS BIGINT) IS NULL THEN attempts ELSE 0 END, last_error = ?, last_run_ms = ?, lease_owner = NULL, lease_until = NULL,
          failed_attempts = failed_attempts + 1, dead_runs = dead_runs + 1, updated_ms = ? ${held}`,
         [outcome.nextRunAtMs === null ? "dead" : "waiting", outcome.nextRunAtMs, outcome.nextRunAtMs, outcome.error, nowMs, nowMs, id, lease],
       );
     }
     return changed > 0;
+  }
+
+  async purgeFinishedJobs(beforeMs: number): Promise<number> {
+    return this.run("DELETE FROM jobs WHERE state IN ('completed', 'dead') AND updated_ms < ?", [beforeMs]);
   }
 
   async jobStats(nowMs: number, tenant?: string): Promise<JobStats[]> {

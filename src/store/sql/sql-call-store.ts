@@ -158,4 +158,26 @@ export class SqlCallStore implements CallStore {
   async dueCalls(nowMs: number, limit: number): Promise<{ tenant: string; id: string }[]> {
     return this.read<{ tenant: string; id: string }>("SELECT tenant, id FROM calls WHERE next_deadline_ms IS NOT NULL AND next_deadline_ms <= ? ORDER BY next_deadline_ms LIMIT ?", [nowMs, limit]);
   }
+
+  async addCallUsers(tenant: string, id: string, users: readonly string[], createdMs: number): Promise<void> {
+    const { availability, driver } = this.parts;
+    availability.assertUp();
+    const statements = users.map((u) => ({ sql: "INSERT INTO call_users (tenant, user_id, call, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", params: [tenant, u, id, createdMs] }));
+    if (statements.length > 0) await availability.guard(driver.transaction(statements));
+  }
+
+  async deleteEndedCalls(beforeMs: number, limit: number): Promise<number> {
+    const { availability, driver } = this.parts;
+    if (!availability.up) return 0;
+    const rows = await this.read<{ tenant: string; id: string }>("SELECT tenant, id FROM calls WHERE ended_ms IS NOT NULL AND ended_ms < ? ORDER BY ended_ms LIMIT ?", [beforeMs, limit]);
+    if (rows.length === 0) return 0;
+    const statements: SqlStatement[] = [];
+    for (const r of rows) {
+      statements.push({ sql: "DELETE FROM call_users WHERE tenant = ? AND call = ?", params: [r.tenant, r.id] });
+      // Still ended before the cut: a row another node changed in between is left for the next run.
+      statements.push({ sql: "DELETE FROM calls WHERE tenant = ? AND id = ? AND ended_ms IS NOT NULL AND ended_ms < ?", params: [r.tenant, r.id, beforeMs] });
+    }
+    await availability.guard(driver.transaction(statements));
+    return rows.length;
+  }
 }

@@ -19,9 +19,11 @@ import type {
 import { StoreAvailability } from "./availability.ts";
 import { SqlCallStore } from "./sql-call-store.ts";
 import { SqlJobQueue } from "./job-queue.ts";
+import { SqlReportFiles } from "./report-files.ts";
 import { SqlWebhookOutbox } from "./webhook-outbox.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "./driver.ts";
 import { WriteQueue } from "./write-queue.ts";
+import { putMessageStatements } from "./message-statements.ts";
 
 export interface SqlStoreOptions {
   /** A statement or commit slower than this fails with SERVICE_UNAVAILABLE. */
@@ -102,6 +104,7 @@ export class SqlStore implements Store {
   private schema = 0;
   readonly jobs: SqlJobQueue;
   readonly webhooks: SqlWebhookOutbox;
+  readonly reportFiles: SqlReportFiles;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -113,6 +116,7 @@ export class SqlStore implements Store {
     this.calls = new SqlCallStore({ driver, availability: this.availability, queue: this.queue });
     this.jobs = new SqlJobQueue(driver, this.availability);
     this.webhooks = new SqlWebhookOutbox(driver, this.availability, (statements) => this.queue.push(statements));
+    this.reportFiles = new SqlReportFiles(driver, this.availability);
   }
 
   async start(): Promise<void> {
@@ -224,6 +228,15 @@ export class SqlStore implements Store {
         last: "active\u0000" + tenant + "\u0000" + conversation,
       },
     ]);
+  }
+
+  putMessage(tenant: string, conversation: string, msg: ChatMessage, expiresMs: number | null): Promise<void> {
+    return this.write(putMessageStatements(tenant, conversation, msg, expiresMs));
+  }
+
+  async deleteMessages(tenant: string, conversation: string, offs: readonly number[]): Promise<void> {
+    if (offs.length === 0) return;
+    await this.write([{ sql: `DELETE FROM chat_messages WHERE tenant = ? AND conversation = ? AND off IN (${placeholders(offs.length)})`, params: [tenant, conversation, ...offs] }]);
   }
 
   async messagesBefore(tenant: string, conversation: string, before: number | undefined, limit: number, nowMs: number): Promise<MessagePage> {

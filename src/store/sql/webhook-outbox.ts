@@ -158,6 +158,15 @@ export class SqlWebhookOutbox implements WebhookOutbox {
     return (await this.run("UPDATE webhook_deliveries SET state = 'pending', next_ms = ?, attempts = 0, lease_owner = NULL, lease_until = NULL WHERE tenant = ? AND id = ?", [nowMs, tenant, id])) > 0;
   }
 
+  async purgeFinished(beforeMs: number, limit: number): Promise<number> {
+    // A dead delivery's next_ms is the time it was dead-lettered (finishDelivery).
+    return this.run(
+      `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+        WHERE (state = 'delivered' AND delivered_ms < ?) OR (state = 'dead' AND next_ms < ?) LIMIT ?)`,
+      [beforeMs, beforeMs, limit],
+    );
+  }
+
   async pendingCounts(): Promise<Map<string, number>> {
     const rows = await this.read<{ endpoint: string; n: number | string }>("SELECT endpoint, count(*) AS n FROM webhook_deliveries WHERE state = 'pending' GROUP BY endpoint", []);
     return new Map(rows.map((r) => [r.endpoint, Number(r.n)]));

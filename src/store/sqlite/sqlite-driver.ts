@@ -59,6 +59,10 @@ export class SqliteDriver implements SqlDriver {
     })();
   }
 
+  async locked<T>(_lock: string, sql: string, params: SqlValue[]): Promise<T[]> {
+    return this.query<T>(sql, params);
+  }
+
   async ping(): Promise<void> {
     this.open_;
   }

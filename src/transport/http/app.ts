@@ -13,6 +13,7 @@ import { mountAdmin, type AdminDeps } from "./admin/admin-routes.ts";
 import { requireApiKey } from "./api-key.ts";
 import { apiRoutes } from "./api-routes.ts";
 import { errorResponse, toHttpError } from "./errors.ts";
+import { featureRateLimit, type FeatureRateLimitOptions } from "./feature-rate-limit.ts";
 import { healthRoutes, type HealthRouteOptions } from "./health-routes.ts";
 import { reportRoutes } from "./report-routes.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -32,10 +33,14 @@ export interface HttpAppDeps {
   tls?: boolean;
   /** Features' server API routes, mounted under /v1 behind the API key. */
   featureRoutes?: readonly Hono<{ Variables: { apiKey: number } }>[];
+  /** Token bucket per API key on the feature routes (HTTP_FEATURE_RATE_LIMIT_*); absent = none. */
+  featureRateLimit?: FeatureRateLimitOptions;
   /** /metrics placement and access, process metrics, the environment /health reports. */
   healthOptions?: HealthRouteOptions;
   /** The admin dashboard (ADMIN_DASHBOARD_KEY), when this app serves it. */
   admin?: AdminDeps;
+  /** Routes under /v1 that carry their own credential instead of the API key (report download links). */
+  publicRoutes?: readonly Hono[];
   /** Extra routes (the development demo page). */
   extend?: (app: Hono) => void;
 }
@@ -71,6 +76,8 @@ export function createHttpApp(d: HttpAppDeps): Hono {
     cell.value++;
   });
   app.route("/", healthRoutes(d.health, d.metrics, d.healthOptions));
+  // Before the /v1 sub-app: its API-key middleware must not run for them.
+  for (const routes of d.publicRoutes ?? []) app.route("/", routes);
   const clientAddress = clientAddressResolver(d.trustProxy);
   const v1 = new Hono<{ Variables: { apiKey: number; ip: string | undefined } }>();
   v1.use("*", (c, next) => {
@@ -81,6 +88,12 @@ export function createHttpApp(d: HttpAppDeps): Hono {
   v1.use("*", bodyLimit({ maxSize: d.maxBodyBytes, onError: () => { throw new SwitchboardError("MESSAGE_TOO_LARGE", `request body is larger than ${d.maxBodyBytes} bytes`); } }));
   v1.route("/", apiRoutes(d.api, d.logger));
   v1.route("/", reportRoutes(d.api, d.reports, d.logger, d.reports.opts.maxInputBytes));
+  if (d.featureRateLimit && d.featureRateLimit.perSec > 0) {
+    // Per route path, not "*": the core API (publish, history…) stays outside this budget.
+    const limit = featureRateLimit(d.featureRateLimit);
+    const paths = new Set((d.featureRoutes ?? []).flatMap((routes) => routes.routes.map((r) => r.path)).filter((p) => !p.includes("*")));
+    for (const path of paths) v1.use(path, limit);
+  }
   for (const routes of d.featureRoutes ?? []) v1.route("/", routes);
   app.route("/v1", v1);
   if (d.admin) mountAdmin(app, d.admin);

@@ -19,7 +19,27 @@ const PostCall = v.strictObject({
   ringMs: v.optional(RingMs),
 });
 
+const EndCall = v.strictObject({
+  tenant: v.optional(v.string("must be a string")),
+  /** Whom the record names as having ended it (a supervisor, the visit's provider); absent = the backend. */
+  by: v.optional(UserId),
+  reason: v.optional(v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(200, "at most 200 characters"))),
+});
+
+const AddInvitees = v.strictObject({
+  tenant: v.optional(v.string("must be a string")),
+  /** The participant adding them (must be in the call). */
+  from: UserId,
+  to: v.pipe(v.array(UserId, "must be an array"), v.minLength(1, "must not be empty"), v.maxLength(64, "at most 64 users")),
+  ringMs: v.optional(RingMs),
+});
+
 type Env = { Variables: { apiKey: number } };
+
+const callIdParam = (id: string): string => {
+  if (!v.is(CallId, id)) throw new SwitchboardError("VALIDATION_ERROR", "id: must be 1–64 of [A-Za-z0-9_.@=-]");
+  return id;
+};
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
@@ -55,11 +75,28 @@ export function callRoutes(calls: CallService, store: Store, ice: IceConfig, log
     return json('{"call":' + encodeCall(call) + "}");
   });
 
+  r.post("/calls/:id/end", async (c) => {
+    const id = callIdParam(c.req.param("id"));
+    const b = parseBody(EndCall, await readJson(c));
+    const tenant = tenantOf(b.tenant);
+    const call = await calls.end(tenant, id, b.by ?? null, b.reason ?? "ended by the server API");
+    logger.audit("api_call_end", { key: c.get("apiKey"), tenant, call: id, by: b.by ?? null, outcome: call.outcome });
+    return json('{"call":' + encodeCall(call) + "}");
+  });
+
+  r.post("/calls/:id/invitees", async (c) => {
+    const id = callIdParam(c.req.param("id"));
+    const b = parseBody(AddInvitees, await readJson(c));
+    const tenant = tenantOf(b.tenant);
+    const call = await calls.add(tenant, id, b.from, b.to, b.ringMs);
+    logger.audit("api_call_add", { key: c.get("apiKey"), tenant, call: id, by: b.from, invitees: call.participants.length - 1 });
+    return json('{"call":' + encodeCall(call) + "}");
+  });
+
   r.get("/calls/:id", async (c) => {
     onlyQuery(c.req.query(), ["tenant"]);
     const tenant = tenantOf(c.req.query("tenant"));
-    const id = c.req.param("id");
-    if (!v.is(CallId, id)) throw new SwitchboardError("VALIDATION_ERROR", "id: must be 1–64 of [A-Za-z0-9_.@=-]");
+    const id = callIdParam(c.req.param("id"));
     const call = await store.calls.call(tenant, id);
     if (!call) throw new SwitchboardError("RESOURCE_NOT_FOUND", "no such call");
     logger.audit("api_call_get", { key: c.get("apiKey"), tenant, call: id });

@@ -21,14 +21,25 @@ function name(value: string | undefined, field: string): string {
 
 /**
  * The development demo: GET /demo (page), /demo/client.js (the SDK bundled
- * for browsers on first request, then served from memory), /demo/token (a
+ * for browsers on first request, then served from memory), /demo/call and
+ * /demo/call.js (the two-party call page), /demo/token (a
  * dev token for `sub` with `room` in its rooms claim; `sub` also becomes a
  * member of the room's conversation `chat:<room>`) and POST /demo/notify (a
  * sample notification for `sub`). Mount it only outside production: these
  * routes hand out tokens and use the server API for anyone.
  */
 export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
-  let bundle: Promise<string> | undefined;
+  const bundles = new Map<string, Promise<string>>();
+  /** The SDK and a page's script bundled for browsers on first request, then served from memory. */
+  const script = (entry: string) => async (c: import("hono").Context) => {
+    let bundle = bundles.get(entry);
+    if (!bundle) {
+      bundle = buildBundle(entry);
+      bundles.set(entry, bundle);
+      bundle.catch(() => bundles.delete(entry)); // retry the build on the next request
+    }
+    return c.body(await bundle, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-store" });
+  };
   // Through the app itself, so the demo goes through the same API key, validation and audit as a backend.
   const api = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await app.request("/v1" + path, {
@@ -62,13 +73,10 @@ export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
 
   app.get("/demo", async (c) => c.html(await Bun.file(DEMO_DIR + "index.html").text()));
 
-  app.get("/demo/client.js", async (c) => {
-    bundle ??= buildBundle().catch((err: unknown) => {
-      bundle = undefined; // retry the build on the next request
-      throw err;
-    });
-    return c.body(await bundle, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-store" });
-  });
+  app.get("/demo/client.js", script("app.ts"));
+  // The two-party call page: invite, ring, accept or reject, video both ways through the call relay, hang up.
+  app.get("/demo/call", async (c) => c.html(await Bun.file(DEMO_DIR + "call.html").text()));
+  app.get("/demo/call.js", script("call-app.ts"));
 
   app.get("/demo/token", async (c) => {
     const sub = name(c.req.query("sub"), "sub");
@@ -93,8 +101,8 @@ export function mountDemo(app: Hono<any>, opts: DemoOptions): void {
   });
 }
 
-async function buildBundle(): Promise<string> {
-  const result = await Bun.build({ entrypoints: [DEMO_DIR + "app.ts"], target: "browser", format: "esm", minify: true });
+async function buildBundle(entry: string): Promise<string> {
+  const result = await Bun.build({ entrypoints: [DEMO_DIR + entry], target: "browser", format: "esm", minify: true });
   const out = result.outputs[0];
   if (!result.success || !out) throw new SwitchboardError("INTERNAL_ERROR", "demo bundle failed", { cause: result.logs });
   return out.text();

@@ -9,7 +9,11 @@ export function errorResponse(err: SwitchboardError): Response {
   return new Response(JSON.stringify({ error: { code: err.code, message: err.message, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) } }), {
     status: HTTP_STATUS[err.code],
     // Also answers refused upgrades, which never pass the Hono app's headers middleware.
-    headers: { "content-type": "application/json", "x-content-type-options": "nosniff" },
+    headers: {
+      "content-type": "application/json",
+      "x-content-type-options": "nosniff",
+      ...(err.retryAfter !== undefined ? { "retry-after": String(Math.max(1, Math.ceil(err.retryAfter / 1000))) } : {}),
+    },
   });
 }
 

@@ -9,13 +9,12 @@ import type { ReportSource } from "../../reports/render-report.ts";
 import { documentFields, isoDateTime, parseReportInput } from "../../reports/report-input.ts";
 import type { ReportRenderer } from "../../reports/report-renderer.ts";
 import { POSTED_TEMPLATES } from "../../reports/report-templates.ts";
-import type { ChatMessage } from "../../store/ports.ts";
+import { channelHistoryInput, transcriptInput, TranscriptTooLarge, type TranscriptInput, type TranscriptOptions } from "../../reports/report-sources.ts";
 import { onlyQuery, tenantOf } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 
 type Ctx = Context<{ Variables: { apiKey: number } }>;
 
-const HISTORY_PAGE = 1000;
 const PrintOptions = v.object({ timeZone: documentFields.timeZone, pageSize: documentFields.pageSize });
 
 function queryInt(raw: string | undefined, name: string, max: number): number | undefined {
@@ -73,42 +72,14 @@ export function reportRoutes(api: ServerApi, reports: ReportRenderer, logger: Lo
     if (since !== undefined && !/^\d{1,16}$/.test(since)) throw new SwitchboardError("VALIDATION_ERROR", "since: must be an offset");
     const limit = queryInt(c.req.query("limit"), "limit", 1000);
     const doc = parseReportInput(PrintOptions, { timeZone: c.req.query("tz"), pageSize: c.req.query("pageSize") });
-    let frames: string[];
-    let olderNotRetained = false;
-    if (limit !== undefined && since === undefined) {
-      frames = (await api.history(tenant, ch, undefined, limit)).frames;
-    } else {
-      // Page through everything after `since` (all retained history by default), within the input cap.
-      frames = [];
-      let bytes = 0;
-      let cursor = since ?? "0";
-      for (let first = true; ; first = false) {
-        const res = await api.history(tenant, ch, cursor, HISTORY_PAGE);
-        if (first && !res.recovered && res.off !== cursor) olderNotRetained = true;
-        for (const f of res.frames) {
-          bytes += f.length;
-          frames.push(f);
-        }
-        if (bytes > maxInputBytes) throw new SwitchboardError("MESSAGE_TOO_LARGE", `the channel's history is larger than ${maxInputBytes} bytes (REPORT_MAX_INPUT_BYTES); narrow it with since= or limit=`);
-        if (limit !== undefined && frames.length >= limit) {
-          frames.length = limit;
-          break;
-        }
-        if (res.frames.length < HISTORY_PAGE) break;
-        cursor = (JSON.parse(res.frames[res.frames.length - 1]!) as { off: string }).off;
-      }
-    }
-    const input = { ...(tenant ? { tenant } : {}), timeZone: doc.timeZone, pageSize: doc.pageSize, channel: ch, frames, olderNotRetained, ...(limit !== undefined ? { limit } : {}), ...(since ? { since } : {}) };
-    return send(c, "channel-history", { input }, tenant, { ch, messages: frames.length });
+    const { input, messages } = await channelHistoryInput(api, { tenant, ch, since, limit, timeZone: doc.timeZone, pageSize: doc.pageSize }, maxInputBytes);
+    return send(c, "channel-history", { input }, tenant, { ch, messages });
   });
 
   return r;
 }
 
-const TRANSCRIPT_PAGE = 500;
 const TRANSCRIPT_QUERY = ["tenant", "conversation", "tz", "pageSize", "since", "until"];
-/** Messages newer than `until` are read only to be skipped; that reading is bounded too. */
-const SKIP_FACTOR = 4;
 
 /** Every bad query parameter of a transcript request, named the way the caller spelled it. */
 function transcriptQuery(q: Record<string, string>): { tenant: string; id: string; since?: number; until?: number; timeZone: string; pageSize: "A4" | "Letter" } {
@@ -141,12 +112,6 @@ function transcriptQuery(q: Record<string, string>): { tenant: string; id: strin
   return { tenant, id, since, until, timeZone: tz.output, pageSize: size.output };
 }
 
-export interface TranscriptOptions {
-  maxInputBytes: number;
-  /** The chat namespace's `retention`: days a message is kept, or "forever". */
-  retention: number | "forever" | undefined;
-}
-
 /**
  * `GET /v1/reports/conversation-transcript`: a chat conversation from the
  * record store, read here in pages of 500 (newest first, as the store pages)
@@ -156,53 +121,15 @@ export function transcriptRoutes(chat: ChatService, reports: ReportRenderer, log
   const r = new Hono<Env>();
   r.get("/reports/conversation-transcript", async (c) => {
     const q = transcriptQuery(c.req.query());
-    const conv = await chat.store.conversation(q.tenant, q.id);
-    if (!conv) throw new SwitchboardError("RESOURCE_NOT_FOUND", `no conversation ${q.id}${q.tenant ? ` in tenant ${q.tenant}` : ""}`);
-    const refuse = (message: string, messages: number): never => {
-      logger.audit("api_report", { key: c.get("apiKey"), template: "conversation-transcript", tenant: q.tenant, conversation: conv.id, messages, outcome: "MESSAGE_TOO_LARGE" });
-      throw new SwitchboardError("MESSAGE_TOO_LARGE", message);
-    };
-    const picked: ChatMessage[] = [];
-    let kept = 0;
-    let skipped = 0;
-    let before: number | undefined;
-    paging: for (;;) {
-      const page = await chat.messages(q.tenant, q.id, before, TRANSCRIPT_PAGE);
-      for (let k = page.messages.length - 1; k >= 0; k--) {
-        const m = page.messages[k]!;
-        const size = Buffer.byteLength(m.data) + Buffer.byteLength(m.from ?? "") + Buffer.byteLength(m.redactedBy ?? "") + m.ev.length + 48;
-        if (q.until !== undefined && m.ts >= q.until) {
-          skipped += size;
-          if (skipped > SKIP_FACTOR * o.maxInputBytes) refuse(`more than ${SKIP_FACTOR * o.maxInputBytes} bytes of messages are newer than until= (${SKIP_FACTOR}× REPORT_MAX_INPUT_BYTES); ask for a more recent range`, 0);
-          continue;
-        }
-        if (q.since !== undefined && m.ts < q.since) break paging;
-        kept += size;
-        if (kept > o.maxInputBytes) refuse(`the conversation's messages are larger than ${o.maxInputBytes} bytes (REPORT_MAX_INPUT_BYTES); narrow it with since= and until=`, picked.length);
-        picked.push(m);
-      }
-      if (!page.more || page.messages.length === 0) break;
-      before = page.messages[0]!.off;
+    const reader = { conversation: (t: string, id: string) => chat.store.conversation(t, id), messages: (t: string, id: string, before: number | undefined, n: number) => chat.messages(t, id, before, n) };
+    let t: TranscriptInput;
+    try {
+      t = await transcriptInput(reader, q, o, Date.now());
+    } catch (err) {
+      if (err instanceof TranscriptTooLarge) logger.audit("api_report", { key: c.get("apiKey"), template: "conversation-transcript", tenant: q.tenant, conversation: q.id, messages: err.messages, outcome: "MESSAGE_TOO_LARGE" });
+      throw err;
     }
-    picked.reverse();
-    const retentionMs = typeof o.retention === "number" ? o.retention * 86_400_000 : undefined;
-    const retainedFrom = retentionMs === undefined ? undefined : Date.now() - retentionMs;
-    const gone = retainedFrom !== undefined && (q.since ?? conv.createdMs) < retainedFrom;
-    const messages = picked.map((m) => ({ off: m.off, ts: m.ts, from: m.from, ev: m.ev, data: m.data, ...(m.redactedBy !== undefined ? { redactedBy: m.redactedBy, redactedMs: m.redactedMs } : {}) }));
-    const input = {
-      ...(q.tenant ? { tenant: q.tenant } : {}),
-      timeZone: q.timeZone,
-      pageSize: q.pageSize,
-      conversation: conv.id,
-      title: conv.title,
-      members: [...conv.members].sort((a, b) => a.localeCompare(b)),
-      messages,
-      ...(q.since !== undefined ? { since: q.since } : {}),
-      ...(q.until !== undefined ? { until: q.until } : {}),
-      ...(gone ? { retainedFrom, retentionDays: o.retention as number } : {}),
-    };
-    const redacted = messages.filter((m) => m.redactedBy !== undefined).length;
-    return sendReport(c, reports, logger, "conversation-transcript", { input }, q.tenant, { conversation: conv.id, members: conv.members.length, messages: messages.length, redacted });
+    return sendReport(c, reports, logger, "conversation-transcript", { input: t.input }, q.tenant, { conversation: t.conversation.id, members: t.conversation.members.length, messages: t.messages, redacted: t.redacted });
   });
   return r;
 }

@@ -1,36 +1,22 @@
 import type { SocketNamespace } from "../../config/socketio.ts";
-import { presenceTopic } from "../../hub/channel-policy.ts";
 import type { Hub } from "../../hub/hub.ts";
 import type { Conn, ConnData, Principal } from "../../hub/ports.ts";
 import { CLOSE } from "../../protocol/codes.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
-import { RING_SIZE } from "./delivery-ring.ts";
 import { errorAck, errorBody, failureShape, routeEvent } from "./event-routes.ts";
 import { publicationParts } from "./publication-args.ts";
-import { channelRecord, connectSubscriptions, lastSequence } from "./recovery-point.ts";
+import { connectSubscriptions, lastSequence } from "./recovery-point.ts";
 import type { RecoveryStore, SessionRecord } from "./recovery-store.ts";
 import type { SocketHost } from "./socket-host.ts";
 import { ackPacket, connectAck, connectError, disconnectPacket, eventHead, SIO, type SocketPacket } from "./socket-packets.ts";
 import type { FanoutMember, SocketIoFanout } from "./socketio-fanout.ts";
+import { SubscriptionMarks } from "./subscription-marks.ts";
 
 /** What every namespace socket of a node shares. */
 export interface SocketContext {
   hub: Hub;
   fanout: SocketIoFanout;
   store: RecoveryStore | undefined;
-}
-
-/** One subscribed channel, as far as recovery needs it. */
-interface Mark {
-  ch: string;
-  /** Offset before anything was sent on this subscription. */
-  base: string;
-  /** Node delivery sequence when the native topic subscription started (Infinity before). */
-  seq: number;
-  /** Deliveries sent to this socket alone (history replays), as (sequence, offset); null until there is one. */
-  sent: [number, string][] | null;
-  complete: boolean;
-  live: boolean;
 }
 
 interface Pending {
@@ -49,11 +35,6 @@ interface Pending {
 
 /** The `ok` of a `pub` as request-handlers.ts writes it. */
 const PUB_OK = /^\{"t":"ok","id":(\d{1,15}),"off":"(\d{1,30})"\}$/;
-
-/** Suffix of presence topics (channel-policy.ts presenceTopic): channel keys never contain `#`. */
-const PRESENCE_SUFFIX = presenceTopic("");
-/** Status topics (status-service.ts) are `<tenant>/~status:<user>`: channel names never contain `~`. */
-const STATUS_MARK = "/~";
 
 const CONNECTING = 0;
 const CONNECTED = 1;
@@ -80,9 +61,7 @@ export class SioSocket implements Conn, FanoutMember {
   private offsetSeq = -Infinity;
   private connectWaits = 0;
   private frozen = false;
-  private readonly marks = new Map<string, Mark>();
-  /** Topics that are not channels: presence (`<key>#p`, join/leave) and watched users' status; null while none. */
-  private signalTopics: Set<string> | null = null;
+  private readonly marks = new SubscriptionMarks();
   /** Requests sent to the hub and not answered yet; most idle sockets have none, so it is made on first use. */
   private pending: Map<number, Pending> | null = null;
   private nextId = 1;
@@ -216,10 +195,7 @@ export class SioSocket implements Conn, FanoutMember {
     const since = typeof frame.since === "string" ? frame.since : undefined;
     if (frame.t === "sub" && typeof frame.ch === "string") {
       key = this.data.principal!.tenant + "/" + frame.ch;
-      if (!this.marks.has(key)) {
-        this.marks.set(key, { ch: frame.ch, base: since ?? "0", seq: Infinity, sent: null, complete: true, live: false });
-        created = true;
-      }
+      created = this.marks.requested(key, frame.ch, since);
     }
     (this.pending ??= new Map()).set(id, { ack, shape, fail, internal, key, created, since, event });
     frame.id = id;
@@ -253,14 +229,7 @@ export class SioSocket implements Conn, FanoutMember {
     const parts = publicationParts(frame);
     if (parts === undefined) return 1;
     const { seq, offset } = this.ctx.fanout.nextOffset();
-    const m = this.marks.get(this.data.principal!.tenant + "/" + parts.ch);
-    if (m) {
-      (m.sent ??= []).push([seq, parts.off]);
-      if (m.sent.length > RING_SIZE) {
-        m.sent.shift();
-        m.complete = false;
-      }
-    }
+    this.marks.sent(this.data.principal!.tenant + "/" + parts.ch, seq, parts.off);
     return this.host.send(this.head + parts.ev + "," + parts.args + ',"' + offset + '"]');
   }
 
@@ -272,11 +241,7 @@ export class SioSocket implements Conn, FanoutMember {
       if (this.pending!.size === 0) this.pending = null;
     }
     const ok = f.t === "ok";
-    if (p?.key !== undefined) {
-      const m = this.marks.get(p.key);
-      if (m && ok && p.since === undefined) m.base = f.off as string;
-      if (m && !ok && p.created) this.marks.delete(p.key);
-    }
+    if (p?.key !== undefined) this.marks.answered(p.key, ok, f.off, p.since, p.created);
     if (p === undefined) {
       // An unsolicited err: before CONNECT it refuses the socket, afterwards it is an `error` event.
       if (this.state === CONNECTING) return this.host.send(connectError(this.nsp, f.code as string, f.msg as string));
@@ -301,37 +266,19 @@ export class SioSocket implements Conn, FanoutMember {
   }
 
   subscribe(topic: string): void {
-    if (topic.endsWith(PRESENCE_SUFFIX) || topic.includes(STATUS_MARK)) {
-      (this.signalTopics ??= new Set()).add(topic);
-      if (!this.frozen) this.ctx.fanout.add(this, topic);
-      return;
-    }
-    const m = this.marks.get(topic);
-    if (!m || m.live) return;
-    m.live = true;
-    m.seq = this.ctx.fanout.seq;
-    if (!this.frozen) this.ctx.fanout.add(this, topic);
+    if (this.marks.subscribe(topic, this.ctx.fanout.seq) && !this.frozen) this.ctx.fanout.add(this, topic);
   }
 
   unsubscribe(topic: string): void {
-    if (this.signalTopics?.delete(topic) === true) {
-      if (!this.frozen) this.ctx.fanout.remove(this, topic);
-      return;
-    }
-    const m = this.marks.get(topic);
-    if (!m) return;
-    this.marks.delete(topic);
-    if (m.live && !this.frozen) this.ctx.fanout.remove(this, topic);
+    if (this.marks.unsubscribe(topic) && !this.frozen) this.ctx.fanout.remove(this, topic);
   }
 
   isSubscribed(topic: string): boolean {
-    return this.marks.get(topic)?.live === true;
+    return this.marks.isLive(topic);
   }
 
   get subscriptions(): string[] {
-    const live: string[] = [];
-    for (const [topic, m] of this.marks) if (m.live) live.push(topic);
-    return live;
+    return this.marks.liveChannels();
   }
 
   getBufferedAmount(): number {
@@ -378,8 +325,7 @@ export class SioSocket implements Conn, FanoutMember {
   /** The Engine.IO connection moved to WebSocket: channel deliveries switch to native topics. */
   upgraded(): void {
     if (this.frozen) return;
-    for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.upgraded(this, key);
-    if (this.signalTopics) for (const topic of this.signalTopics) this.ctx.fanout.upgraded(this, topic);
+    for (const topic of this.marks.fanoutTopics()) this.ctx.fanout.upgraded(this, topic);
   }
 
   // --- end of life ---
@@ -412,8 +358,7 @@ export class SioSocket implements Conn, FanoutMember {
   private detach(): void {
     if (this.frozen) return;
     this.frozen = true;
-    for (const [key, m] of this.marks) if (m.live) this.ctx.fanout.remove(this, key);
-    if (this.signalTopics) for (const topic of this.signalTopics) this.ctx.fanout.remove(this, topic);
+    for (const topic of this.marks.fanoutTopics()) this.ctx.fanout.remove(this, topic);
   }
 
   private freezeAndSave(): Promise<void> {
@@ -422,12 +367,7 @@ export class SioSocket implements Conn, FanoutMember {
       this.detach();
       return Promise.resolve();
     }
-    const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: [] };
-    for (const [key, m] of this.marks) {
-      if (!m.live) continue;
-      const presence = this.signalTopics?.has(presenceTopic(key)) === true;
-      record.chs.push(channelRecord(m.ch, m.base, m.sent ?? [], m.complete, this.ctx.fanout.deliveredAfter(key, m.seq), presence));
-    }
+    const record: SessionRecord = { user: p.sub, epoch: this.ctx.fanout.epoch, chs: this.marks.records(this.ctx.fanout) };
     this.detach();
     const hub = this.ctx.hub;
     const conn = hub.connId(this);
