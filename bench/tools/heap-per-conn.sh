@@ -3,8 +3,9 @@
 # the live heap and object counts at the first sample holding every connection, minus the first sample.
 # Usage (from the repository root): bench/tools/heap-per-conn.sh
 set -e
-DIR=$(mktemp -d)
-HEAP_STATS_DIR=$DIR BENCH_SERVER_FLAGS="--preload ./bench/tools/heap-stats-preload.ts" npx bun bench/run.ts connect --targets switchboard --no-save 2>&1 | grep -o '"rssPerConnBytes":[0-9]*' || true
+DIR=.tmp/heap-stats
+rm -rf "$DIR"; mkdir -p "$DIR"
+BENCH_SERVER_FLAGS="--preload ./bench/tools/heap-stats-preload.ts" npx bun bench/run.ts connect --targets switchboard --no-save 2>&1 | grep -o '"rssPerConnBytes":[0-9]*' || true
 python3 - "$DIR" <<'PY'
 import json, glob, sys
 fs = sorted([json.load(open(f)) for f in glob.glob(sys.argv[1] + "/heap-*.json")], key=lambda d: d["t"])

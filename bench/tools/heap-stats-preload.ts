@@ -8,7 +8,8 @@
 import { heapStats } from "bun:jsc";
 import { writeFileSync } from "node:fs";
 
-const dir = process.env.HEAP_STATS_DIR ?? ".tmp";
+// The bench starts servers with an environment of its own: the directory is fixed, under the working directory.
+const dir = ".tmp/heap-stats";
 let n = 0;
 setInterval(() => {
   Bun.gc(true);
