@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         log(`${s} × ${key}${args.rounds > 1 ? ` (round ${round}/${args.rounds})` : ""} …`);
         const r = await RUNNERS[s](targets[name], ctx, single);
         byRun.set(key, [...(byRun.get(key) ?? []), r]);
-        log(`${s} × ${key}: ${r.ok ? "ok" : "FAILED: " + r.error?.split("\n")[0]} (${((performance.now() - ts) / 1000).toFixed(1)} s) ${JSON.stringify(r.metrics)}`);
+        log(`${s} × ${key}: ${r.ok ? "ok" : "FAILED: " + r.error?.split("\n")[0]} (${((performance.now() - ts) / 1000).toFixed(1)} s) ${JSON.stringify(r.metrics)}${r.flags?.length ? ` flags: ${r.flags.join(" | ")}` : ""}`);
       }
     }
     for (const rs of byRun.values()) runs.push(pickMedian(rs));

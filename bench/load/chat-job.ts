@@ -156,6 +156,7 @@ export async function chatJob(job: ChatJob, opened: { conns: LeanConn[]; specs: 
     receivedTotal: total(),
     tally: addTallies([tally]),
     closed: conns.filter((c) => c.closed).length,
+    closeInfo: [...new Set(conns.filter((c) => c.closed).map((c) => c.closeInfo || "no close frame"))],
   });
   for (const c of conns) c.close();
 }

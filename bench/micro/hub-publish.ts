@@ -1,10 +1,10 @@
 /**
  * JavaScript cost of a client publication through the hub and the embedded
- * engine, without sockets: 32 authenticated connections each publish 15
- * frames per loop turn into one room with history (the chat bench's shape);
+ * engine, without sockets: 32 authenticated connections each publish
+ * PER_TURN (50) of the chat bench's frames per loop turn into one room with history;
  * the native fan-out is replaced by a counter. Prints µs per publication,
  * including the history write and the acks.
- * Usage: node_modules/.bin/bun bench/micro/hub-publish.ts   (R=rounds, default 2000;
+ * Usage: node_modules/.bin/bun bench/micro/hub-publish.ts   (R=rounds, default 600;
  *   WEBHOOKS=none: the webhook publish tap with no webhook; WEBHOOKS=other: a publication webhook watches 4 other namespaces)
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +20,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import { WebhookService } from "../../src/features/webhooks/webhook-service.ts";
 import { tapPublications } from "../../src/features/webhooks/webhooks-feature.ts";
+import { BUN_CHAT_TEXTS } from "../load/chat-job.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-publish-"));
 const config = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), API_KEYS: "k".repeat(32), CORS_ORIGINS: "*", DATA_DIR: dataDir, WS_RATE_LIMIT_PER_SEC: "0", WS_MAX_CONNECTIONS_PER_USER: "0", LOG_LEVEL: "error" });
@@ -56,25 +57,28 @@ for (let i = 0; i < 32; i++) {
   hub.authenticate(conn, { sub: "uchat" + i, tenant: "bench", roles: [], claims: { rooms: ["bench"] }, expMs: undefined }, undefined);
   conns.push(conn);
 }
-const frames = conns.map((_, i) => Array.from({ length: 15 }, (_, k) => `{"t":"pub","id":${k + 10},"ch":"room:bench","ev":"m","data":"hello from ${i} #${k}"}`));
+// The chat bench's frames: Bun's chat texts with sender and sequence, PER_TURN per connection and loop turn.
+const PER_TURN = Number(process.env.PER_TURN ?? 50);
+const frames = conns.map((_, i) => Array.from({ length: PER_TURN }, (_, k) => `{"t":"pub","id":${k + 10},"ch":"room:bench","ev":"m","data":{"s":${i},"q":${k},"text":${JSON.stringify(BUN_CHAT_TEXTS[k % BUN_CHAT_TEXTS.length])}}}`));
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 async function round(): Promise<number> {
   const t0 = performance.now();
-  for (let k = 0; k < 15; k++) for (let i = 0; i < 32; i++) hub.message(conns[i]!, frames[i]![k]!);
+  // As the sockets deliver them: each connection's frames of a turn together.
+  for (let i = 0; i < 32; i++) for (let k = 0; k < PER_TURN; k++) hub.message(conns[i]!, frames[i]![k]!);
   await turn();
   await turn();
   return performance.now() - t0;
 }
 
-for (let i = 0; i < 300; i++) await round();
-const rounds = Number(process.env.R ?? 2000);
+for (let i = 0; i < Number(process.env.WARM ?? 100); i++) await round();
+const rounds = Number(process.env.R ?? 600);
 let ms = 0;
 const d0 = delivered;
 // CPU time as well: on a shared machine wall time also counts the time this process was not scheduled.
 const cpu0 = process.cpuUsage();
 for (let i = 0; i < rounds; i++) ms += await round();
 const cpu = process.cpuUsage(cpu0);
-console.log(`${((ms * 1000) / (rounds * 480)).toFixed(3)} µs per publication, ${((cpu.user + cpu.system) / (rounds * 480)).toFixed(3)} CPU µs (${delivered - d0} delivered)`);
+console.log(`${((ms * 1000) / (rounds * 32 * PER_TURN)).toFixed(3)} µs per publication, ${((cpu.user + cpu.system) / (rounds * 32 * PER_TURN)).toFixed(3)} CPU µs (${delivered - d0} delivered)`);
 await engine.stop();
 rmSync(dataDir, { recursive: true, force: true });

@@ -13,6 +13,17 @@ import { ROOM, type ServerNode, type Target } from "../targets.ts";
 import { applyTally, authFor, guarded, measureCpu, newResult, pidsOf, soon, spread, type Ctx, type RunResult } from "./common.ts";
 import { chatTally, type ChatWorkerResult } from "./tally.ts";
 
+/**
+ * A round sends every client ~7 MB; a load-generator process the 2-core box
+ * does not schedule for ~100 ms falls more than Switchboard's default
+ * slow-consumer limit (1 MiB) behind, and the node closes it (measured: the
+ * flags then name the backpressure closes). The floors run with Bun's own
+ * default (16 MiB, and they drop instead of closing), so Switchboard gets
+ * the same buffer here: the scenario measures cost per publication, not
+ * how slow a starved client may get.
+ */
+const CHAT_ENV = { WS_BACKPRESSURE_LIMIT: String(16 * 1024 * 1024) };
+
 export const chatScenario = (t: Target, ctx: Ctx) => runChat(t, ctx, "saturate");
 export const chatRttScenario = (t: Target, ctx: Ctx) => runChat(t, ctx, "rtt");
 
@@ -34,7 +45,7 @@ export async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt", var
   const servers: ServerNode[] = [];
   const workers: LoadWorker[] = [];
   return guarded(res, servers, workers, async () => {
-    servers.push(...(await t.start({ nodes: 1, ...(variant.env ? { env: variant.env } : {}) })));
+    servers.push(...(await t.start({ nodes: 1, env: { ...CHAT_ENV, ...variant.env } })));
     await variant.afterStart?.(servers[0]!);
     const ep = { host: "127.0.0.1", port: servers[0].port };
     let base = 0;
@@ -55,6 +66,25 @@ export async function runChat(t: Target, ctx: Ctx, mode: "saturate" | "rtt", var
     workers.forEach((w) => w.send({ cmd: "expect", perClient }));
     const results = await Promise.all(workers.map((w) => w.waitFor("result", durationMs + 90_000)));
     applyTally(res, chatTally(results as unknown as ChatWorkerResult[], clients, res.cpu.main));
+    if (res.metrics.closedClients > 0) res.flags!.push(...(await serverCloseCounts(ep)));
     if (res.metrics.deliveredPerSec === 0) throw new Error("no message was delivered in the measured window (server dropped or rejected publications?)");
   });
+}
+
+/**
+ * Why a Switchboard node closed clients, from its own counters: slow
+ * consumers (WS_BACKPRESSURE_LIMIT; Bun ends those sockets without a close
+ * frame) and disconnects by close code. Nothing for targets without /metrics.
+ */
+async function serverCloseCounts(ep: { host: string; port: number }): Promise<string[]> {
+  try {
+    const r = await fetch(`http://${ep.host}:${ep.port}/metrics`);
+    if (!r.ok) return [];
+    const text = await r.text();
+    const backpressure = /^switchboard_backpressure_closes_total (\d+)/m.exec(text)?.[1];
+    const codes = [...text.matchAll(/^switchboard_disconnects_total\{code="(\d+)"\} (\d+)/gm)].map((m) => `${m[1]}×${m[2]}`).join(", ");
+    return backpressure === undefined ? [] : [`server: ${backpressure} backpressure closes (slow consumers over WS_BACKPRESSURE_LIMIT); disconnects by code: ${codes || "none"}`];
+  } catch {
+    return [];
+  }
 }

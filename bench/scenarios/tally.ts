@@ -56,6 +56,8 @@ export interface ChatWorkerResult {
   receivedTotal: number;
   tally: DeliveryTally;
   closed: number;
+  /** How the closed clients were closed (the server's close frame, or none), each reason once. */
+  closeInfo?: string[];
 }
 
 /**
@@ -86,7 +88,10 @@ export function chatTally(rs: ChatWorkerResult[], clients: number, cpu?: { serve
     serverCpuUsPerPub: cpuPerPublicationUs(cpu, received / clients),
     wireBytesPerMsg: received > 0 ? Math.round((bytes / received) * 10) / 10 : NaN,
   };
-  if (out.metrics.closedClients > 0) out.flags.push(`${out.metrics.closedClients} clients were closed by the server during the run`);
+  if (out.metrics.closedClients > 0) {
+    const why = [...new Set(rs.flatMap((r) => r.closeInfo ?? []))].join("; ");
+    out.flags.push(`${out.metrics.closedClients} clients were closed by the server during the run${why ? ` (${why})` : ""}`);
+  }
   out.flags.push(...missingFlag("whole run", receivedTotal, sent * clients));
   out.flags.push(...deliveryFlags("clients", addTallies(rs.map((r) => r.tally))));
   return out;

@@ -8,12 +8,17 @@ import { SwitchboardError, toSwitchboardError } from "../protocol/errors.ts";
 import { ChannelPolicy, presenceTopic } from "./channel-policy.ts";
 import { FeatureRegistry } from "./feature-registry.ts";
 import type { Feature } from "./features.ts";
-import type { Clock, Conn, ConnData, DeliveryTap, Fanout, Principal } from "./ports.ts";
+import { ConnFlag, type Clock, type Conn, type ConnData, type DeliveryTap, type Fanout, type Principal } from "./ports.ts";
 import { closeCodeLabel } from "../observability/close-codes.ts";
 import { frameOverBudget } from "./frame-budget.ts";
+import { Authentication } from "./authentication.ts";
+import { BackpressureWatch } from "./backpressure.ts";
+import { EarlyFrames } from "./early-frames.ts";
 import { Outbox } from "./outbox.ts";
 import { RequestHandlers } from "./request-handlers.ts";
 import { SubscriptionBuffers } from "./subscription-buffers.ts";
+import { Sweeper } from "./sweeper.ts";
+import { UserConns } from "./user-conns.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { TokenVerifier } from "./token-verifier.ts";
 
@@ -27,9 +32,6 @@ export interface HubDeps {
   clock: Clock;
 }
 
-/** Frames a client may send before `hello` while its authentication is under way (held, then replayed). */
-const MAX_EARLY_FRAMES = 16;
-
 /** Errors that do not count towards `maxErrors` (not the client's fault, or already limited). */
 const NOT_COUNTED: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]);
 
@@ -42,15 +44,18 @@ export class Hub implements EngineSink {
   readonly buffers = new SubscriptionBuffers();
   readonly bucket: TokenBucket;
   readonly conns = new Set<Conn>();
-  /** Local connections per `<tenant>/<sub>`: the connection itself when it is the only one (the common case). */
-  private readonly byUser = new Map<string, Conn | Conn[]>();
+  /** Local connections per `<tenant>/<sub>`. */
+  readonly byUser = new UserConns();
   private readonly handlers: RequestHandlers;
   readonly features: FeatureRegistry;
   private fanout: Fanout | undefined;
   private tap: DeliveryTap | undefined;
   private nextConnId = 1;
   private readonly connPrefix: string;
-  private sweeper: Timer | undefined;
+  private readonly sweeper: Sweeper;
+  private readonly early: EarlyFrames;
+  /** Marks subscribers over the backpressure limit when a publish meets it (see BackpressureWatch). */
+  private readonly backpressure: BackpressureWatch;
   /** Publishes accepted from clients or the API and not yet answered (drain waits for them). */
   inflight = 0;
   draining = false;
@@ -61,16 +66,11 @@ export class Hub implements EngineSink {
   private readonly outSignal: Cell;
   private readonly inByType = new Map<string, Cell>();
   private readonly outbox = new Outbox((conn, frame) => this.send(conn, frame));
-  /** The parts of `hello` that are the same for every connection, encoded once. */
-  private readonly helloNode: string;
-  private readonly helloTail: string;
+  private readonly auth: Authentication;
 
   constructor(deps: HubDeps) {
     this.deps = deps;
     const ws = deps.config.ws;
-    this.helloNode = ',"node":' + JSON.stringify(deps.config.nodeId) + ',"user":';
-    const limits = { maxFrame: ws.maxMessageSize, maxSubs: ws.maxSubscriptions, rate: ws.rateLimitPerSec, burst: ws.rateLimitBurst };
-    this.helloTail = ',"ping":' + Math.floor(ws.idleTimeoutSec / 2) + ',"limits":' + JSON.stringify(limits) + "}";
     this.connPrefix = deps.config.nodeId + "." + Date.now().toString(36) + "-";
     this.bucket = new TokenBucket(deps.config.ws.rateLimitPerSec, deps.config.ws.rateLimitBurst, deps.clock);
     this.features = new FeatureRegistry(deps.policy);
@@ -78,6 +78,10 @@ export class Hub implements EngineSink {
     this.outMsg = deps.metrics.messagesOut.cell({ type: "msg" });
     this.outPresence = deps.metrics.messagesOut.cell({ type: "presence" });
     this.outSignal = deps.metrics.messagesOut.cell({ type: "signal" });
+    this.early = new EarlyFrames(ws.maxMessageSize);
+    this.auth = new Authentication(this);
+    this.backpressure = new BackpressureWatch(this.conns, ws.backpressureLimit);
+    this.sweeper = new Sweeper({ config: deps.config, metrics: deps.metrics, clock: deps.clock, conns: this.conns, send: (conn, frame) => this.send(conn, frame) });
   }
 
   /** Adds a feature (before the node serves traffic); see features.ts. */
@@ -96,8 +100,7 @@ export class Hub implements EngineSink {
 
   attach(fanout: Fanout): void {
     this.fanout = fanout;
-    this.sweeper = setInterval(() => this.sweep(), 1000);
-    this.sweeper.unref();
+    this.sweeper.start();
   }
 
   /** Installs the Socket.IO endpoint's fan-out (one tap; see DeliveryTap). */
@@ -117,11 +120,9 @@ export class Hub implements EngineSink {
       subs: 0,
       present: null,
       userKey: "",
-      warned: false,
-      leased: false,
+      flags: 0,
       preauth,
       early: null,
-      slow: false,
       openedAt: now,
       closing: false,
       seenAt: now,
@@ -181,27 +182,23 @@ export class Hub implements EngineSink {
     this.handlers.handle(conn, json);
   }
 
-  /** A frame sent before `hello` while authentication is under way: kept (unparsed) and replayed after it. */
+  /** A frame sent before `hello` while authentication is under way: kept (unparsed) and replayed after it; see EarlyFrames. */
   private holdEarly(conn: Conn, raw: string): void {
-    const early = conn.data.early!;
-    let bytes = raw.length;
-    for (const f of early) bytes += f.length;
-    if (early.length >= MAX_EARLY_FRAMES || bytes > this.deps.config.ws.maxMessageSize) {
+    const refused = this.early.hold(conn, raw);
+    if (refused) {
       this.countIn("invalid");
-      return this.fail(conn, undefined, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames before hello; wait for hello"));
+      this.fail(conn, undefined, refused);
     }
-    early.push(raw);
   }
 
   /** Authentication is under way: frames until `hello` are held. */
   authenticating(conn: Conn): void {
-    conn.data.early ??= [];
+    this.early.start(conn);
   }
 
   /** Authentication ended (hello sent, or refused): replays the held frames, or drops them. */
-  private authenticated(conn: Conn): void {
-    const early = conn.data.early;
-    conn.data.early = null;
+  authenticated(conn: Conn): void {
+    const early = this.early.end(conn);
     if (early && conn.data.principal && !conn.data.closing) for (const raw of early) this.message(conn, raw);
   }
 
@@ -216,7 +213,7 @@ export class Hub implements EngineSink {
     if (!this.conns.delete(conn)) return;
     this.deps.metrics.connections.set(this.conns.size);
     this.deps.metrics.disconnects.inc({ code: closeCodeLabel(code) });
-    if (d.slow && code === CLOSE.ABNORMAL) this.deps.metrics.backpressureCloses.inc();
+    if (d.flags & ConnFlag.SLOW && code === CLOSE.ABNORMAL) this.deps.metrics.backpressureCloses.inc();
     if (d.subs > 0) {
       this.deps.metrics.subscriptions.inc(undefined, -d.subs);
       this.buffers.dropConn(conn);
@@ -224,93 +221,25 @@ export class Hub implements EngineSink {
     const p = d.principal;
     if (!p) return;
     const userKey = d.userKey;
-    const mine = this.byUser.get(userKey);
-    if (mine === conn) this.byUser.delete(userKey);
-    else if (Array.isArray(mine)) {
-      const i = mine.indexOf(conn);
-      if (i >= 0) mine.splice(i, 1);
-      if (mine.length === 1) this.byUser.set(userKey, mine[0]!);
-    }
+    this.byUser.remove(userKey, conn);
     let released = Promise.resolve();
-    if (d.leased) {
-      d.leased = false;
+    if (d.flags & ConnFlag.LEASED) {
+      d.flags &= ~ConnFlag.LEASED;
       released = this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch((err) => this.deps.logger.warn("lease release failed", { err }));
     }
     this.features.closed(conn, released, code);
     if (this.deps.logger.auditing) this.deps.logger.audit("disconnect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, code });
   }
 
-  // --- authentication ---
+  // --- authentication (see Authentication) ---
 
-  /**
-   * Completes authentication: per-user limit, then `hello`. `id` echoes an auth
-   * frame's id. When the engine answers the lease at once (the embedded engine
-   * does), `hello` goes out inside the socket's open callback, in the same
-   * write as the upgrade response.
-   */
+  /** Completes authentication: per-user limit, then `hello`; `id` echoes an auth frame's id. */
   authenticate(conn: Conn, p: Principal, id: number | undefined): void {
-    const d = conn.data;
-    if (d.principal || d.closing) return;
-    const userKey = p.tenant + "/" + p.sub;
-    let lease: boolean | Promise<boolean>;
-    try {
-      lease = this.deps.engine.acquireUserConn(userKey, this.connId(conn), this.deps.config.ws.maxConnectionsPerUser);
-    } catch (err) {
-      return this.leaseFailed(conn, id, err);
-    }
-    if (typeof lease === "boolean") return this.admit(conn, p, id, userKey, lease);
-    lease.then(
-      (allowed) => this.admit(conn, p, id, userKey, allowed),
-      (err) => this.leaseFailed(conn, id, err),
-    );
-  }
-
-  private leaseFailed(conn: Conn, id: number | undefined, err: unknown): void {
-    conn.data.early = null;
-    this.send(conn, encodeErr(id, "SERVICE_UNAVAILABLE", "cannot check the connection limit now; retry later"));
-    conn.close(CLOSE.GOING_AWAY, "engine unavailable");
-    this.deps.logger.warn("lease acquire failed", { err });
-  }
-
-  private admit(conn: Conn, p: Principal, id: number | undefined, userKey: string, allowed: boolean): void {
-    const d = conn.data;
-    const cfg = this.deps.config;
-    if (d.closing) {
-      if (allowed) void this.deps.engine.releaseUserConn(userKey, this.connId(conn)).catch(() => {});
-      return;
-    }
-    if (!allowed) {
-      d.early = null;
-      this.deps.metrics.errors.inc({ code: "LIMIT_EXCEEDED" });
-      this.send(conn, encodeErr(id, "LIMIT_EXCEEDED", `at most ${cfg.ws.maxConnectionsPerUser} connections per user`));
-      conn.close(CLOSE.TOO_MANY_CONNECTIONS, "too many connections for this user");
-      this.deps.logger.audit("connect_refused", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, reason: "connections per user" });
-      return;
-    }
-    d.leased = true;
-    d.principal = p;
-    d.userKey = userKey;
-    this.bucket.init(d);
-    const mine = this.byUser.get(userKey);
-    if (mine === undefined) this.byUser.set(userKey, conn);
-    else if (Array.isArray(mine)) mine.push(conn);
-    else this.byUser.set(userKey, [mine, conn]);
-    let hello = '{"t":"hello","conn":' + JSON.stringify(this.connId(conn)) + this.helloNode + JSON.stringify(p.sub);
-    if (p.tenant) hello += ',"tenant":' + JSON.stringify(p.tenant);
-    if (p.expMs !== undefined) hello += ',"exp":' + Math.floor(p.expMs / 1000);
-    this.send(conn, hello + this.helloTail);
-    if (this.deps.logger.auditing) this.deps.logger.audit("connect", { conn: this.connId(conn), user: p.sub, tenant: p.tenant, ip: conn.data.clientIp ?? conn.remoteAddress });
-    this.features.connected(conn);
-    if (d.early !== null) this.authenticated(conn);
+    this.auth.authenticate(conn, p, id);
   }
 
   authFailed(conn: Conn, id: number | undefined, err: SwitchboardError): void {
-    conn.data.early = null;
-    this.deps.metrics.authFailures.inc();
-    this.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
-    this.send(conn, encodeErr(id, "AUTHENTICATION_FAILED", err.message));
-    conn.close(CLOSE.AUTH_FAILED, "authentication failed");
-    this.deps.logger.audit("auth_failure", { conn: this.connId(conn), reason: err.message, ip: conn.data.clientIp ?? conn.remoteAddress });
+    this.auth.failed(conn, id, err);
   }
 
   // --- replies ---
@@ -365,14 +294,15 @@ export class Hub implements EngineSink {
     if (frame.charCodeAt(6) === 109 /* m */) {
       if (this.buffers.size > 0) this.buffers.offer(key, frame);
       const sent = fanout.publish(key, frame);
-      if (sent > 0) this.outMsg.value += this.subscribersOf(fanout, key);
-      else if (sent < 0 || fanout.subscriberCount(key) > 0) this.noteBackpressure(key);
+      // -1: sent or queued for every subscriber, and some are over the backpressure limit.
+      if (sent !== 0) this.outMsg.value += this.subscribersOf(fanout, key);
+      if (sent < 0 || (sent === 0 && fanout.subscriberCount(key) > 0)) this.backpressure.note(key);
       if (this.tap !== undefined) this.tap.deliver(key, frame);
     } else if (frame.charCodeAt(6) === 106 /* j */ || frame.charCodeAt(6) === 108 /* l */) {
       const topic = presenceTopic(key);
       const sent = fanout.publish(topic, frame);
       if (sent > 0) this.outPresence.value += fanout.subscriberCount(topic);
-      else if (sent < 0 || fanout.subscriberCount(topic) > 0) this.noteBackpressure(topic);
+      else if (sent < 0 || fanout.subscriberCount(topic) > 0) this.backpressure.note(topic);
       if (this.tap !== undefined) this.tap.signal(key, frame);
     } else {
       // A feature's signal (typing, read, redact) goes to the channel's subscribers; one that
@@ -403,23 +333,6 @@ export class Hub implements EngineSink {
     this.countedKey = undefined;
   };
 
-  /**
-   * A publish to `topic` met backpressure (-1) or dropped a subscriber (0):
-   * the transport closes a subscriber over its backpressure limit itself,
-   * and its close then looks like any abnormal close (1006). Marks the
-   * subscribers over the limit now so that their close is counted as a
-   * backpressure close. At most one scan per 20 ms: it walks every connection.
-   */
-  private noteBackpressure(topic: string): void {
-    const now = performance.now();
-    if (now - this.backpressureScanAt < 20) return;
-    this.backpressureScanAt = now;
-    const limit = this.deps.config.ws.backpressureLimit;
-    for (const conn of this.conns) if (!conn.data.slow && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) conn.data.slow = true;
-  }
-
-  private backpressureScanAt = -Infinity;
-
   hasSubscribers(key: string): boolean {
     const f = this.fanout;
     if (!f) return false;
@@ -428,9 +341,7 @@ export class Hub implements EngineSink {
 
   control(msg: ControlMessage): void {
     if (msg.type === "disconnect") {
-      const mine = this.byUser.get(msg.tenant + "/" + msg.user);
-      if (!mine) return;
-      for (const conn of Array.isArray(mine) ? [...mine] : [mine]) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
+      for (const conn of this.byUser.list(msg.tenant + "/" + msg.user)) conn.close(CLOSE.NORMAL, msg.reason.slice(0, 100));
     } else if (msg.type === "feature") {
       this.features.control(msg.feature, msg.body);
     }
@@ -449,8 +360,7 @@ export class Hub implements EngineSink {
 
   /** This node's authenticated connections of a user. */
   connectionsOf(tenant: string, user: string): Conn[] {
-    const mine = this.byUser.get(tenant + "/" + user);
-    return mine === undefined ? [] : Array.isArray(mine) ? [...mine] : [mine];
+    return this.byUser.list(tenant + "/" + user);
   }
 
   /**
@@ -480,55 +390,15 @@ export class Hub implements EngineSink {
 
   /** Local connections of a user (for the HTTP disconnect answer). */
   localConnections(tenant: string, user: string): number {
-    const mine = this.byUser.get(tenant + "/" + user);
-    return mine === undefined ? 0 : Array.isArray(mine) ? mine.length : 1;
+    return this.byUser.count(tenant + "/" + user);
   }
 
-  // --- timers: auth timeout, token expiry ---
-
-  private sweep(): void {
-    const now = this.deps.clock.now();
-    const { authTimeoutMs } = this.deps.config.ws;
-    const warnMs = this.deps.config.jwt.expiryWarningSec * 1000;
-    for (const conn of this.conns) {
-      const d = conn.data;
-      if (d.closing) continue;
-      const p = d.principal;
-      if (!p) {
-        if (now - d.openedAt >= authTimeoutMs) {
-          this.deps.metrics.authFailures.inc();
-          this.send(conn, encodeErr(undefined, "AUTHENTICATION_FAILED", "no auth frame within the authentication timeout"));
-          conn.close(CLOSE.AUTH_FAILED, "authentication timeout");
-        }
-        continue;
-      }
-      if (p.expMs === undefined) continue;
-      if (now >= p.expMs) {
-        d.closing = true;
-        conn.close(CLOSE.TOKEN_EXPIRED, "token expired");
-      } else if (!d.warned && p.expMs - now <= warnMs) {
-        d.warned = true;
-        this.send(conn, '{"t":"expiring","in":' + Math.max(1, Math.ceil((p.expMs - now) / 1000)) + "}");
-      }
-    }
-  }
-
-  // --- drain ---
+  // --- drain (the timers for auth timeout and token expiry are in Sweeper) ---
 
   /** Tells every client to reconnect elsewhere, lets in-flight publishes finish, closes with 1012. */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
-    const maxAfter = this.deps.config.drain.reconnectMaxMs;
-    for (const conn of this.conns) {
-      const after = Math.floor(Math.random() * (maxAfter + 1));
-      this.send(conn, '{"t":"reconnect","after":' + after + ',"reason":"server is restarting"}');
-    }
-    const until = this.deps.clock.now() + deadlineMs;
-    while (this.inflight > 0 && this.deps.clock.now() < until) await new Promise((r) => setTimeout(r, 10));
-    // Acks of publishes that just finished may still sit in the outbox: send them before the close.
-    this.outbox.flush();
-    for (const conn of [...this.conns]) conn.close(CLOSE.RESTART, "server restart");
-    clearInterval(this.sweeper);
+    await this.sweeper.drain(deadlineMs, () => this.inflight, () => this.outbox.flush());
   }
 
   /** Rejects new work while draining or while the engine is down. */

@@ -14,17 +14,45 @@ export function encodeMsg(pub: PublicationInput, off: string | undefined): strin
 /**
  * The start of a `msg` frame: type, channel and offset. Channel names are
  * validated against CHANNEL before they get here, and nothing in that
- * alphabet needs JSON escaping.
+ * alphabet needs JSON escaping. The constant part is kept for the last
+ * channel: publications come in runs on the same channel.
  */
 export function msgHead(ch: string, off: string | undefined): string {
-  return off === undefined ? '{"t":"msg","ch":"' + ch + '"' : '{"t":"msg","ch":"' + ch + '","off":"' + off + '"';
+  if (off === undefined) return '{"t":"msg","ch":"' + ch + '"';
+  if (ch !== headCh) {
+    headCh = ch;
+    headStart = '{"t":"msg","ch":"' + ch + '","off":"';
+  }
+  return headStart + off + '"';
 }
 
-/** The rest of a `msg` frame after msgHead: event, data, sender, time. Always ends with `"ts":<ms>}`. */
+let headCh = "";
+let headStart = '{"t":"msg","ch":"","off":"';
+
+/**
+ * The rest of a `msg` frame after msgHead: event, data, sender, time. Always ends with `"ts":<ms>}`.
+ * The encoded event and sender are kept for the last ones seen (a socket's
+ * frames arrive together, mostly with the same event name): that saves two
+ * JSON.stringify calls per publication.
+ */
 export function msgTail(pub: PublicationInput): string {
-  const s = ',"ev":' + JSON.stringify(pub.ev) + ',"data":' + pub.data;
-  return (pub.from === undefined ? s : s + ',"from":' + JSON.stringify(pub.from)) + ',"ts":' + pub.ts + "}";
+  if (pub.ev !== tailEv) {
+    tailEv = pub.ev;
+    tailEvPart = ',"ev":' + JSON.stringify(pub.ev) + ',"data":';
+  }
+  const from = pub.from;
+  if (from === undefined) return tailEvPart + pub.data + ',"ts":' + pub.ts + "}";
+  if (from !== tailFrom) {
+    tailFrom = from;
+    tailFromPart = ',"from":' + JSON.stringify(from) + ',"ts":';
+  }
+  return tailEvPart + pub.data + tailFromPart + pub.ts + "}";
 }
+
+let tailEv = "";
+let tailEvPart = ',"ev":"","data":';
+let tailFrom = "";
+let tailFromPart = ',"from":"","ts":';
 
 export function encodePresenceEvent(kind: "join" | "leave", ch: string, user: string, conn: string): string {
   return '{"t":"' + kind + '","ch":' + JSON.stringify(ch) + ',"user":' + JSON.stringify(user) + ',"conn":' + JSON.stringify(conn) + "}";

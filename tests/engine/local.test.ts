@@ -65,6 +65,37 @@ describe("LocalEngine history file", () => {
     expect(await again.publish("t/room:burst", pub("room:burst", "next"), big)).toBe(String(Number(offs[1299]) + 1));
   });
 
+  test("a burst several times the history size keeps exactly the newest window, also after a restart", async () => {
+    const dir = tmp();
+    const { engine, sink } = await open(dir);
+    const small = { historySize: 100, historyTtlSec: 3600 };
+    // One write batch of 700 on one channel (no await between them): only the newest 100 can ever be read.
+    const offs = await Promise.all(Array.from({ length: 700 }, (_, i) => engine.publish("t/room:flood", pub("room:flood", i), small)));
+    // Every publication is still delivered, in order.
+    expect(sink.frames("t/room:flood").map((f) => f.data.n)).toEqual(Array.from({ length: 700 }, (_, i) => i));
+    await engine.stop();
+    const again = (await open(dir)).engine;
+    const newest = again.history("t/room:flood", { limit: 1000 }, small) as { frames: string[]; off: string };
+    expect(newest.off).toBe(offs[699]!);
+    expect(newest.frames.map((f) => JSON.parse(f).data.n)).toEqual(Array.from({ length: 100 }, (_, i) => 600 + i));
+    const edge = again.history("t/room:flood", { since: offs[599], limit: 1000 }, small) as { frames: string[]; recovered: boolean };
+    expect(edge.recovered).toBe(true);
+    expect(edge.frames.length).toBe(100);
+    const past = again.history("t/room:flood", { since: offs[598], limit: 1000 }, small) as { recovered: boolean };
+    expect(past.recovered).toBe(false);
+    expect(await again.publish("t/room:flood", pub("room:flood", "next"), small)).toBe(String(Number(offs[699]) + 1));
+  });
+
+  test("presence members whose connection ids look alike stay apart", async () => {
+    const { engine } = await open(tmp());
+    // The same number after different prefixes, a bare number, a leading zero: four members.
+    for (const [user, conn] of [["a", "n1.k1-12"], ["b", "n1.k2-12"], ["c", "12"], ["d", "n1.k1-012"]] as const) await engine.presenceAdd("t/room:p", { user, conn });
+    expect((await engine.presence("t/room:p")).map((m) => m.user).sort()).toEqual(["a", "b", "c", "d"]);
+    expect(await engine.presenceRemove("t/room:p", "n1.k1-12")).toBe(true);
+    expect(await engine.presenceRemove("t/room:p", "n1.k1-12")).toBe(false);
+    expect((await engine.presence("t/room:p")).map((m) => m.user).sort()).toEqual(["b", "c", "d"]);
+  });
+
   test("the TTL job deletes expired history from the file; fresh history stays; offsets go on after a restart", async () => {
     const dir = tmp();
     const { engine } = await open(dir);

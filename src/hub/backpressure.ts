@@ -1,0 +1,36 @@
+import { ConnFlag, type Conn } from "./ports.ts";
+
+/** At most one scan per this many ms: a scan walks every connection. */
+const SCAN_EVERY_MS = 20;
+/** ...and at most once per this many publishes that met backpressure. */
+const CALLS_PER_CHECK = 64;
+
+/**
+ * A publish to a topic met backpressure (-1) or dropped a subscriber (0):
+ * the transport closes a subscriber over its backpressure limit itself, and
+ * its close then looks like any abnormal close (1006). This marks the
+ * subscribers over the limit now (ConnFlag.SLOW) so that their close is counted
+ * as a backpressure close.
+ */
+export class BackpressureWatch {
+  private scanAt = -Infinity;
+  private calls = 0;
+
+  constructor(
+    private readonly conns: ReadonlySet<Conn>,
+    private readonly limit: number,
+  ) {}
+
+  note(topic: string): void {
+    // A saturated node meets backpressure on nearly every publish: the clock is read on one call in CALLS_PER_CHECK.
+    if (this.calls++ % CALLS_PER_CHECK !== 0) return;
+    const now = performance.now();
+    if (now - this.scanAt < SCAN_EVERY_MS) return;
+    this.scanAt = now;
+    const limit = this.limit;
+    for (const conn of this.conns) {
+      const d = conn.data;
+      if (!(d.flags & ConnFlag.SLOW) && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) d.flags |= ConnFlag.SLOW;
+    }
+  }
+}
