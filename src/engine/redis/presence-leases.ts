@@ -32,6 +32,8 @@ export class PresenceLeases {
   private readonly members = new Map<string, Map<string, string>>();
   /** userKey → conns. */
   private readonly userConns = new Map<string, Set<string>>();
+  /** Heartbeats sent and not yet answered (they overlap when Redis is slower than the period). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly opts: PresenceLeasesOptions) {}
 
@@ -81,8 +83,29 @@ export class PresenceLeases {
     return { members, userConns };
   }
 
+  /**
+   * Resolves once every heartbeat already sent has been answered (or failed).
+   * A removal waits for this after dropping its lease here: a heartbeat that
+   * took its list before the drop re-adds the lease when Redis runs it after
+   * the removal, and it can: EVALSHA answered NOSCRIPT (Redis restarted,
+   * failed over or flushed its scripts) is sent again as EVAL behind commands
+   * issued meanwhile, and a cluster redirection resends it too. Heartbeats
+   * started after the drop no longer carry the lease.
+   */
+  async settled(): Promise<void> {
+    if (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   /** Refreshes every lease this node holds; one script call per shard and batch. */
-  async heartbeat(client: RedisClient): Promise<void> {
+  heartbeat(client: RedisClient): Promise<void> {
+    const run = this.refresh(client);
+    this.inFlight.add(run);
+    const done = () => void this.inFlight.delete(run);
+    run.then(done, done);
+    return run;
+  }
+
+  private async refresh(client: RedisClient): Promise<void> {
     const { keys, leaseMs, keyTtlSec } = this.opts;
     const byShard = new Map<number, { key: string; conn: string; json: string }[]>();
     for (const [key, conns] of this.members) {

@@ -230,6 +230,7 @@ export class RedisEngine implements Engine {
 
   async presenceRemove(key: string, conn: string): Promise<boolean> {
     this.leases.dropMember(key, conn);
+    await this.leases.settled();
     const client = this.runtime.command();
     try {
       const shard = this.keys.shardOf(key);
@@ -264,6 +265,7 @@ export class RedisEngine implements Engine {
 
   async releaseUserConn(userKey: string, conn: string): Promise<void> {
     this.leases.dropUserConn(userKey, conn);
+    await this.leases.settled();
     const client = this.runtime.command();
     try {
       await client.zrem(this.keys.userConns(userKey), conn);

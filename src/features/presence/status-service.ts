@@ -7,6 +7,8 @@ import { encodeStatusEvent, type RosterEntry } from "./status-frames.ts";
 
 /** Most users one connection may watch. */
 const MAX_WATCHED = 500;
+/** Tries of the last-connection transition when Redis or the record store fail; waits double from 250 ms to 4 s (about 16 s in all). */
+const CLOSED_TRIES = 8;
 
 /**
  * The hub topic of a user's status events. `~` cannot occur in a channel
@@ -112,15 +114,32 @@ export class StatusService {
     }
   }
 
-  /** After a connection's lease is released: when it was the user's last in the cluster, record last seen and go offline. */
+  /**
+   * After a connection's lease is released: when it was the user's last in
+   * the cluster, record last seen and go offline. Nothing else announces that
+   * transition later, so a failure of Redis or the record store is retried
+   * (a few times, with growing waits) instead of leaving watchers with the
+   * user online for good; a retry finds the user connected again and stops.
+   */
   async closed(conn: Conn): Promise<void> {
     const p = conn.data.principal;
     if (!p) return;
-    const engine = this.hub.deps.engine;
-    if ((await engine.userConnCount(conn.data.userKey)) > 0) return;
-    const now = this.hub.deps.clock.now();
-    await Promise.all([this.store.setLastSeen(p.tenant, p.sub, now), this.store.clearStatus(p.tenant, p.sub)]);
-    await this.signal(p.tenant, { user: p.sub, status: "offline", online: false, lastSeen: now });
+    const at = this.hub.deps.clock.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.wentOffline(p, conn.data.userKey, at);
+      } catch (err) {
+        if (attempt >= CLOSED_TRIES) throw err;
+        this.hub.deps.logger.warn("last seen not recorded yet; retrying", { err, attempt, conn: this.hub.connId(conn) });
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 4000)).unref?.());
+      }
+    }
+  }
+
+  private async wentOffline(p: Principal, userKey: string, at: number): Promise<void> {
+    if ((await this.hub.deps.engine.userConnCount(userKey)) > 0) return;
+    await Promise.all([this.store.setLastSeen(p.tenant, p.sub, at), this.store.clearStatus(p.tenant, p.sub)]);
+    await this.hub.deps.engine.signal(statusKey(p.tenant, p.sub), encodeStatusEvent({ user: p.sub, status: "offline", online: false, lastSeen: at }));
     if (this.hub.deps.logger.auditing) this.hub.deps.logger.audit("last_seen", { user: p.sub, tenant: p.tenant });
   }
 
