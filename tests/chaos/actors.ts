@@ -81,7 +81,9 @@ export class Publisher {
           const err = e as SwitchboardClientError;
           // Not connected when called: nothing was sent.
           if (err.code === "SERVICE_UNAVAILABLE" && err.message.startsWith("not connected")) continue;
-          const unknown = err.code === "DISCONNECTED" || err.code === "TIMEOUT";
+          // No answer, or the node could not learn whether Redis performed it: the outcome is unknown.
+          // Any other error promises that nothing was published.
+          const unknown = err.code === "DISCONNECTED" || err.code === "TIMEOUT" || (err.code === "INTERNAL_ERROR" && err.message.includes("outcome unknown"));
           this.outcomes.set(id, { kind: unknown ? "unknown" : "refused", ch, code: err.code });
           // A real client backs off instead of hammering a node that just refused it.
           await Bun.sleep(20 + Math.floor(Math.random() * 80));

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "../../observability/logger.ts";
 import { encodeMsg, encodePresenceEvent } from "../../protocol/encode.ts";
 import type {
@@ -17,6 +18,7 @@ import { BusDelivery } from "./bus-delivery.ts";
 import type { StreamEntry } from "./bus-reader.ts";
 import type { RedisClient } from "./connection.ts";
 import { historyResult, isOffset } from "./history-result.ts";
+import { InDoubtPublishes } from "./in-doubt.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
 import { RedisRuntime } from "./runtime.ts";
@@ -81,6 +83,11 @@ export class RedisEngine implements Engine {
   private readonly runtime: RedisRuntime;
   private sink: EngineSink | undefined;
   private delivery: BusDelivery | undefined;
+  private readonly inDoubt: InDoubtPublishes;
+  private readonly incarnation = randomBytes(6).toString("base64url") + ".";
+  private publishSeq = 0;
+  /** Life of a publish marker and of a fence: well past the in-doubt wait and any publish deadline. */
+  private readonly markerTtlMs: number;
 
   constructor(opts: RedisEngineOptions) {
     if (!opts.url && !opts.clusterNodes?.length && !opts.sentinels?.length) throw new TypeError("RedisEngine needs url, clusterNodes or sentinels");
@@ -96,6 +103,16 @@ export class RedisEngine implements Engine {
       logger: this.log,
       onRejoin: (key, m) => void this.signal(key, encodePresenceEvent("join", channelOf(key), m.user, m.conn)),
       onExpired: (key, m) => void this.signal(key, encodePresenceEvent("leave", channelOf(key), m.user, m.conn)),
+    });
+    const inDoubtWaitMs = Math.max(5000, opts.commandTimeoutMs * 8);
+    this.markerTtlMs = Math.max(30_000, inDoubtWaitMs * 3);
+    this.inDoubt = new InDoubtPublishes({
+      client: () => this.runtime.command(),
+      waitMs: inDoubtWaitMs,
+      fenceTtlMs: this.markerTtlMs,
+      maxPending: 10_000,
+      roundMs: 100,
+      logger: this.log,
     });
     this.runtime = new RedisRuntime({
       target: { url: opts.url, clusterNodes: opts.clusterNodes, sentinels: opts.sentinels, sentinelName: opts.sentinelName, password: opts.password, tlsCa: opts.tlsCa },
@@ -145,16 +162,25 @@ export class RedisEngine implements Engine {
     const deadline = Date.now() + this.runtime.availability.skewMs + this.opts.commandTimeoutMs / 2;
     const metaTtlSec = opts.historyTtlSec > 0 ? opts.historyTtlSec : IDLE_META_TTL_SEC;
     const shard = this.keys.shardOf(key);
+    const marker = this.keys.publishMarker(key, this.publishToken());
     try {
       const off = await S.publish.run(
         client,
-        [this.keys.meta(key), this.keys.history(key), this.keys.bus(shard)],
-        [head.slice(0, at), head.slice(at), opts.historySize, opts.historyTtlSec, this.opts.streamMaxLen, key, pub.ts, Math.floor(deadline), metaTtlSec],
+        [this.keys.meta(key), this.keys.history(key), this.keys.bus(shard), marker],
+        [head.slice(0, at), head.slice(at), opts.historySize, opts.historyTtlSec, this.opts.streamMaxLen, key, pub.ts, Math.floor(deadline), metaTtlSec, this.markerTtlMs],
       );
       return String(off);
     } catch (err) {
-      throw this.runtime.failure("publish", err);
+      const failure = this.runtime.failure("publish", err);
+      if (!mayHaveRun(err)) throw failure;
+      // Sent without an answer: Redis may have performed it. Answered once Redis says which.
+      return this.inDoubt.settle(marker);
     }
+  }
+
+  /** Unique per publish across nodes and restarts: a random incarnation and a counter. */
+  private publishToken(): string {
+    return this.incarnation + (++this.publishSeq).toString(36);
   }
 
   publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void {
@@ -286,10 +312,13 @@ export class RedisEngine implements Engine {
       channels: this.delivery?.channels ?? 0,
       lastBusReadMsAgo: lastReadAt ? Date.now() - lastReadAt : null,
       ...this.leases.size,
+      publishesInDoubt: this.inDoubt.size,
+      inDoubtSettled: this.inDoubt.settled,
     };
   }
 
   async stop(): Promise<void> {
+    this.inDoubt.stop();
     await this.runtime.stop();
   }
 
@@ -318,6 +347,18 @@ export class RedisEngine implements Engine {
     const [off] = await this.readHistory(key, "", 0);
     return off;
   }
+}
+
+/**
+ * Whether a failed publish command may still have been performed: it was
+ * written to Redis and no answer came (timeout, connection lost in flight).
+ * Not when Redis answered with an error (the script checks before it writes)
+ * or the client refused to send it (not connected, no offline queue).
+ */
+function mayHaveRun(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  if (err.name === "ReplyError") return false;
+  return !/Stream isn't writeable|enableOfflineQueue|Cluster isn't ready|is not running/.test(err.message);
 }
 
 function channelOf(key: string): string {
