@@ -118,19 +118,23 @@ export class RedisAvailability {
   }
 
   private refuseWrites(message: string): void {
-    const first = this.writesRefused === "";
     this.writesRefused = refusal(message);
-    if (first) this.refresh(this.writesRefused);
+    this.refresh(this.writesRefused);
   }
 
+  /** Recomputes up/down; while down, a refusal of writes names the reason over whatever else was reported. */
   refresh(reason: string): void {
     const up = this.commandUp && this.writesRefused === "" && this.readersDown.size === 0 && !this.opts.signal.aborted;
-    if (up === this.up) return;
+    const why = up ? "" : this.commandUp && this.writesRefused !== "" ? this.writesRefused : reason;
+    const changed = up !== this.up;
+    if (!changed && why === this.reason) return;
     this.up = up;
-    this.reason = up ? "" : reason;
-    const log = this.opts.logger;
-    (up ? log.info : log.error)(up ? "redis available" : "redis unavailable", { reason });
-    this.opts.onChange(up, up ? "redis ready" : reason);
+    this.reason = why;
+    if (changed) {
+      const log = this.opts.logger;
+      (up ? log.info : log.error)(up ? "redis available" : "redis unavailable", { reason: why || reason });
+    }
+    this.opts.onChange(up, up ? "redis ready" : why);
   }
 
   async measureSkew(): Promise<void> {
