@@ -18,7 +18,7 @@ import { BusDelivery } from "./bus-delivery.ts";
 import type { StreamEntry } from "./bus-reader.ts";
 import type { RedisClient } from "./connection.ts";
 import { historyResult, isOffset } from "./history-result.ts";
-import { InDoubtPublishes } from "./in-doubt.ts";
+import { InDoubtPublishes, notPublished } from "./in-doubt.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
 import { RedisRuntime } from "./runtime.ts";
@@ -154,6 +154,9 @@ export class RedisEngine implements Engine {
 
   async publish(key: string, pub: PublicationInput, opts: ChannelOptions): Promise<string> {
     const client = this.runtime.command();
+    // Known unreachable (a command timed out, the connection is down): refused without sending, so
+    // that nothing more is put in doubt until the probe or a reconnect finds Redis answering.
+    if (!this.runtime.availability.commandsUp) throw notPublished(undefined);
     const head = encodeMsg(pub, "");
     const at = head.indexOf(OFF_SLOT) + OFF_SLOT.length - 1;
     // Redis refuses the script after this: half the timeout is left for the reply (an AOF fsync of
