@@ -59,7 +59,7 @@ export class Publisher {
   }
 
   /** Publishes with up to `window` in flight until `stop()` says so, waiting while disconnected. */
-  async run(window: number, pick: () => number, stop: () => boolean): Promise<void> {
+  async run(window: number, pick: () => number, stop: () => boolean, paceMs = 0): Promise<void> {
     await this.client.connect();
     const lanes = Array.from({ length: window }, async () => {
       while (!stop()) {
@@ -77,6 +77,7 @@ export class Publisher {
           const { off } = await this.client.publish(ch, "seq", { id });
           this.outcomes.set(id, { kind: "acked", ch, off });
           this.acked++;
+          if (paceMs > 0) await Bun.sleep(paceMs);
         } catch (e) {
           const err = e as SwitchboardClientError;
           // Not connected when called: nothing was sent.

@@ -25,6 +25,20 @@ export interface ChaosParams {
   channelsPerSubscriber: number;
   /** In-flight publications per publisher. */
   window: number;
+  /** Pause of each in-flight lane between publications (0: publish as fast as answers come). */
+  paceMs?: number;
+  /** Soak: run this long (faults and load), instead of until `messages` were acknowledged. */
+  durationSec?: number;
+  /** Soak: seconds between faults, [lo, hi) (default: spread over the message budget). */
+  faultEverySec?: [number, number];
+  /** Indexes of the nodes that may be SIGKILLed (default: all). */
+  killable?: number[];
+  /** History kept per channel (default: sized from messages/channels). */
+  historySize?: number;
+  /** Called once the cluster runs, before any load (e.g. to start more clients). */
+  started?: (cluster: ChaosCluster, channels: string[]) => Promise<void>;
+  /** Called when publishing stopped, before the run is verified. */
+  loadStopped?: () => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -53,7 +67,8 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
   const subscribers: Subscriber[] = [];
   const faults: Record<string, number> = { "node-kill": 0, "redis-pause": 0, "redis-kill": 0, "client-drop": 0 };
   try {
-    await cluster.start(3, Math.max(1000, Math.ceil((p.messages / p.channels) * 4)));
+    await cluster.start(3, p.historySize ?? Math.max(1000, Math.ceil((p.messages / p.channels) * 4)));
+    await p.started?.(cluster, channels);
     const url = (i: number) => `ws://127.0.0.1:${cluster.nodes[i % cluster.nodes.length]!.port}/v1/ws`;
     for (let i = 0; i < p.subscribers; i++) {
       // Every channel on subscribers of every node: a seeded shuffle, then a window of it.
@@ -66,7 +81,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const acked = () => publishers.reduce((n, x) => n + x.acked, 0);
     let stop = false;
     const picks = publishers.map((_, i) => mulberry32(p.seed * 31 + i));
-    const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop));
+    const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop, p.paceMs ?? 0));
     p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
 
     // Fault points are seeded acknowledgement counts. A fault takes a while (a node restarts,
@@ -75,16 +90,24 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const minFaults = p.minFaults ?? 8;
     const injected = () => Object.values(faults).reduce((a, b) => a + b, 0);
     let nextFault = 0;
-    while (acked() < p.messages || injected() < minFaults) {
-      nextFault += between(p.messages / 60, p.messages / 20);
-      if (acked() < p.messages) await waitForCount(acked, Math.min(p.messages, nextFault));
-      else await Bun.sleep(between(100, 400));
-      if (acked() >= p.messages && injected() >= minFaults) break;
+    const elapsed = () => (performance.now() - t0) / 1000;
+    const done = () => (p.durationSec !== undefined ? elapsed() >= p.durationSec : acked() >= p.messages && injected() >= minFaults);
+    while (!done()) {
+      if (p.durationSec !== undefined) {
+        const [lo, hi] = p.faultEverySec ?? [30, 90];
+        await Bun.sleep(Math.min(between(lo * 1000, hi * 1000), Math.max(0, (p.durationSec - elapsed()) * 1000)));
+      } else {
+        nextFault += between(p.messages / 60, p.messages / 20);
+        if (acked() < p.messages) await waitForCount(acked, Math.min(p.messages, nextFault));
+        else await Bun.sleep(between(100, 400));
+      }
+      if (done()) break;
       const kind = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
       faults[kind]!++;
       const at = Math.round((performance.now() - t0) / 100) / 10;
       if (kind === "node-kill") {
-        const node = cluster.nodes[Math.floor(rnd() * cluster.nodes.length)]!;
+        const killable = p.killable ?? cluster.nodes.map((_, i) => i);
+        const node = cluster.nodes[killable[Math.floor(rnd() * killable.length)]!]!;
         p.log(`  ${at}s acked=${acked()} SIGKILL ${node.name}`);
         await cluster.killAndRestart(node, between(200, 1500));
       } else if (kind === "redis-pause") {
@@ -107,6 +130,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     }
     stop = true;
     await Promise.all(publishing);
+    await p.loadStopped?.();
     p.log(`  ${Math.round((performance.now() - t0) / 1000)}s publishing done: ${sent()} sent, ${acked()} acknowledged; waiting for subscribers to catch up`);
 
     const verdict = await settleAndVerify(cluster, publishers, subscribers, channels);

@@ -5,7 +5,7 @@
  * spread over the cluster's masters.
  *
  *   {P:sN}:bus            stream: bus entries of shard N (k = channel key, f = frame)
- *   {P:sN}:m:<key>        hash: off (last offset), base (first offset - 1 of this epoch)
+ *   {P:sN}:m:<key>        hash: off (last offset), base (first offset - 1 of this epoch), bid (bus id of the last publish)
  *   {P:sN}:h:<key>        stream: history, entry id "<off>-0", fields f (frame), ts
  *   {P:sN}:p:<key>        hash: presence members, conn → {"user","info"} JSON
  *   {P:sN}:pe             zset: presence leases of shard N, "<key>\0<conn>" → expiry ms

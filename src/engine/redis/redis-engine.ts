@@ -67,6 +67,8 @@ const OFF_SLOT = '"off":""';
 /** Offset keys of channels without a history TTL still expire when idle this long. */
 const IDLE_META_TTL_SEC = 86_400;
 const CONTROL_MAXLEN = 10_000;
+/** How long a history read waits for this node's bus reader to reach the channel's last publish. */
+const BUS_CATCH_UP_MS = 1000;
 
 /**
  * The Redis engine: a Lua script per publish atomically assigns the offset,
@@ -142,7 +144,7 @@ export class RedisEngine implements Engine {
       controlStream: this.keys.control(),
       sink,
       logger: this.log,
-      readHistory: (key, since, limit) => this.readHistory(key, since, limit),
+      readHistory: async (key, since, limit) => (await this.readHistory(key, since, limit)).slice(0, 3) as [string, string, StreamEntry[]],
     });
     this.delivery = delivery;
     await this.runtime.start({
@@ -205,13 +207,28 @@ export class RedisEngine implements Engine {
   async history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult> {
     const since = query.since;
     if (since !== undefined && !isOffset(since)) {
-      const off = await this.currentOffset(key);
+      const [off, , , bid] = await this.readHistory(key, "", 0);
+      await this.busCaughtUp(key, bid);
       return { frames: [], off, recovered: false };
     }
-    const res = historyResult(since, await this.readHistory(key, since ?? "", query.limit), opts);
+    const [off, base, entries, bid] = await this.readHistory(key, since ?? "", query.limit);
+    await this.busCaughtUp(key, bid);
+    const res = historyResult(since, [off, base, entries], opts);
     if (query.maxBytes === undefined) return res;
     const capped = capFrames(res.frames, query.maxBytes, since === undefined);
     return capped.more ? { ...res, frames: capped.frames, more: true } : res;
+  }
+
+  /**
+   * Waits (bounded) until this node's bus reader has delivered the channel's
+   * last publish as of a history read. A subscriber that recovers from
+   * history (or starts at its offset) is then subscribed only after the live
+   * copies of those messages went by, so none of them reaches it twice.
+   */
+  private async busCaughtUp(key: string, bid: string): Promise<void> {
+    if (bid === "") return;
+    const wait = this.runtime.bus.caughtUp(this.keys.bus(this.keys.shardOf(key)), bid, BUS_CATCH_UP_MS);
+    if (wait) await wait;
   }
 
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
@@ -336,19 +353,14 @@ export class RedisEngine implements Engine {
     }
   }
 
-  private async readHistory(key: string, since: string, limit: number): Promise<[string, string, StreamEntry[]]> {
+  private async readHistory(key: string, since: string, limit: number): Promise<[string, string, StreamEntry[], string]> {
     const client = this.runtime.command();
     try {
-      const [off, base, entries] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key)], [since, limit])) as [string, string, StreamEntry[]];
-      return [String(off), String(base), entries ?? []];
+      const [off, base, entries, bid] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key)], [since, limit])) as [string, string, StreamEntry[], string?];
+      return [String(off), String(base), entries ?? [], bid ? String(bid) : ""];
     } catch (err) {
       throw this.runtime.failure("history", err);
     }
-  }
-
-  private async currentOffset(key: string): Promise<string> {
-    const [off] = await this.readHistory(key, "", 0);
-    return off;
   }
 }
 

@@ -20,7 +20,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * publish idempotent and resolvable: the script records the offset there, a
  * replay of the same command returns that offset instead of publishing again,
  * and a marker fenced by RESOLVE_PUBLISH ('!') refuses it for good. Both checks
- * come before any write, so a refused script changed nothing.
+ * come before any write, so a refused script changed nothing. The meta hash
+ * keeps the bus entry id of the last publish ('bid', see HISTORY).
  * The deadline refuses a publish that Redis only gets to after the node already
  * gave up on it (e.g. Redis was frozen by SIGSTOP).
  */
@@ -47,7 +48,8 @@ if size > 0 then
   if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', o, 'f', frame)
+local bid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', o, 'f', frame)
+redis.call('HSET', KEYS[1], 'bid', bid)
 redis.call('SET', KEYS[4], o, 'PX', ARGV[10])
 return o
 `;
@@ -63,10 +65,15 @@ redis.call('SET', KEYS[1], '!', 'PX', ARGV[1])
 return '!'
 `;
 
-/** KEYS: meta, history. ARGV: since ('' = newest), limit. Returns {off, base, entries}. */
-export const HISTORY = `local m = redis.call('HMGET', KEYS[1], 'off', 'base')
+/**
+ * KEYS: meta, history. ARGV: since ('' = newest), limit. Returns {off, base,
+ * entries, bid}: bid is the bus entry id of the channel's last publish, so
+ * the caller can wait until its bus reader got that far.
+ */
+export const HISTORY = `local m = redis.call('HMGET', KEYS[1], 'off', 'base', 'bid')
 local off = m[1] or '0'
 local base = m[2] or '0'
+local bid = m[3] or ''
 local entries
 if ARGV[1] == '' then
   entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])
@@ -75,7 +82,7 @@ else
   if since == '0' then since = base end
   entries = redis.call('XRANGE', KEYS[2], '(' .. since .. '-0', '+', 'COUNT', ARGV[2])
 end
-return {off, base, entries}
+return {off, base, entries, bid}
 `;
 
 /** KEYS: presence hash, shard leases. ARGV: conn, member JSON, lease member, leaseMs, keyTtlSec. */
