@@ -42,6 +42,8 @@ const t = {
   dup: 0,
   silentGaps: 0,
   subErrors: {} as Record<string, number>,
+  /** Close codes of the closes this client did not ask for. */
+  closeCodes: {} as Record<string, number>,
 };
 let stopping = false;
 let nodeTurn = p.worker;
@@ -82,13 +84,16 @@ class ChurnClient {
     });
     ws.on("message", (raw) => this.onFrame(JSON.parse(String(raw))));
     ws.on("error", () => {});
-    ws.on("close", () => {
+    ws.on("close", (code) => {
       clearTimeout(this.lifeTimer);
       if (!opened) t.connectErrors++;
       else {
         t.open--;
         if (this.planned) t.plannedCloses++;
-        else t.unexpectedCloses++;
+        else {
+          t.unexpectedCloses++;
+          t.closeCodes[code] = (t.closeCodes[code] ?? 0) + 1;
+        }
       }
       this.ws = undefined;
       if (stopping) return;
@@ -127,8 +132,9 @@ class ChurnClient {
     c.backlog = undefined;
     if (f.t === "err") {
       t.subErrors[f.code ?? "?"] = (t.subErrors[f.code ?? "?"] ?? 0) + 1;
-      // Redis away for a moment: ask again with the same offset.
-      setTimeout(() => this.ws?.readyState === WebSocket.OPEN && this.sub(ch), 500 + Math.random() * 500);
+      // Redis away for a moment: ask again with the same offset, on this connection only.
+      const ws = this.ws;
+      setTimeout(() => this.ws === ws && ws?.readyState === WebSocket.OPEN && this.sub(ch), 500 + Math.random() * 500);
       return;
     }
     t.subs++;

@@ -22,6 +22,7 @@ export interface ChurnTally {
   dup: number;
   silentGaps: number;
   subErrors: Record<string, number>;
+  closeCodes: Record<string, number>;
 }
 
 export interface ChurnOptions {
@@ -71,13 +72,14 @@ export class ChurnLoad {
   }
 
   total(): ChurnTally {
-    const sum: ChurnTally = { worker: -1, open: 0, connects: 0, plannedCloses: 0, unexpectedCloses: 0, connectErrors: 0, subs: 0, resubs: 0, recoveredTrue: 0, recoveredFalse: 0, replayed: 0, delivered: 0, dup: 0, silentGaps: 0, subErrors: {} };
+    const sum: ChurnTally = { worker: -1, open: 0, connects: 0, plannedCloses: 0, unexpectedCloses: 0, connectErrors: 0, subs: 0, resubs: 0, recoveredTrue: 0, recoveredFalse: 0, replayed: 0, delivered: 0, dup: 0, silentGaps: 0, subErrors: {}, closeCodes: {} };
     for (const t of this.tallies.values()) {
       for (const k of Object.keys(sum) as (keyof ChurnTally)[]) {
-        if (k === "worker" || k === "subErrors") continue;
+        if (k === "worker" || k === "subErrors" || k === "closeCodes") continue;
         (sum[k] as number) += t[k] as number;
       }
       for (const [code, n] of Object.entries(t.subErrors)) sum.subErrors[code] = (sum.subErrors[code] ?? 0) + n;
+      for (const [code, n] of Object.entries(t.closeCodes ?? {})) sum.closeCodes[code] = (sum.closeCodes[code] ?? 0) + n;
     }
     return sum;
   }

@@ -61,17 +61,17 @@ export class BusReader {
 
   /**
    * Undefined when this reader already handed on `stream`'s entries up to
-   * `id`; otherwise resolves once it has, or after `timeoutMs` (a reader
-   * that is down must not hold its caller forever).
+   * `id`; otherwise resolves true once it has, or false after `timeoutMs`
+   * (a reader that is down must not hold its caller forever).
    */
-  caughtUp(stream: string, id: string, timeoutMs: number): Promise<void> | undefined {
+  caughtUp(stream: string, id: string, timeoutMs: number): Promise<boolean> | undefined {
     const i = this.opts.streams.indexOf(stream);
     if (i < 0 || compareIds(this.ids[i]!, id) >= 0) return undefined;
     return new Promise((resolve) => {
-      const w = { i, id, resolve: () => (clearTimeout(timer), resolve()) };
+      const w = { i, id, resolve: () => (clearTimeout(timer), resolve(true)) };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
-        resolve();
+        resolve(false);
       }, timeoutMs);
       this.waiters.push(w);
     });

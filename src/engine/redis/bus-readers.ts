@@ -76,7 +76,7 @@ export class BusReaders {
   }
 
   /** See BusReader.caughtUp: undefined when `stream` was already read past `id`. */
-  caughtUp(stream: string, id: string, timeoutMs: number): Promise<void> | undefined {
+  caughtUp(stream: string, id: string, timeoutMs: number): Promise<boolean> | undefined {
     for (const r of this.readers) {
       const p = r.caughtUp(stream, id, timeoutMs);
       if (p) return p;

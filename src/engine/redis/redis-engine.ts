@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../observability/logger.ts";
 import { encodeMsg, encodePresenceEvent } from "../../protocol/encode.ts";
+import { SwitchboardError } from "../../protocol/errors.ts";
 import type {
   ChannelOptions,
   ControlMessage,
@@ -223,12 +224,15 @@ export class RedisEngine implements Engine {
    * Waits (bounded) until this node's bus reader has delivered the channel's
    * last publish as of a history read. A subscriber that recovers from
    * history (or starts at its offset) is then subscribed only after the live
-   * copies of those messages went by, so none of them reaches it twice.
+   * copies of those messages went by, so none of them reaches it twice. A
+   * reader that does not get there in time (Redis just restarted, the reader
+   * is still backing off) fails the read with SERVICE_UNAVAILABLE: the client
+   * subscribes again a moment later instead of getting messages twice.
    */
   private async busCaughtUp(key: string, bid: string): Promise<void> {
     if (bid === "") return;
     const wait = this.runtime.bus.caughtUp(this.keys.bus(this.keys.shardOf(key)), bid, BUS_CATCH_UP_MS);
-    if (wait) await wait;
+    if (wait && !(await wait)) throw new SwitchboardError("SERVICE_UNAVAILABLE", "history failed: this node's bus reader is behind; retry shortly");
   }
 
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
