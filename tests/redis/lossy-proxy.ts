@@ -5,22 +5,27 @@ import type { Socket, TCPSocketListener } from "bun";
  * network failing mid-command does: `dropReplies` forwards commands but
  * throws Redis' answers away (Redis performs them, nobody hears it);
  * `holdCommands` keeps commands back instead of forwarding them (kept in
- * `held`, so a test can deliver them late). `cut()` ends every connection.
+ * `held`, so a test can deliver them late). `stallReaders` holds back the
+ * answers on connections that sent XREAD (a node's bus reader falls behind
+ * while its command connection works) until `releaseReaders()`. `cut()`
+ * ends every connection.
  */
 export class LossyProxy {
   dropReplies = false;
   holdCommands = false;
+  stallReaders = false;
+  private readonly stalled: { client: Socket<unknown>; chunks: Uint8Array[] }[] = [];
   /** Command bytes kept back while `holdCommands` was on, in order. */
   readonly held: Uint8Array[] = [];
   port = 0;
-  private listener: TCPSocketListener<{ peer?: Socket<unknown>; buf: Uint8Array[] }> | undefined;
+  private listener: TCPSocketListener<{ peer?: Socket<unknown>; buf: Uint8Array[]; reader?: { client: Socket<unknown>; chunks: Uint8Array[] } }> | undefined;
   private readonly open = new Set<Socket<unknown>>();
 
   constructor(private readonly target: number) {}
 
   start(): this {
     const self = this;
-    this.listener = Bun.listen<{ peer?: Socket<unknown>; buf: Uint8Array[] }>({
+    this.listener = Bun.listen<{ peer?: Socket<unknown>; buf: Uint8Array[]; reader?: { client: Socket<unknown>; chunks: Uint8Array[] } }>({
       hostname: "127.0.0.1",
       port: 0,
       socket: {
@@ -39,7 +44,10 @@ export class LossyProxy {
                 client.data.buf = [];
               },
               data(peer, chunk) {
-                if (!self.dropReplies) peer.data.client.write(chunk);
+                if (self.dropReplies) return;
+                const reader = peer.data.client.data.reader;
+                if (reader && self.stallReaders) reader.chunks.push(new Uint8Array(chunk));
+                else peer.data.client.write(chunk);
               },
               close(peer) {
                 self.open.delete(peer as Socket<unknown>);
@@ -56,6 +64,10 @@ export class LossyProxy {
         },
         data(client, chunk) {
           const bytes = new Uint8Array(chunk);
+          if (!client.data.reader && new TextDecoder().decode(bytes).includes("XREAD")) {
+            client.data.reader = { client: client as Socket<unknown>, chunks: [] };
+            self.stalled.push(client.data.reader);
+          }
           if (self.holdCommands) self.held.push(bytes);
           else if (client.data.peer) client.data.peer.write(bytes);
           else client.data.buf.push(bytes);
@@ -72,6 +84,15 @@ export class LossyProxy {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Lets the held answers of every reader connection through, in order, and stops stalling them. */
+  releaseReaders(): void {
+    this.stallReaders = false;
+    for (const r of this.stalled) {
+      for (const c of r.chunks) r.client.write(c);
+      r.chunks.length = 0;
+    }
   }
 
   /** Ends every open connection at once (clients reconnect through the proxy). */
