@@ -168,7 +168,18 @@ async function settleAndVerify(cluster: ChaosCluster, publishers: Publisher[], s
   const truth = new Map<string, { off: string; id: string }[]>();
   const api = cluster.nodes[0]!.server;
   for (const n of cluster.nodes) {
-    await until(async () => ((await fetch(n.server.url + "/health/ready").then((r) => r.status, () => 0)) === 200 ? true : undefined), `${n.name} to be ready`, 60_000);
+    let last = "";
+    await until(
+      async () => {
+        const r = await fetch(n.server.url + "/health/ready").then(async (x) => ({ status: x.status, body: await x.text() }), (e) => ({ status: 0, body: String(e) }));
+        last = `${r.status} ${r.body}`;
+        return r.status === 200 ? true : undefined;
+      },
+      `${n.name} to be ready`,
+      60_000,
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message} (last answer: ${last.slice(0, 300)})`);
+    });
   }
   for (const ch of channels) truth.set(ch, await readAll(api.url, ch));
   const lagging = () => {
