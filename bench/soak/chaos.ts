@@ -15,7 +15,7 @@
  *
  * Usage: node_modules/.bin/bun bench/soak/chaos.ts
  *   SOAK_SEED (random), SOAK_CHANNELS (200), SOAK_SUBSCRIBERS (30; 9 in churn mode)
- *   SOAK_MINUTES, SOAK_CONNECTIONS, SOAK_PROCS, SOAK_PACE_MS (200), SOAK_LIFE_SEC ("30-180"), SOAK_RAMP_SEC (120), SOAK_FAULT_SEC ("40-120")
+ *   SOAK_MINUTES, SOAK_CONNECTIONS, SOAK_PROCS, SOAK_PACE_MS (200), SOAK_LIFE_SEC ("30-180"), SOAK_RAMP_SEC (120), SOAK_FAULT_SEC ("40-120"), SOAK_FINAL_REDIS_KILL (1 = one more Redis SIGKILL just before the end)
  */
 import { runChaos } from "../../tests/chaos/run.ts";
 import { footprint, type ChaosCluster } from "../../tests/chaos/cluster.ts";
@@ -127,6 +127,7 @@ const r = await runChaos({
         paceMs: Number(env.SOAK_PACE_MS ?? 200),
         faultEverySec: (env.SOAK_FAULT_SEC ?? "40-120").split("-").map(Number) as [number, number],
         killable: [2],
+        finalRedisKill: env.SOAK_FINAL_REDIS_KILL === "1",
         historySize: 10_000,
         started: async (cluster: ChaosCluster, chs: string[]) => {
           churn.start({

@@ -35,6 +35,8 @@ export interface ChaosParams {
   killable?: number[];
   /** History kept per channel (default: sized from messages/channels). */
   historySize?: number;
+  /** SIGKILL and restart Redis once more right before the load stops (the soak's last fault was one). */
+  finalRedisKill?: boolean;
   /** Called once the cluster runs, before any load (e.g. to start more clients). */
   started?: (cluster: ChaosCluster, channels: string[]) => Promise<void>;
   /** Called when publishing stopped, before the run is verified. */
@@ -127,6 +129,13 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
         p.log(`  ${at}s acked=${acked()} drop ${n} of ${all.length} client connections`);
         for (const ws of all.sort(() => rnd() - 0.5).slice(0, n)) dropSocket(ws);
       }
+    }
+    if (p.finalRedisKill) {
+      faults["redis-kill"]!++;
+      p.log(`  ${Math.round((performance.now() - t0) / 100) / 10}s acked=${acked()} SIGKILL redis (final)`);
+      await cluster.redis.kill();
+      await Bun.sleep(500);
+      await cluster.redis.restart();
     }
     stop = true;
     await Promise.all(publishing);
