@@ -19,7 +19,7 @@ import { BusDelivery } from "./bus-delivery.ts";
 import type { StreamEntry } from "./bus-reader.ts";
 import type { RedisClient } from "./connection.ts";
 import { historyResult, isOffset } from "./history-result.ts";
-import { InDoubtPublishes, notPublished } from "./in-doubt.ts";
+import { InDoubtPublishes } from "./in-doubt.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
 import { RedisRuntime } from "./runtime.ts";
@@ -159,7 +159,7 @@ export class RedisEngine implements Engine {
     const client = this.runtime.command();
     // Known unreachable (a command timed out, the connection is down): refused without sending, so
     // that nothing more is put in doubt until the probe or a reconnect finds Redis answering.
-    if (!this.runtime.availability.commandsUp) throw notPublished(undefined);
+    if (!this.runtime.availability.commandsUp) throw this.runtime.failure("publish", new Error("not sent: redis is unreachable"));
     const head = encodeMsg(pub, "");
     const at = head.indexOf(OFF_SLOT) + OFF_SLOT.length - 1;
     // Redis refuses the script after this: half the timeout is left for the reply (an AOF fsync of
