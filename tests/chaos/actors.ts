@@ -59,7 +59,7 @@ export class Publisher {
   }
 
   /** Publishes with up to `window` in flight until `stop()` says so, waiting while disconnected. */
-  async run(window: number, pick: () => number, stop: () => boolean): Promise<void> {
+  async run(window: number, pick: () => number, stop: () => boolean, paceMs = 0): Promise<void> {
     await this.client.connect();
     const lanes = Array.from({ length: window }, async () => {
       while (!stop()) {
@@ -77,11 +77,14 @@ export class Publisher {
           const { off } = await this.client.publish(ch, "seq", { id });
           this.outcomes.set(id, { kind: "acked", ch, off });
           this.acked++;
+          if (paceMs > 0) await Bun.sleep(paceMs);
         } catch (e) {
           const err = e as SwitchboardClientError;
           // Not connected when called: nothing was sent.
           if (err.code === "SERVICE_UNAVAILABLE" && err.message.startsWith("not connected")) continue;
-          const unknown = err.code === "DISCONNECTED" || err.code === "TIMEOUT";
+          // No answer, or the node could not learn whether Redis performed it: the outcome is unknown.
+          // Any other error promises that nothing was published.
+          const unknown = err.code === "DISCONNECTED" || err.code === "TIMEOUT" || (err.code === "INTERNAL_ERROR" && err.message.includes("outcome unknown"));
           this.outcomes.set(id, { kind: unknown ? "unknown" : "refused", ch, code: err.code });
           // A real client backs off instead of hammering a node that just refused it.
           await Bun.sleep(20 + Math.floor(Math.random() * 80));

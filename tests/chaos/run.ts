@@ -25,6 +25,22 @@ export interface ChaosParams {
   channelsPerSubscriber: number;
   /** In-flight publications per publisher. */
   window: number;
+  /** Pause of each in-flight lane between publications (0: publish as fast as answers come). */
+  paceMs?: number;
+  /** Soak: run this long (faults and load), instead of until `messages` were acknowledged. */
+  durationSec?: number;
+  /** Soak: seconds between faults, [lo, hi) (default: spread over the message budget). */
+  faultEverySec?: [number, number];
+  /** Indexes of the nodes that may be SIGKILLed (default: all). */
+  killable?: number[];
+  /** History kept per channel (default: sized from messages/channels). */
+  historySize?: number;
+  /** SIGKILL and restart Redis once more right before the load stops (the soak's last fault was one). */
+  finalRedisKill?: boolean;
+  /** Called once the cluster runs, before any load (e.g. to start more clients). */
+  started?: (cluster: ChaosCluster, channels: string[]) => Promise<void>;
+  /** Called when publishing stopped, before the run is verified. */
+  loadStopped?: () => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -53,7 +69,8 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
   const subscribers: Subscriber[] = [];
   const faults: Record<string, number> = { "node-kill": 0, "redis-pause": 0, "redis-kill": 0, "client-drop": 0 };
   try {
-    await cluster.start(3, Math.max(1000, Math.ceil((p.messages / p.channels) * 4)));
+    await cluster.start(3, p.historySize ?? Math.max(1000, Math.ceil((p.messages / p.channels) * 4)));
+    await p.started?.(cluster, channels);
     const url = (i: number) => `ws://127.0.0.1:${cluster.nodes[i % cluster.nodes.length]!.port}/v1/ws`;
     for (let i = 0; i < p.subscribers; i++) {
       // Every channel on subscribers of every node: a seeded shuffle, then a window of it.
@@ -66,7 +83,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const acked = () => publishers.reduce((n, x) => n + x.acked, 0);
     let stop = false;
     const picks = publishers.map((_, i) => mulberry32(p.seed * 31 + i));
-    const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop));
+    const publishing = publishers.map((x, i) => x.run(p.window, () => Math.floor(picks[i]!() * 1e9), () => stop, p.paceMs ?? 0));
     p.log(`chaos seed=${p.seed}: ${p.messages} publications over ${p.channels} channels, ${p.publishers} publishers, ${p.subscribers} subscribers`);
 
     // Fault points are seeded acknowledgement counts. A fault takes a while (a node restarts,
@@ -75,16 +92,24 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     const minFaults = p.minFaults ?? 8;
     const injected = () => Object.values(faults).reduce((a, b) => a + b, 0);
     let nextFault = 0;
-    while (acked() < p.messages || injected() < minFaults) {
-      nextFault += between(p.messages / 60, p.messages / 20);
-      if (acked() < p.messages) await waitForCount(acked, Math.min(p.messages, nextFault));
-      else await Bun.sleep(between(100, 400));
-      if (acked() >= p.messages && injected() >= minFaults) break;
+    const elapsed = () => (performance.now() - t0) / 1000;
+    const done = () => (p.durationSec !== undefined ? elapsed() >= p.durationSec : acked() >= p.messages && injected() >= minFaults);
+    while (!done()) {
+      if (p.durationSec !== undefined) {
+        const [lo, hi] = p.faultEverySec ?? [30, 90];
+        await Bun.sleep(Math.min(between(lo * 1000, hi * 1000), Math.max(0, (p.durationSec - elapsed()) * 1000)));
+      } else {
+        nextFault += between(p.messages / 60, p.messages / 20);
+        if (acked() < p.messages) await waitForCount(acked, Math.min(p.messages, nextFault));
+        else await Bun.sleep(between(100, 400));
+      }
+      if (done()) break;
       const kind = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
       faults[kind]!++;
       const at = Math.round((performance.now() - t0) / 100) / 10;
       if (kind === "node-kill") {
-        const node = cluster.nodes[Math.floor(rnd() * cluster.nodes.length)]!;
+        const killable = p.killable ?? cluster.nodes.map((_, i) => i);
+        const node = cluster.nodes[killable[Math.floor(rnd() * killable.length)]!]!;
         p.log(`  ${at}s acked=${acked()} SIGKILL ${node.name}`);
         await cluster.killAndRestart(node, between(200, 1500));
       } else if (kind === "redis-pause") {
@@ -105,8 +130,16 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
         for (const ws of all.sort(() => rnd() - 0.5).slice(0, n)) dropSocket(ws);
       }
     }
+    if (p.finalRedisKill) {
+      faults["redis-kill"]!++;
+      p.log(`  ${Math.round((performance.now() - t0) / 100) / 10}s acked=${acked()} SIGKILL redis (final)`);
+      await cluster.redis.kill();
+      await Bun.sleep(500);
+      await cluster.redis.restart();
+    }
     stop = true;
     await Promise.all(publishing);
+    await p.loadStopped?.();
     p.log(`  ${Math.round((performance.now() - t0) / 1000)}s publishing done: ${sent()} sent, ${acked()} acknowledged; waiting for subscribers to catch up`);
 
     const verdict = await settleAndVerify(cluster, publishers, subscribers, channels);
@@ -144,7 +177,18 @@ async function settleAndVerify(cluster: ChaosCluster, publishers: Publisher[], s
   const truth = new Map<string, { off: string; id: string }[]>();
   const api = cluster.nodes[0]!.server;
   for (const n of cluster.nodes) {
-    await until(async () => ((await fetch(n.server.url + "/health/ready").then((r) => r.status, () => 0)) === 200 ? true : undefined), `${n.name} to be ready`, 60_000);
+    let last = "";
+    await until(
+      async () => {
+        const r = await fetch(n.server.url + "/health/ready").then(async (x) => ({ status: x.status, body: await x.text() }), (e) => ({ status: 0, body: String(e) }));
+        last = `${r.status} ${r.body}`;
+        return r.status === 200 ? true : undefined;
+      },
+      `${n.name} to be ready`,
+      60_000,
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message} (last answer: ${last.slice(0, 300)})`);
+    });
   }
   for (const ch of channels) truth.set(ch, await readAll(api.url, ch));
   const lagging = () => {

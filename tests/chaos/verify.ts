@@ -11,12 +11,14 @@ export interface Verdict {
   /** Publishes answered with an error. */
   refused: number;
   /**
-   * Errored publishes that are in the history anyway: Redis made the write
-   * durable and then died or stalled before its reply reached the node, so
-   * the node could only answer SERVICE_UNAVAILABLE. They are delivered like
-   * any message (once, in order, everywhere); the publisher may retry them.
+   * Publishes answered with an error that are in the history anyway
+   * ("errored but delivered"). An error answer promises nothing was
+   * published, so this must be 0: when Redis' reply is lost the node learns
+   * the outcome from the publish's marker (or fences it) before it answers.
    */
   refusedPresent: number;
+  /** Publishes the node answered "outcome unknown" (Redis stayed out of reach past the in-doubt wait). */
+  outcomeUnknown: number;
   unknownPresent: number;
   /** Acknowledged publications missing from history (or at another offset). */
   lost: number;
@@ -35,7 +37,7 @@ export interface Verdict {
 }
 
 export function verify(truth: Map<string, { off: string; id: string }[]>, publishers: Publisher[], subscribers: Subscriber[]): Verdict {
-  const v: Verdict = { acked: 0, unknown: 0, refused: 0, refusedPresent: 0, unknownPresent: 0, lost: 0, duplicated: 0, phantom: 0, mismatched: 0, silentGaps: 0, recoveredRanges: 0, delivered: 0 };
+  const v: Verdict = { acked: 0, unknown: 0, refused: 0, refusedPresent: 0, unknownPresent: 0, outcomeUnknown: 0, lost: 0, duplicated: 0, phantom: 0, mismatched: 0, silentGaps: 0, recoveredRanges: 0, delivered: 0 };
   const byOff = new Map<string, Map<string, string>>();
   const where = new Map<string, string>();
   for (const [ch, list] of truth) {
@@ -59,6 +61,7 @@ export function verify(truth: Map<string, { off: string; id: string }[]>, publis
         if (where.has(id)) v.refusedPresent++;
       } else {
         v.unknown++;
+        if (o.code === "INTERNAL_ERROR") v.outcomeUnknown++;
         if (where.has(id)) v.unknownPresent++;
       }
     }

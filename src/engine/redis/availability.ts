@@ -3,6 +3,20 @@ import type { RedisClient } from "./connection.ts";
 
 /** Failures that mean Redis is out of reach (or frozen), as opposed to a command Redis refused. */
 const UNREACHABLE = /timed? ?out|not writeable|Connection is closed|MaxRetriesPerRequest|DEADLINE|ECONNREFUSED|CLUSTERDOWN|enableOfflineQueue/i;
+/**
+ * Redis answers but refuses writes: its persistence failed (MISCONF: a failed
+ * RDB save with stop-writes-on-bgsave-error, or AOF write errors), or it is a
+ * replica now (READONLY, after a failover the node has not followed yet).
+ */
+const WRITES_REFUSED = /\b(MISCONF|READONLY)\b/;
+
+/** The first sentence of a refusal, as readiness names it. */
+function refusal(message: string): string {
+  const at = message.search(/\b(MISCONF|READONLY)\b/);
+  const text = at >= 0 ? message.slice(at) : message;
+  const end = text.search(/[.,]/);
+  return "redis refuses writes: " + (end > 0 ? text.slice(0, end) : text).slice(0, 200);
+}
 
 export interface RedisAvailabilityOptions {
   /** Aborted when the engine stops; a stopped engine is never up again. */
@@ -10,6 +24,12 @@ export interface RedisAvailabilityOptions {
   logger: Logger;
   /** Availability changed (forwarded to the engine sink). */
   onChange(up: boolean, reason: string): void;
+  /**
+   * Keys the probe writes (with a short expiry): one while writes succeed;
+   * with `everyShard`, one in each shard's hash slot, so that a refusal on any
+   * master keeps availability down until all of them accept writes again.
+   */
+  probeKeys(everyShard: boolean): string[];
 }
 
 export interface AvailabilityStatus {
@@ -32,6 +52,8 @@ export class RedisAvailability {
   /** Redis clock minus local clock (ms). */
   private skew = 0;
   private commandUp = false;
+  /** Why Redis refuses writes (MISCONF, READONLY); empty while it accepts them. */
+  private writesRefused = "";
   private readonly readersDown = new Set<string>();
   private up = false;
   private reason = "not started";
@@ -79,8 +101,9 @@ export class RedisAvailability {
     this.refresh(reason);
   }
 
-  /** A command of `what` failed with `message`; only unreachability turns availability down. */
+  /** A command of `what` failed with `message`; only unreachability and refused writes turn availability down. */
   commandFailed(what: string, message: string): void {
+    if (WRITES_REFUSED.test(message)) return this.refuseWrites(message);
     if (!UNREACHABLE.test(message)) return;
     this.commandUp = false;
     this.refresh(`${what}: ${message}`);
@@ -94,14 +117,24 @@ export class RedisAvailability {
     this.opts.onChange(false, "engine stopped");
   }
 
+  private refuseWrites(message: string): void {
+    this.writesRefused = refusal(message);
+    this.refresh(this.writesRefused);
+  }
+
+  /** Recomputes up/down; while down, a refusal of writes names the reason over whatever else was reported. */
   refresh(reason: string): void {
-    const up = this.commandUp && this.readersDown.size === 0 && !this.opts.signal.aborted;
-    if (up === this.up) return;
+    const up = this.commandUp && this.writesRefused === "" && this.readersDown.size === 0 && !this.opts.signal.aborted;
+    const why = up ? "" : this.commandUp && this.writesRefused !== "" ? this.writesRefused : reason;
+    const changed = up !== this.up;
+    if (!changed && why === this.reason) return;
     this.up = up;
-    this.reason = up ? "" : reason;
-    const log = this.opts.logger;
-    (up ? log.info : log.error)(up ? "redis available" : "redis unavailable", { reason });
-    this.opts.onChange(up, up ? "redis ready" : reason);
+    this.reason = why;
+    if (changed) {
+      const log = this.opts.logger;
+      (up ? log.info : log.error)(up ? "redis available" : "redis unavailable", { reason: why || reason });
+    }
+    this.opts.onChange(up, up ? "redis ready" : why);
   }
 
   async measureSkew(): Promise<void> {
@@ -117,21 +150,35 @@ export class RedisAvailability {
     }
   }
 
-  /** Run every second: is Redis answering? Drives availability back up after a freeze. */
+  /**
+   * Run every second: does Redis answer and accept writes? A short-lived
+   * write, not a PING, so that Redis refusing writes (MISCONF, READONLY)
+   * turns readiness down even while nothing is published. Drives
+   * availability back up after a freeze or once writes are accepted again.
+   */
   async probe(): Promise<void> {
     const client = this.client;
     if (!client || this.opts.signal.aborted) return;
     try {
-      await client.ping();
+      const refused = this.writesRefused !== "";
+      await Promise.all(this.opts.probeKeys(refused).map((k) => client.set(k, "1", "PX", 10_000)));
+      if (refused) {
+        this.writesRefused = "";
+        this.opts.logger.info("redis accepts writes again");
+      }
       if (!this.commandUp) {
         this.commandUp = true;
         void this.measureSkew();
-        this.refresh("redis answering again");
       }
+      this.refresh("redis answering again");
     } catch (err) {
-      if (this.commandUp) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (WRITES_REFUSED.test(message)) {
+        this.commandUp = true;
+        this.refuseWrites(message);
+      } else if (this.commandUp) {
         this.commandUp = false;
-        this.refresh(`ping failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.refresh(`probe failed: ${message}`);
       }
     }
   }

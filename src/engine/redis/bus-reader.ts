@@ -52,9 +52,39 @@ export class BusReader {
   gaps = 0;
   lastReadAt = 0;
 
+  private waiters: { i: number; id: string; resolve: () => void }[] = [];
+
   constructor(opts: BusReaderOptions) {
     this.opts = opts;
     this.ids = opts.streams.map(() => "0-0");
+  }
+
+  /**
+   * Undefined when this reader already handed on `stream`'s entries up to
+   * `id`; otherwise resolves true once it has, or false after `timeoutMs`
+   * (a reader that is down must not hold its caller forever).
+   */
+  caughtUp(stream: string, id: string, timeoutMs: number): Promise<boolean> | undefined {
+    const i = this.opts.streams.indexOf(stream);
+    if (i < 0 || compareIds(this.ids[i]!, id) >= 0) return undefined;
+    return new Promise((resolve) => {
+      const w = { i, id, resolve: () => (clearTimeout(timer), resolve(true)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  private wake(i: number): void {
+    if (this.waiters.length === 0) return;
+    const id = this.ids[i]!;
+    this.waiters = this.waiters.filter((w) => {
+      if (w.i !== i || compareIds(id, w.id) < 0) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   /** Starts from each stream's newest entry: this node delivers what is published from now on. */
@@ -91,6 +121,7 @@ export class BusReader {
           const i = streams.indexOf(stream);
           await this.opts.onEntries(stream, entries);
           this.ids[i] = entries[entries.length - 1]![0];
+          this.wake(i);
         }
       } catch (err) {
         if (signal.aborted) break;

@@ -75,6 +75,15 @@ export class BusReaders {
     await Promise.all(this.readers.map((r) => r.init(client)));
   }
 
+  /** See BusReader.caughtUp: undefined when `stream` was already read past `id`. */
+  caughtUp(stream: string, id: string, timeoutMs: number): Promise<boolean> | undefined {
+    for (const r of this.readers) {
+      const p = r.caughtUp(stream, id, timeoutMs);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
   run(signal: AbortSignal): void {
     this.loops = this.readers.map((r) => r.run(signal));
   }

@@ -27,8 +27,12 @@ export function reconnectDelayMs(attempt: number): number {
 
 /**
  * Commands fail fast instead of queueing while Redis is away: no offline
- * queue, no retry of in-flight commands after a reconnect (the caller was
- * already told it failed), a per-command timeout. `blockingMs` switches to a
+ * queue, no retry of in-flight commands after a reconnect (with
+ * maxRetriesPerRequest 0 they are rejected when the connection closes, and
+ * autoResendUnfulfilledCommands false drops them instead of re-sending on
+ * ready), a per-command timeout. Cluster mode may still re-send a command
+ * after a failover (retryDelayOnFailover); publishes are idempotent per
+ * token (see in-doubt.ts), so a re-sent one cannot publish twice. `blockingMs` switches to a
  * reader connection: no command timeout, a client-side guard on XREAD BLOCK
  * instead, so a frozen Redis cannot stall the read loop forever.
  */

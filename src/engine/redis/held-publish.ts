@@ -37,17 +37,19 @@ if redis.call('HGET', KEYS[1], 'off') ~= ARGV[2] then return redis.error_reply('
 local o = tonumber(ARGV[2])
 local size = tonumber(ARGV[3])
 local out = {}
+local bid = ''
 for i = 9, #ARGV, 3 do
   o = o + 1
   local os = string.format('%.0f', o)
   local frame = ARGV[i] .. os .. ARGV[i + 1]
   if size > 0 then redis.call('XADD', KEYS[2], 'MAXLEN', size, os .. '-0', 'f', frame, 'ts', ARGV[i + 2]) end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', os, 'f', frame)
+  bid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', os, 'f', frame)
   out[#out + 1] = os
 end
 local ttl = tonumber(ARGV[4])
 if size > 0 and ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
-redis.call('HSET', KEYS[1], 'off', string.format('%.0f', o))
+-- 'bid': the bus entry of the channel's last publish, as PUBLISH keeps it (HISTORY returns it for the bus catch-up wait).
+redis.call('HSET', KEYS[1], 'off', string.format('%.0f', o), 'bid', bid)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
 redis.call('DEL', KEYS[4])
 return out

@@ -5,14 +5,16 @@
  * spread over the cluster's masters.
  *
  *   {P:sN}:bus            stream: bus entries of shard N (k = channel key, f = frame)
- *   {P:sN}:m:<key>        hash: off (last offset), base (first offset - 1 of this epoch)
+ *   {P:sN}:m:<key>        hash: off (last offset), base (first offset - 1 of this epoch), bid (bus id of the last publish)
  *   {P:sN}:h:<key>        stream: history, entry id "<off>-0", fields f (frame), ts
  *   {P:sN}:x:<key>        hash: replaced history entries (redaction), off → frame; same TTL as h
  *   {P:sN}:o:<key>        string: the token of a publishCommitted call holding the channel (PX hold time)
  *   {P:sN}:p:<key>        hash: presence members, conn → {"user","info"} JSON
  *   {P:sN}:pe             zset: presence leases of shard N, "<key>\0<conn>" → expiry ms
  *   {P:sN}:u:<userKey>    zset: a user's connection leases, conn → expiry ms
+ *   {P:sN}:t:<token>      string: a publish's outcome, its offset or '!' (fenced); expires
  *   {P:ctl}:bus           stream: control messages to every node
+ *   {P:ctl}:probe:<node>  string: a node's availability probe write (expires); {P:sN}:probe:<node> per shard
  */
 export class RedisKeys {
   constructor(
@@ -75,8 +77,21 @@ export class RedisKeys {
     return key + "\0" + conn;
   }
 
+  /** Outcome marker of the publish `token` to `key` (same shard, so the publish script writes it atomically). */
+  publishMarker(key: string, token: string): string {
+    return this.tag(this.shardOf(key)) + ":t:" + token;
+  }
+
   userConns(userKey: string): string {
     return this.tag(this.shardOf(userKey)) + ":u:" + userKey;
+  }
+
+  probe(nodeId: string): string {
+    return "{" + this.prefix + ":ctl}:probe:" + nodeId;
+  }
+
+  allProbes(nodeId: string): string[] {
+    return Array.from({ length: this.shards }, (_, i) => this.tag(i) + ":probe:" + nodeId);
   }
 
   control(): string {

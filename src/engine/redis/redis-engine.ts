@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "../../observability/logger.ts";
 import { encodeMsg, encodePresenceEvent, msgHead } from "../../protocol/encode.ts";
+import { SwitchboardError } from "../../protocol/errors.ts";
 import type {
   ChannelOptions,
   ControlMessage,
@@ -18,6 +20,7 @@ import type { StreamEntry } from "./bus-reader.ts";
 import type { RedisClient } from "./connection.ts";
 import { HeldPublish } from "./held-publish.ts";
 import { historyResult, isOffset } from "./history-result.ts";
+import { InDoubtPublishes } from "./in-doubt.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
 import { RedisRuntime } from "./runtime.ts";
@@ -67,6 +70,8 @@ const OFF_SLOT = '"off":""';
 /** Offset keys of channels without a history TTL still expire when idle this long. */
 const IDLE_META_TTL_SEC = 86_400;
 const CONTROL_MAXLEN = 10_000;
+/** How long a history read waits for this node's bus reader to reach the channel's last publish. */
+const BUS_CATCH_UP_MS = 1000;
 
 /**
  * The Redis engine: a Lua script per publish atomically assigns the offset,
@@ -84,6 +89,11 @@ export class RedisEngine implements Engine {
   private sink: EngineSink | undefined;
   private delivery: BusDelivery | undefined;
   private readonly held: HeldPublish;
+  private readonly inDoubt: InDoubtPublishes;
+  private readonly incarnation = randomBytes(6).toString("base64url") + ".";
+  private publishSeq = 0;
+  /** Life of a publish marker and of a fence: well past the in-doubt wait and any publish deadline. */
+  private readonly markerTtlMs: number;
 
   constructor(opts: RedisEngineOptions) {
     if (!opts.url && !opts.clusterNodes?.length && !opts.sentinels?.length) throw new TypeError("RedisEngine needs url, clusterNodes or sentinels");
@@ -99,6 +109,16 @@ export class RedisEngine implements Engine {
       logger: this.log,
       onRejoin: (key, m) => void this.signal(key, encodePresenceEvent("join", channelOf(key), m.user, m.conn)),
       onExpired: (key, m) => void this.signal(key, encodePresenceEvent("leave", channelOf(key), m.user, m.conn)),
+    });
+    const inDoubtWaitMs = Math.max(5000, opts.commandTimeoutMs * 8);
+    this.markerTtlMs = Math.max(30_000, inDoubtWaitMs * 3);
+    this.inDoubt = new InDoubtPublishes({
+      client: () => this.runtime.command(),
+      waitMs: inDoubtWaitMs,
+      fenceTtlMs: this.markerTtlMs,
+      maxPending: 10_000,
+      roundMs: 100,
+      logger: this.log,
     });
     this.runtime = new RedisRuntime({
       target: { url: opts.url, clusterNodes: opts.clusterNodes, sentinels: opts.sentinels, sentinelName: opts.sentinelName, password: opts.password, tlsCa: opts.tlsCa },
@@ -136,7 +156,7 @@ export class RedisEngine implements Engine {
       controlStream: this.keys.control(),
       sink,
       logger: this.log,
-      readHistory: (key, since, limit) => this.readHistory(key, since, limit),
+      readHistory: async (key, since, limit) => (await this.readHistory(key, since, limit)).slice(0, 3) as [string, string, StreamEntry[]],
     });
     this.delivery = delivery;
     await this.runtime.start({
@@ -148,6 +168,9 @@ export class RedisEngine implements Engine {
 
   async publish(key: string, pub: PublicationInput, opts: ChannelOptions): Promise<string> {
     const client = this.runtime.command();
+    // Known unreachable (a command timed out, the connection is down): refused without sending, so
+    // that nothing more is put in doubt until the probe or a reconnect finds Redis answering.
+    if (!this.runtime.availability.commandsUp) throw this.runtime.failure("publish", new Error("not sent: redis is unreachable"));
     const head = encodeMsg(pub, "");
     const at = head.indexOf(OFF_SLOT) + OFF_SLOT.length - 1;
     // Redis refuses the script after this: half the timeout is left for the reply (an AOF fsync of
@@ -156,20 +179,29 @@ export class RedisEngine implements Engine {
     const deadline = Date.now() + this.runtime.availability.skewMs + this.opts.commandTimeoutMs / 2;
     const metaTtlSec = opts.historyTtlSec > 0 ? opts.historyTtlSec : IDLE_META_TTL_SEC;
     const shard = this.keys.shardOf(key);
+    const marker = this.keys.publishMarker(key, this.publishToken());
     try {
       const off = await S.publish.run(
         client,
-        [this.keys.meta(key), this.keys.history(key), this.keys.bus(shard)],
-        [head.slice(0, at), head.slice(at), opts.historySize, opts.historyTtlSec, this.opts.streamMaxLen, key, pub.ts, Math.floor(deadline), metaTtlSec],
+        [this.keys.meta(key), this.keys.history(key), this.keys.bus(shard), marker],
+        [head.slice(0, at), head.slice(at), opts.historySize, opts.historyTtlSec, this.opts.streamMaxLen, key, pub.ts, Math.floor(deadline), metaTtlSec, this.markerTtlMs],
       );
       return String(off);
     } catch (err) {
-      throw this.runtime.failure("publish", err);
+      const failure = this.runtime.failure("publish", err);
+      if (!mayHaveRun(err)) throw failure;
+      // Sent without an answer: Redis may have performed it. Answered once Redis says which.
+      return this.inDoubt.settle(marker);
     }
   }
 
   publishCommitted(key: string, pubs: readonly PublicationInput[], opts: ChannelOptions, commit: (offs: readonly string[]) => Promise<void>, holdMs: number): Promise<string[]> {
     return this.held.publish(key, pubs, opts, commit, holdMs);
+  }
+
+  /** Unique per publish across nodes and restarts: a random incarnation and a counter. */
+  private publishToken(): string {
+    return this.incarnation + (++this.publishSeq).toString(36);
   }
 
   publishTo<T>(key: string, pub: PublicationInput, opts: ChannelOptions, receiver: PublishReceiver<T>, tag: T): void {
@@ -191,10 +223,13 @@ export class RedisEngine implements Engine {
   async history(key: string, query: HistoryQuery, opts: ChannelOptions): Promise<HistoryResult> {
     const since = query.since;
     if (since !== undefined && !isOffset(since)) {
-      const off = await this.currentOffset(key);
+      const [off, , , bid] = await this.readHistory(key, "", 0);
+      await this.busCaughtUp(key, bid);
       return { frames: [], off, recovered: false };
     }
-    const res = historyResult(since, await this.readHistory(key, since ?? "", query.limit), opts);
+    const [off, base, entries, bid] = await this.readHistory(key, since ?? "", query.limit);
+    await this.busCaughtUp(key, bid);
+    const res = historyResult(since, [off, base, entries], opts);
     if (query.maxBytes === undefined) return res;
     const capped = capFrames(res.frames, query.maxBytes, since === undefined);
     return capped.more ? { ...res, frames: capped.frames, more: true } : res;
@@ -208,6 +243,21 @@ export class RedisEngine implements Engine {
     } catch (err) {
       throw this.runtime.failure("replace", err);
     }
+  }
+
+  /**
+   * Waits (bounded) until this node's bus reader has delivered the channel's
+   * last publish as of a history read. A subscriber that recovers from
+   * history (or starts at its offset) is then subscribed only after the live
+   * copies of those messages went by, so none of them reaches it twice. A
+   * reader that does not get there in time (Redis just restarted, the reader
+   * is still backing off) fails the read with SERVICE_UNAVAILABLE: the client
+   * subscribes again a moment later instead of getting messages twice.
+   */
+  private async busCaughtUp(key: string, bid: string): Promise<void> {
+    if (bid === "") return;
+    const wait = this.runtime.bus.caughtUp(this.keys.bus(this.keys.shardOf(key)), bid, BUS_CATCH_UP_MS);
+    if (wait && !(await wait)) throw new SwitchboardError("SERVICE_UNAVAILABLE", "history failed: this node's bus reader is behind; retry shortly");
   }
 
   async presenceAdd(key: string, member: PresenceMember): Promise<void> {
@@ -313,10 +363,13 @@ export class RedisEngine implements Engine {
       channels: this.delivery?.channels ?? 0,
       lastBusReadMsAgo: lastReadAt ? Date.now() - lastReadAt : null,
       ...this.leases.size,
+      publishesInDoubt: this.inDoubt.size,
+      inDoubtSettled: this.inDoubt.settled,
     };
   }
 
   async stop(): Promise<void> {
+    this.inDoubt.stop();
     await this.runtime.stop();
   }
 
@@ -331,24 +384,32 @@ export class RedisEngine implements Engine {
     }
   }
 
-  private async readHistory(key: string, since: string, limit: number): Promise<[string, string, StreamEntry[]]> {
+  private async readHistory(key: string, since: string, limit: number): Promise<[string, string, StreamEntry[], string]> {
     const client = this.runtime.command();
     try {
-      const [off, base, entries] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key), this.keys.replaced(key)], [since, limit])) as [
+      const [off, base, entries, bid] = (await S.history.run(client, [this.keys.meta(key), this.keys.history(key), this.keys.replaced(key)], [since, limit])) as [
         string,
         string,
         StreamEntry[],
+        string?,
       ];
-      return [String(off), String(base), entries ?? []];
+      return [String(off), String(base), entries ?? [], bid ? String(bid) : ""];
     } catch (err) {
       throw this.runtime.failure("history", err);
     }
   }
+}
 
-  private async currentOffset(key: string): Promise<string> {
-    const [off] = await this.readHistory(key, "", 0);
-    return off;
-  }
+/**
+ * Whether a failed publish command may still have been performed: it was
+ * written to Redis and no answer came (timeout, connection lost in flight).
+ * Not when Redis answered with an error (the script checks before it writes)
+ * or the client refused to send it (not connected, no offline queue).
+ */
+function mayHaveRun(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  if (err.name === "ReplyError") return false;
+  return !/Stream isn't writeable|enableOfflineQueue|Cluster isn't ready|is not running/.test(err.message);
 }
 
 function channelOf(key: string): string {

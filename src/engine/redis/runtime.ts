@@ -31,7 +31,12 @@ export class RedisRuntime {
 
   constructor(opts: RedisRuntimeOptions) {
     this.opts = opts;
-    this.availability = new RedisAvailability({ signal: this.abort.signal, logger: opts.logger, onChange: opts.onAvailability });
+    this.availability = new RedisAvailability({
+      signal: this.abort.signal,
+      logger: opts.logger,
+      onChange: opts.onAvailability,
+      probeKeys: (everyShard) => (everyShard ? opts.keys.allProbes(opts.nodeId) : [opts.keys.probe(opts.nodeId)]),
+    });
     this.bus = new BusReaders({ ...opts, onState: (name, up, reason) => this.availability.readerState(name, up, reason) });
   }
 

@@ -11,15 +11,27 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
- * KEYS: meta, history, bus. ARGV: frame head, frame tail, historySize,
- * historyTtlSec, streamMaxLen, channel key, ts, deadline (Redis ms, 0 = none), metaTtlSec.
+ * KEYS: meta, history, bus, marker. ARGV: frame head, frame tail, historySize,
+ * historyTtlSec, streamMaxLen, channel key, ts, deadline (Redis ms, 0 = none),
+ * metaTtlSec, markerTtlMs.
  * A new epoch (new channel, or its keys expired) starts at the current time in
  * microseconds, above any offset an earlier epoch can have handed out, so an
  * old `since` is reported as not recovered instead of matching new messages.
+ * The marker (one per publish, named by the publish's token) makes the
+ * publish idempotent and resolvable: the script records the offset there, a
+ * replay of the same command returns that offset instead of publishing again,
+ * and a marker fenced by RESOLVE_PUBLISH ('!') refuses it for good. Both checks
+ * come before any write, so a refused script changed nothing. The meta hash
+ * keeps the bus entry id of the last publish ('bid', see HISTORY).
  * The deadline refuses a publish that Redis only gets to after the node already
- * told the publisher it failed (e.g. Redis was frozen by SIGSTOP).
+ * gave up on it (e.g. Redis was frozen by SIGSTOP).
  */
 export const PUBLISH = `${NOW}
+local done = redis.call('GET', KEYS[4])
+if done then
+  if done == '!' then return redis.error_reply('FENCED publish was given up by its node') end
+  return done
+end
 local deadline = tonumber(ARGV[8])
 if deadline > 0 and now > deadline then return redis.error_reply('DEADLINE publish reached Redis after its deadline') end
 local off = redis.call('HINCRBY', KEYS[1], 'off', 1)
@@ -37,18 +49,33 @@ if size > 0 then
   if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', o, 'f', frame)
+local bid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[6], 'o', o, 'f', frame)
+redis.call('HSET', KEYS[1], 'bid', bid)
+redis.call('SET', KEYS[4], o, 'PX', ARGV[10])
 return o
 `;
 
 /**
- * KEYS: meta, history, replaced. ARGV: since ('' = newest), limit. Returns
- * {off, base, entries}; an entry that was replaced (REPLACE) carries its
- * replacement frame.
+ * KEYS: marker of a publish whose reply was lost. ARGV: fenceTtlMs. The
+ * publish's offset when Redis performed it; otherwise fences the token ('!'),
+ * so that a late or replayed copy of the publish is refused, and returns '!'.
  */
-export const HISTORY = `local m = redis.call('HMGET', KEYS[1], 'off', 'base')
+export const RESOLVE_PUBLISH = `local done = redis.call('GET', KEYS[1])
+if done then return done end
+redis.call('SET', KEYS[1], '!', 'PX', ARGV[1])
+return '!'
+`;
+
+/**
+ * KEYS: meta, history, replaced. ARGV: since ('' = newest), limit. Returns
+ * {off, base, entries, bid}: an entry that was replaced (REPLACE) carries its
+ * replacement frame; bid is the bus entry id of the channel's last publish, so
+ * the caller can wait until its bus reader got that far.
+ */
+export const HISTORY = `local m = redis.call('HMGET', KEYS[1], 'off', 'base', 'bid')
 local off = m[1] or '0'
 local base = m[2] or '0'
+local bid = m[3] or ''
 local entries
 if ARGV[1] == '' then
   entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])
@@ -63,7 +90,7 @@ if type(entries) == 'table' and #entries > 0 and redis.call('EXISTS', KEYS[3]) =
     if r then e[2][2] = r end
   end
 end
-return {off, base, entries}
+return {off, base, entries, bid}
 `;
 
 /**
