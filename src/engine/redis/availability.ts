@@ -57,6 +57,8 @@ export class RedisAvailability {
   private readonly readersDown = new Set<string>();
   private up = false;
   private reason = "not started";
+  /** The probe in flight, shared by the timer and by recheck(). */
+  private probing: Promise<void> | undefined;
 
   constructor(opts: RedisAvailabilityOptions) {
     this.opts = opts;
@@ -156,7 +158,22 @@ export class RedisAvailability {
    * turns readiness down even while nothing is published. Drives
    * availability back up after a freeze or once writes are accepted again.
    */
-  async probe(): Promise<void> {
+  probe(): Promise<void> {
+    return (this.probing ??= this.probeOnce().finally(() => (this.probing = undefined)));
+  }
+
+  /**
+   * While commands are known to fail: probes now (sharing a probe in flight)
+   * and says whether Redis answers again, so the first publish after a stall
+   * is not refused for up to a probe interval after Redis came back.
+   */
+  async recheck(): Promise<boolean> {
+    if (this.commandUp) return true;
+    await this.probe();
+    return this.commandUp;
+  }
+
+  private async probeOnce(): Promise<void> {
     const client = this.client;
     if (!client || this.opts.signal.aborted) return;
     try {

@@ -169,8 +169,8 @@ export class RedisEngine implements Engine {
   async publish(key: string, pub: PublicationInput, opts: ChannelOptions): Promise<string> {
     const client = this.runtime.command();
     // Known unreachable (a command timed out, the connection is down): refused without sending, so
-    // that nothing more is put in doubt until the probe or a reconnect finds Redis answering.
-    if (!this.runtime.availability.commandsUp) throw this.runtime.failure("publish", new Error("not sent: redis is unreachable"));
+    // that nothing more is put in doubt, unless a probe (shared by concurrent publishes) finds Redis answering again.
+    if (!this.runtime.availability.commandsUp && !(await this.runtime.availability.recheck())) throw this.runtime.failure("publish", new Error("not sent: redis is unreachable"));
     const head = encodeMsg(pub, "");
     const at = head.indexOf(OFF_SLOT) + OFF_SLOT.length - 1;
     // Redis refuses the script after this: half the timeout is left for the reply (an AOF fsync of
