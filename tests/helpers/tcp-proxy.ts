@@ -1,12 +1,20 @@
 import type { Socket as TcpSocket, TCPSocketListener } from "bun";
 
+/** One proxied connection, as the proxy's hooks see it: the client's socket carries its peer (the target). */
+export interface ProxyConn {
+  peer?: TcpSocket<unknown>;
+  buf: Uint8Array[];
+}
+export type ProxyClient = TcpSocket<ProxyConn>;
+
 /**
  * A TCP proxy the test controls: forwards to `target`, can cut every open
  * connection (a network loss), refuse new ones while blocked, and switch to
- * another node.
+ * another node. Subclasses change what crosses it by overriding `forward`
+ * (client → target) and `answer` (target → client).
  */
 export class TcpProxy {
-  private listener: TCPSocketListener<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }> | undefined;
+  private listener: TCPSocketListener<ProxyConn> | undefined;
   private readonly open = new Set<TcpSocket<unknown>>();
   blocked = false;
   port = 0;
@@ -15,7 +23,7 @@ export class TcpProxy {
 
   start(): this {
     const self = this;
-    this.listener = Bun.listen<{ peer?: TcpSocket<unknown>; buf: Uint8Array[] }>({
+    this.listener = Bun.listen<ProxyConn>({
       hostname: "127.0.0.1",
       port: 0,
       socket: {
@@ -35,7 +43,7 @@ export class TcpProxy {
                 client.data.buf = [];
               },
               data(peer, chunk) {
-                peer.data.client.write(chunk);
+                self.answer(peer.data.client, chunk);
               },
               close(peer) {
                 self.open.delete(peer as TcpSocket<unknown>);
@@ -51,8 +59,7 @@ export class TcpProxy {
           }).catch(() => client.end());
         },
         data(client, chunk) {
-          if (client.data.peer) client.data.peer.write(chunk);
-          else client.data.buf.push(new Uint8Array(chunk));
+          self.forward(client, new Uint8Array(chunk));
         },
         close(client) {
           self.open.delete(client as TcpSocket<unknown>);
@@ -62,6 +69,17 @@ export class TcpProxy {
     });
     this.port = this.listener.port;
     return this;
+  }
+
+  /** Bytes from the client, on their way to the target (buffered until the target connection is open). */
+  protected forward(client: ProxyClient, bytes: Uint8Array): void {
+    if (client.data.peer) client.data.peer.write(bytes);
+    else client.data.buf.push(bytes);
+  }
+
+  /** Bytes from the target, on their way back to the client. */
+  protected answer(client: ProxyClient, chunk: Uint8Array): void {
+    client.write(chunk);
   }
 
   get url(): string {

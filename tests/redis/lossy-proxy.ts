@@ -1,4 +1,4 @@
-import type { Socket, TCPSocketListener } from "bun";
+import { TcpProxy, type ProxyClient } from "../helpers/tcp-proxy.ts";
 
 /**
  * A TCP proxy in front of Redis that loses traffic in one direction, as a
@@ -10,100 +10,39 @@ import type { Socket, TCPSocketListener } from "bun";
  * while its command connection works) until `releaseReaders()`. `cut()`
  * ends every connection.
  */
-export class LossyProxy {
+export class LossyProxy extends TcpProxy {
   dropReplies = false;
   holdCommands = false;
   stallReaders = false;
-  private readonly stalled: { client: Socket<unknown>; chunks: Uint8Array[] }[] = [];
   /** Command bytes kept back while `holdCommands` was on, in order. */
   readonly held: Uint8Array[] = [];
-  port = 0;
-  private listener: TCPSocketListener<{ peer?: Socket<unknown>; buf: Uint8Array[]; reader?: { client: Socket<unknown>; chunks: Uint8Array[] } }> | undefined;
-  private readonly open = new Set<Socket<unknown>>();
+  /** Connections that sent XREAD (bus readers), with their answers held while `stallReaders` is on. */
+  private readonly readers = new Map<ProxyClient, Uint8Array[]>();
 
-  constructor(private readonly target: number) {}
-
-  start(): this {
-    const self = this;
-    this.listener = Bun.listen<{ peer?: Socket<unknown>; buf: Uint8Array[]; reader?: { client: Socket<unknown>; chunks: Uint8Array[] } }>({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        open(client) {
-          client.data = { buf: [] };
-          self.open.add(client as Socket<unknown>);
-          void Bun.connect<{ client: typeof client }>({
-            hostname: "127.0.0.1",
-            port: self.target,
-            data: { client },
-            socket: {
-              open(peer) {
-                client.data.peer = peer as Socket<unknown>;
-                self.open.add(peer as Socket<unknown>);
-                for (const b of client.data.buf) peer.write(b);
-                client.data.buf = [];
-              },
-              data(peer, chunk) {
-                if (self.dropReplies) return;
-                const reader = peer.data.client.data.reader;
-                if (reader && self.stallReaders) reader.chunks.push(new Uint8Array(chunk));
-                else peer.data.client.write(chunk);
-              },
-              close(peer) {
-                self.open.delete(peer as Socket<unknown>);
-                peer.data.client.end();
-              },
-              error(peer) {
-                peer.data.client.end();
-              },
-              connectError() {
-                client.end();
-              },
-            },
-          }).catch(() => client.end());
-        },
-        data(client, chunk) {
-          const bytes = new Uint8Array(chunk);
-          if (!client.data.reader && new TextDecoder().decode(bytes).includes("XREAD")) {
-            client.data.reader = { client: client as Socket<unknown>, chunks: [] };
-            self.stalled.push(client.data.reader);
-          }
-          if (self.holdCommands) self.held.push(bytes);
-          else if (client.data.peer) client.data.peer.write(bytes);
-          else client.data.buf.push(bytes);
-        },
-        close(client) {
-          self.open.delete(client as Socket<unknown>);
-          client.data.peer?.end();
-        },
-      },
-    });
-    this.port = this.listener.port;
-    return this;
+  protected override forward(client: ProxyClient, bytes: Uint8Array): void {
+    if (!this.readers.has(client) && new TextDecoder().decode(bytes).includes("XREAD")) this.readers.set(client, []);
+    if (this.holdCommands) this.held.push(bytes);
+    else super.forward(client, bytes);
   }
 
-  get url(): string {
+  protected override answer(client: ProxyClient, chunk: Uint8Array): void {
+    if (this.dropReplies) return;
+    const held = this.readers.get(client);
+    if (held && this.stallReaders) held.push(new Uint8Array(chunk));
+    else super.answer(client, chunk);
+  }
+
+  override get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   /** Lets the held answers of every reader connection through, in order, and stops stalling them. */
   releaseReaders(): void {
     this.stallReaders = false;
-    for (const r of this.stalled) {
-      for (const c of r.chunks) r.client.write(c);
-      r.chunks.length = 0;
+    for (const [client, chunks] of this.readers) {
+      for (const c of chunks) client.write(c);
+      chunks.length = 0;
     }
-  }
-
-  /** Ends every open connection at once (clients reconnect through the proxy). */
-  cut(): void {
-    for (const s of [...this.open]) s.terminate();
-    this.open.clear();
-  }
-
-  stop(): void {
-    this.cut();
-    this.listener?.stop(true);
   }
 }
 
