@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { cpuCores, defaultReportWorkers, reportWorkersWarning } from "../../src/reports/report-workers.ts";
-import { startServer, TEST_SECRET, type TestServer } from "../helpers/server.ts";
+import { RUNTIMES, startServer, TEST_SECRET, type TestServer } from "../helpers/server.ts";
 
 /** The cores the server will see: same machine, same cgroup as this test process. */
 const cores = cpuCores();
@@ -14,8 +14,8 @@ afterEach(async () => {
 
 const warnings = (srv: TestServer) => srv.logs.filter((l) => l.level === "warn" && String(l.msg).startsWith("REPORT_WORKERS="));
 
-test("a server started with REPORT_WORKERS above the core count warns once at start-up, naming the count and the cores", async () => {
-  s = await startServer({ env: { REPORT_WORKERS: String(cores + 1) } });
+test.each([...RUNTIMES])("a server (%s) started with REPORT_WORKERS above the core count warns once at start-up, naming the count and the cores", async (runtime) => {
+  s = await startServer({ runtime, env: { REPORT_WORKERS: String(cores + 1) } });
   const w = warnings(s);
   expect(w).toHaveLength(1);
   expect(w[0]!.msg).toContain(`REPORT_WORKERS=${cores + 1} is above the ${cores} CPU core`);
@@ -23,7 +23,7 @@ test("a server started with REPORT_WORKERS above the core count warns once at st
   expect(w[0]!.reportWorkers).toBe(cores + 1);
   // Still a working server: the setting is honoured, only flagged.
   expect((await fetch(s.url + "/health/ready")).status).toBe(200);
-});
+}, 120_000);
 
 test("a server with the default, or with REPORT_WORKERS equal to the core count, does not warn", async () => {
   s = await startServer();
