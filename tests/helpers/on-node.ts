@@ -81,15 +81,17 @@ async function runOnNode(entry: string, env: Record<string, string>, timeoutMs: 
 }
 
 /**
- * Registers, after the Bun suite `suite` (a top-level describe name in this
- * file, registered through tests/helpers/suite.ts), its run on Node from
- * `entry`. `env` is read when the run starts (after this file's beforeAll).
+ * Registers, after the Bun suites `suites` (top-level describe names in this
+ * file, registered through tests/helpers/suite.ts), their run on Node from
+ * `entry` (one node process). `env` is read when the run starts (after this
+ * file's beforeAll).
  */
-export function onNode(suite: string, entry: string, opts: { env?: () => Record<string, string>; timeoutMs?: number } = {}): void {
+export function onNode(suites: string | readonly string[], entry: string, opts: { env?: () => Record<string, string>; timeoutMs?: number } = {}): void {
   const timeoutMs = opts.timeoutMs ?? 600_000;
-  // Bun runs describe bodies after the file is loaded, in order: by the time this one runs, `suite` is registered.
-  describe(`on Node: ${suite}`, () => {
-    const cases = casesUnder(suite);
+  const names = typeof suites === "string" ? [suites] : suites;
+  // Bun runs describe bodies after the file is loaded, in order: by the time this one runs, the suites are registered.
+  describe(`on Node: ${names.join(", ")}`, () => {
+    const cases = names.flatMap(casesUnder);
     let run: NodeRun;
     beforeAll(async () => {
       run = await runOnNode(entry, opts.env?.() ?? {}, timeoutMs - 5000);
