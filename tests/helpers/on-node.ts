@@ -39,7 +39,6 @@ async function bundle(entry: string): Promise<{ main: string; reporter: string; 
   const dir = join(ROOT, ".tmp", `node-suite-${process.pid}-${basename(entry, ".ts")}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const built = await Bun.build({
     entrypoints: [join(ROOT, entry), join(ROOT, "tests/helpers/node-suite-reporter.ts")],
     target: "node",
@@ -77,6 +76,8 @@ async function runOnNode(entry: string, env: Record<string, string>, timeoutMs: 
     const r = JSON.parse(line) as CaseResult;
     results.set(r.name, r);
   }
+  // Bun's test runner does not emit "exit" for process.on handlers: the bundle goes once it has answered.
+  rmSync(dir, { recursive: true, force: true });
   return { code: proc.signalCode ? null : code, results, output: (out + err).slice(-6000) };
 }
 
