@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -38,9 +38,23 @@ let nodeBuild: Promise<string> | undefined;
  * below the repository, as dist/node is, so paths relative to the bundle
  * resolve alike), so that `npm test` always tests the current source.
  */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export function nodeBundle(): Promise<string> {
   nodeBuild ??= (async () => {
     const out = join(ROOT, ".tmp", `node-build-${process.pid}`);
+    // bun test runs no 'exit' handlers, so each test process removes the bundles of test processes that are gone.
+    mkdirSync(join(ROOT, ".tmp"), { recursive: true });
+    for (const name of readdirSync(join(ROOT, ".tmp"), { withFileTypes: true }).filter((e) => e.isDirectory() && /^node-build-\d+$/.test(e.name))) {
+      if (!processAlive(Number(name.name.slice("node-build-".length)))) rmSync(join(ROOT, ".tmp", name.name), { recursive: true, force: true });
+    }
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     process.on("exit", () => rmSync(out, { recursive: true, force: true }));
