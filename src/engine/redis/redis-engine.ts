@@ -23,6 +23,7 @@ import { historyResult, isOffset } from "./history-result.ts";
 import { InDoubtPublishes } from "./in-doubt.ts";
 import { RedisKeys } from "./keys.ts";
 import { PresenceLeases } from "./presence-leases.ts";
+import { RedisPresence } from "./redis-presence.ts";
 import { RedisRuntime } from "./runtime.ts";
 import * as lua from "./scripts.ts";
 import { capFrames } from "../history-budget.ts";
@@ -59,11 +60,6 @@ const S = {
   publish: new lua.LuaScript("publish", lua.PUBLISH),
   history: new lua.LuaScript("history", lua.HISTORY),
   replace: new lua.LuaScript("replace", lua.REPLACE),
-  presenceAdd: new lua.LuaScript("presence-add", lua.PRESENCE_ADD),
-  presenceRemove: new lua.LuaScript("presence-remove", lua.PRESENCE_REMOVE),
-  presenceList: new lua.LuaScript("presence-list", lua.PRESENCE_LIST),
-  userAcquire: new lua.LuaScript("user-acquire", lua.USER_ACQUIRE),
-  userCount: new lua.LuaScript("user-count", lua.USER_COUNT),
 };
 
 const OFF_SLOT = '"off":""';
@@ -85,6 +81,7 @@ export class RedisEngine implements Engine {
   private readonly keys: RedisKeys;
   private readonly log: Logger;
   private readonly leases: PresenceLeases;
+  private readonly members: RedisPresence;
   private readonly runtime: RedisRuntime;
   private sink: EngineSink | undefined;
   private delivery: BusDelivery | undefined;
@@ -132,6 +129,7 @@ export class RedisEngine implements Engine {
       logger: this.log,
       onAvailability: (up, reason) => this.sink?.availability(up, reason),
     });
+    this.members = new RedisPresence({ runtime: this.runtime, keys: this.keys, leases: this.leases, heartbeatMs, presenceTtlSec: opts.presenceTtlSec });
     this.held = new HeldPublish({
       keys: this.keys,
       runtime: this.runtime,
@@ -260,77 +258,28 @@ export class RedisEngine implements Engine {
     if (wait && !(await wait)) throw new SwitchboardError("SERVICE_UNAVAILABLE", "history failed: this node's bus reader is behind; retry shortly");
   }
 
-  async presenceAdd(key: string, member: PresenceMember): Promise<void> {
-    const client = this.runtime.command();
-    const json = PresenceLeases.memberJson(member);
-    this.leases.holdMember(key, member.conn, json);
-    const shard = this.keys.shardOf(key);
-    try {
-      await S.presenceAdd.run(client, [this.keys.presence(key), this.keys.presenceLeases(shard)], [
-        member.conn,
-        json,
-        this.keys.leaseMember(key, member.conn),
-        this.heartbeatMs() * 2,
-        Math.max(this.opts.presenceTtlSec * 2, 2),
-      ]);
-    } catch (err) {
-      throw this.runtime.failure("presence add", err);
-    }
+  presenceAdd(key: string, member: PresenceMember): Promise<void> {
+    return this.members.add(key, member);
   }
 
-  async presenceRemove(key: string, conn: string): Promise<boolean> {
-    this.leases.dropMember(key, conn);
-    await this.leases.settled();
-    const client = this.runtime.command();
-    try {
-      const shard = this.keys.shardOf(key);
-      const n = await S.presenceRemove.run(client, [this.keys.presence(key), this.keys.presenceLeases(shard)], [conn, this.keys.leaseMember(key, conn)]);
-      return n === 1;
-    } catch (err) {
-      throw this.runtime.failure("presence remove", err);
-    }
+  presenceRemove(key: string, conn: string): Promise<boolean> {
+    return this.members.remove(key, conn);
   }
 
-  async presence(key: string): Promise<PresenceEntry[]> {
-    const client = this.runtime.command();
-    let jsons: string[];
-    try {
-      jsons = (await S.presenceList.run(client, [this.keys.presence(key), this.keys.presenceLeases(this.keys.shardOf(key))], [key])) as string[];
-    } catch (err) {
-      throw this.runtime.failure("presence", err);
-    }
-    return PresenceLeases.entries(jsons);
+  presence(key: string): Promise<PresenceEntry[]> {
+    return this.members.list(key);
   }
 
-  async acquireUserConn(userKey: string, conn: string, max: number): Promise<boolean> {
-    const client = this.runtime.command();
-    try {
-      const ok = await S.userAcquire.run(client, [this.keys.userConns(userKey)], [conn, max, this.heartbeatMs() * 2, Math.max(this.opts.presenceTtlSec * 2, 2)]);
-      if (ok === 1) this.leases.holdUserConn(userKey, conn);
-      return ok === 1;
-    } catch (err) {
-      throw this.runtime.failure("connection lease", err);
-    }
+  acquireUserConn(userKey: string, conn: string, max: number): Promise<boolean> {
+    return this.members.acquireUserConn(userKey, conn, max);
   }
 
-  async releaseUserConn(userKey: string, conn: string): Promise<void> {
-    this.leases.dropUserConn(userKey, conn);
-    await this.leases.settled();
-    const client = this.runtime.command();
-    try {
-      await client.zrem(this.keys.userConns(userKey), conn);
-    } catch (err) {
-      throw this.runtime.failure("connection lease release", err);
-    }
+  releaseUserConn(userKey: string, conn: string): Promise<void> {
+    return this.members.releaseUserConn(userKey, conn);
   }
 
-  async userConnCount(userKey: string): Promise<number> {
-    const client = this.runtime.command();
-    try {
-      return Number(await S.userCount.run(client, [this.keys.userConns(userKey)], []));
-    } catch (err) {
-      throw this.runtime.failure("connection count", err);
-    }
+  userConnCount(userKey: string): Promise<number> {
+    return this.members.userConnCount(userKey);
   }
 
   async control(msg: ControlMessage): Promise<void> {
