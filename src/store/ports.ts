@@ -11,13 +11,17 @@
  * event-loop turn, in one transaction: the promise resolves only after that
  * commit, and rejects (SwitchboardError SERVICE_UNAVAILABLE) when the batch
  * could not be committed, in which case none of it was. A new kind of record
- * (call records, jobs, a webhook outbox) is a new interface here, a numbered
+ * (call records, jobs, a webhook outbox) is a new interface in a records file re-exported from here, a numbered
  * migration in migrations.ts and its queries in SqlStore.
  */
 
 import type { CallStore } from "./call-records.ts";
+import type { JobStore } from "./job-records.ts";
+import type { ReportFileStore, WebhookOutbox } from "./webhook-records.ts";
 
 export * from "./call-records.ts";
+export * from "./job-records.ts";
+export * from "./webhook-records.ts";
 
 export interface ConversationInput {
   title: string | null;
@@ -201,204 +205,4 @@ export interface Store extends ConversationRecords, MessageRecords, ReadPosition
   onAvailability(listener: (up: boolean, reason: string) => void): void;
   /** Deletes expired messages and notifications; answers how many rows went. */
   trim(nowMs: number): Promise<number>;
-}
-
-/** Where a job is in its life (graphile-worker/pg-boss style). A retry waits again in `waiting`. */
-export type JobState = "waiting" | "active" | "paused" | "completed" | "dead";
-
-/** What a job is, as created; `schedule` and `action` are JSON text the jobs service owns. */
-export interface JobDefinition {
-  tenant: string;
-  name: string | null;
-  /** Idempotency key: a second create with the same (tenant, key) answers the first job. */
-  key: string | null;
-  /** Concurrency class (the action's type). */
-  kind: string;
-  schedule: string;
-  action: string;
-  /** Higher runs first among due jobs. */
-  priority: number;
-  maxAttempts: number;
-  backoffMs: number;
-  timeoutMs: number;
-  /** Runs missed while the cluster was down: `run` once, or `skip` them. */
-  missed: "run" | "skip";
-}
-
-export interface JobRecord extends JobDefinition {
-  id: string;
-  state: JobState;
-  /** When the job is due next (also the retry time); null once finished. */
-  runAtMs: number | null;
-  /** The due time of the run in progress or being retried. */
-  dueMs: number | null;
-  /** Attempts of the current run. */
-  attempts: number;
-  lastError: string | null;
-  lastRunMs: number | null;
-  /** The last thing worth saying about the schedule (missed runs run or skipped). */
-  note: string | null;
-  leaseOwner: string | null;
-  leaseUntilMs: number | null;
-  completedRuns: number;
-  failedAttempts: number;
-  deadRuns: number;
-  createdMs: number;
-}
-
-/** A claimed run: the lease token must be shown to finish it. */
-export interface JobClaim {
-  job: JobRecord;
-  lease: string;
-}
-
-/** How a run ended, decided by the jobs service. */
-export type JobOutcome =
-  | { type: "done"; nextRunAtMs: number | null; note?: string | null; /** Not run (missed and `skip`): not counted as completed. */ skipped?: boolean }
-  | { type: "retry"; error: string; runAtMs: number }
-  | { type: "dead"; error: string; nextRunAtMs: number | null };
-
-export interface JobStats {
-  kind: string;
-  waiting: number;
-  delayed: number;
-  active: number;
-  paused: number;
-  completed: number;
-  failed: number;
-  dead: number;
-  lastRunMs: number | null;
-  nextRunMs: number | null;
-}
-
-/**
- * The durable job queue. A due job is claimed by exactly one node at a time
- * (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one node owns DATA_DIR and a
- * claim is one statement), under a lease: a claim whose lease ran out (its
- * node died mid-run) is claimed again, counting an attempt.
- */
-export interface JobStore {
-  /** Inserts the job; with a key already used by the tenant, answers that job and `created: false`. */
-  createJob(id: string, def: JobDefinition, runAtMs: number, nowMs: number): Promise<{ job: JobRecord; created: boolean }>;
-  /** A static job (config file, built-ins): created, or its definition replaced when it changed (then rescheduled to `runAtMs`). */
-  upsertStaticJob(id: string, def: JobDefinition, runAtMs: number, nowMs: number): Promise<JobRecord>;
-  job(tenant: string | undefined, id: string): Promise<JobRecord | undefined>;
-  jobByKey(tenant: string, key: string): Promise<JobRecord | undefined>;
-  /** Newest first, at most `limit`; `tenant` undefined lists every tenant. */
-  jobs(q: { tenant?: string; state?: JobState; limit: number }): Promise<JobRecord[]>;
-  /** False when there was no such job. */
-  removeJob(tenant: string, id: string): Promise<boolean>;
-  /** Pauses a waiting job / resumes a paused one (due at `runAtMs`); answers the job after, undefined when absent. */
-  setPaused(tenant: string, id: string, paused: boolean, runAtMs: number | null, nowMs: number): Promise<JobRecord | undefined>;
-  /**
-   * Claims up to `limit` due jobs of `kind`, highest priority first, then oldest due.
-   * With `clusterLimit`, never so many that more than `clusterLimit` runs of
-   * the kind hold a live lease in the whole cluster (the count and the claim
-   * are atomic across nodes).
-   */
-  claimJobs(kind: string, owner: string, limit: number, nowMs: number, leaseMs: number, clusterLimit?: number): Promise<JobClaim[]>;
-  /** Extends a lease still held; false when it was lost. */
-  renewLease(id: string, lease: string, untilMs: number): Promise<boolean>;
-  /** Records how a claimed run ended; false when the lease was lost meanwhile (nothing changed). */
-  finishJob(id: string, lease: string, outcome: JobOutcome, nowMs: number): Promise<boolean>;
-  /** Per kind, for /health, /metrics and GET /v1/jobs. */
-  jobStats(nowMs: number, tenant?: string): Promise<JobStats[]>;
-  /** Deletes finished (completed or dead) jobs last changed before `beforeMs`; answers how many went. */
-  purgeFinishedJobs(beforeMs: number): Promise<number>;
-}
-
-/** A rendered report kept for a download link (the `report` job action's inbox delivery). */
-export interface ReportFile {
-  id: string;
-  tenant: string;
-  /** SHA-256 (hex) of the link's token; the token itself is never stored. */
-  tokenHash: string;
-  fileName: string;
-  pages: number;
-  pdf: Uint8Array;
-  /** The job that rendered it. */
-  job: string | null;
-  createdMs: number;
-  expiresMs: number;
-}
-
-export interface ReportFileStore {
-  putReportFile(f: ReportFile): Promise<void>;
-  /** The file, expired or not (the caller decides); undefined once deleted. */
-  reportFile(id: string): Promise<ReportFile | undefined>;
-  /** Deletes files whose link expired before `nowMs`; answers how many went. */
-  deleteExpiredReportFiles(nowMs: number): Promise<number>;
-}
-
-export interface WebhookEndpoint {
-  tenant: string;
-  id: string;
-  url: string;
-  /** Signs deliveries (HMAC-SHA256); never shown again after creation. */
-  secret: string;
-  /** Event types (features/webhooks/webhook-events.ts): publication, connect, disconnect, read, call.missed, job.failed. */
-  events: string[];
-  /** For `publication`: the namespaces whose publications are sent. */
-  namespaces: string[];
-  /** Deliveries per second to this endpoint, per node. */
-  ratePerSec: number;
-  createdMs: number;
-}
-
-export type DeliveryState = "pending" | "delivered" | "dead";
-
-export interface WebhookDelivery {
-  id: string;
-  tenant: string;
-  endpoint: string;
-  event: string;
-  /** The JSON body sent. */
-  body: string;
-  state: DeliveryState;
-  attempts: number;
-  nextMs: number;
-  lastError: string | null;
-  lastStatus: number | null;
-  createdMs: number;
-  deliveredMs: number | null;
-}
-
-export interface DeliveryClaim {
-  delivery: WebhookDelivery;
-  lease: string;
-}
-
-export type DeliveryOutcome =
-  | { type: "delivered"; status: number }
-  | { type: "retry"; error: string; status: number | null; nextMs: number }
-  | { type: "dead"; error: string; status: number | null }
-  /** Not sent (rate limit, open breaker): due again at `nextMs`, no attempt counted. */
-  | { type: "defer"; nextMs: number };
-
-/**
- * The webhook outbox: an event is appended (one batched insert per event
- * loop turn, like chat messages) and delivered later by whichever node
- * claims it, under a lease, so nothing appended is lost across restarts.
- */
-export interface WebhookOutbox {
-  putEndpoint(e: WebhookEndpoint): Promise<void>;
-  /** Every tenant's endpoints when `tenant` is undefined. */
-  endpoints(tenant?: string): Promise<WebhookEndpoint[]>;
-  removeEndpoint(tenant: string, id: string): Promise<boolean>;
-  /** *Batched.* Appends deliveries (pending, due now). */
-  enqueue(deliveries: readonly Pick<WebhookDelivery, "id" | "tenant" | "endpoint" | "event" | "body" | "createdMs">[]): Promise<void>;
-  claimDeliveries(owner: string, limit: number, nowMs: number, leaseMs: number): Promise<DeliveryClaim[]>;
-  finishDelivery(id: string, lease: string, outcome: DeliveryOutcome, nowMs: number): Promise<boolean>;
-  /** Newest first. */
-  deliveries(q: { tenant: string; endpoint?: string; state?: DeliveryState; limit: number }): Promise<WebhookDelivery[]>;
-  /** Puts a dead (or delivered) delivery back in the queue, due now; false when there is no such delivery. */
-  replay(tenant: string, id: string, nowMs: number): Promise<boolean>;
-  /** Pending deliveries per endpoint (for /health). */
-  pendingCounts(): Promise<Map<string, number>>;
-  /**
-   * Retention: deletes delivered deliveries delivered before `beforeMs` and
-   * dead ones dead-lettered before it, at most `limit` rows; resolves with
-   * how many went (call again while it returns `limit`). Pending ones stay.
-   */
-  purgeFinished(beforeMs: number, limit: number): Promise<number>;
 }
