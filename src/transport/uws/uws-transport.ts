@@ -111,6 +111,20 @@ class UwsServer<D> implements TransportServer<D> {
         h.message(user(ws), isBinary ? Buffer.from(msg.slice(0)) : decoder.decode(msg));
       },
       ...(h.pong ? { pong: (ws: UWS.WebSocket<unknown>) => h.pong!(user(ws)) } : {}),
+      // uWS closes a socket over its backpressure limit itself and reports 1006, as for a lost connection
+      // (Bun does the same, but its publish answers -1 first, which lets the hub mark the socket). uWS's
+      // publish cannot say so; but uWS unsubscribes a closing socket before its close handler, with the
+      // socket still readable: what it still held then tells the two apart (see UwsSocket.queuedAtClose).
+      subscription: (ws, _topic, newCount, oldCount) => {
+        if (newCount >= oldCount) return;
+        const s = user(ws);
+        if (s.ws === undefined) return;
+        try {
+          s.queuedAtClose = ws.getBufferedAmount();
+        } catch {
+          // uWS ended the socket itself (a close frame it refused): it is no longer readable.
+        }
+      },
       close: (ws, code, msg) => {
         const s = user(ws);
         const reason = decoder.decode(msg);
