@@ -11,22 +11,15 @@ import { systemClock } from "./hub/ports.ts";
 import { ServerApi } from "./hub/server-api.ts";
 import { watchParent } from "./process/parent-watch.ts";
 import { superviseWorkers } from "./process/supervisor.ts";
+import { startBackground } from "./process/background.ts";
+import { fatal } from "./process/fatal.ts";
 import { TokenVerifier } from "./hub/token-verifier.ts";
 import { chatFeature } from "./features/chat/chat-feature.ts";
 import { chatNamespace } from "./features/chat/chat-service.ts";
 import { notificationsFeature } from "./features/notifications/notifications-feature.ts";
 import { presenceFeature } from "./features/presence/presence-feature.ts";
 import { callsFeature } from "./features/calls/calls-feature.ts";
-import { createJobs } from "./jobs/jobs.ts";
-import { EndpointBreakers } from "./features/webhooks/endpoint-breakers.ts";
-import { signBytesHeaders, signHeaders } from "./features/webhooks/signature.ts";
-import { reportDelivery } from "./jobs/report-job.ts";
 import { reportFileRoutes } from "./transport/http/report-file-routes.ts";
-import { backendRule } from "./features/webhooks/authorize-hook.ts";
-import { DeliveryWorker } from "./features/webhooks/delivery-worker.ts";
-import { WebhookService } from "./features/webhooks/webhook-service.ts";
-import { tapPublications, webhooksFeature } from "./features/webhooks/webhooks-feature.ts";
-import { webhookRoutes } from "./transport/http/webhook-routes.ts";
 import { SchemaTooNewError } from "./store/migrations.ts";
 import type { Store } from "./store/ports.ts";
 import { ReportRenderer } from "./reports/report-renderer.ts";
@@ -42,7 +35,6 @@ import { createHttpApp } from "./transport/http/app.ts";
 import { callRoutes } from "./transport/http/call-routes.ts";
 import { chatRoutes } from "./transport/http/chat-routes.ts";
 import { transcriptRoutes } from "./transport/http/report-routes.ts";
-import { jobRoutes } from "./transport/http/job-routes.ts";
 import { notificationRoutes } from "./transport/http/notification-routes.ts";
 import { statusRoutes } from "./transport/http/status-routes.ts";
 import { serve } from "./transport/ws-server.ts";
@@ -53,11 +45,6 @@ import { nodeUnsupported } from "./runtime/node-limits.ts";
 async function loadTransport(): Promise<Transport> {
   if (typeof Bun !== "undefined") return (await import("./transport/bun-transport.ts")).bunTransport;
   return (await import("./transport/uws/uws-transport.ts")).uwsTransport;
-}
-
-function fatal(message: string): never {
-  process.stderr.write(`switchboard: ${message}\n`);
-  process.exit(1);
 }
 
 /** The only place that knows the concrete engines. Redis is loaded only when configured. */
@@ -217,86 +204,8 @@ async function main(): Promise<void> {
   featureRoutes.push(callRoutes(calls.service, store, config.calls.ice, logger));
   calls.service.start();
   const api = new ServerApi(hub);
-  const breakers = new EndpointBreakers(config.jobs.breaker.failures, config.jobs.breaker.cooldownMs, () => clock.now(), metrics);
-  const webhooks = new WebhookService(store.webhooks, (msg) => engine.control(msg), () => clock.now(), logger);
-  const deliveries = new DeliveryWorker(store.webhooks, (t, id) => webhooks.routing.endpoint(t, id), breakers, {
-    owner: `${config.nodeId}.${process.pid}`,
-    pollMs: config.webhooks.pollMs,
-    leaseMs: config.webhooks.timeoutMs * 2 + 1000,
-    timeoutMs: config.webhooks.timeoutMs,
-    attempts: config.webhooks.attempts,
-    backoffMs: config.webhooks.backoffMs,
-    concurrency: 16,
-    now: () => clock.now(),
-    logger,
-  });
-  try {
-    await webhooks.start(10_000, config.webhooks.static);
-  } catch (err) {
-    fatal(`cannot load the webhook endpoints: ${(err as Error).message}`);
-  }
-  webhooks.appended = () => deliveries.wake();
-  const { authorize, publish: publishHook } = config.webhooks;
-  const backend = backendRule({
-    subscribe: authorize && { ...authorize, secret: config.jobs.webhookSecret, logger },
-    publish: { ...publishHook, secret: config.jobs.webhookSecret, logger },
-  });
-  hub.register(webhooksFeature(webhooks, logger, { connId: (c) => hub.connId(c), node: config.nodeId }, backend));
-  tapPublications(engine, webhooks, logger);
-  featureRoutes.push(webhookRoutes(webhooks, store.webhooks, () => deliveries.wake(), logger));
-  deliveries.start();
-  const jobs = createJobs({
-    config,
-    store: store.jobs,
-    effects: {
-      publish: (tenant, ch, ev, data) => api.publish(tenant, ch, ev, data),
-      notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
-      // Once per cluster: the history-trim job (which also applies the call records' retention) and the retention jobs are static jobs in the shared queue.
-      builtins: new Map([
-        ["history-trim", async () => (await engine.trim()) + (await store.trim(Date.now())) + (await calls.service.deleteExpired())],
-        ["webhook-retention", () => webhooks.purge(config.webhooks.retentionSec)],
-        ["retention", async () => (config.jobs.retentionMs > 0 ? await store.jobs.purgeFinishedJobs(clock.now() - config.jobs.retentionMs) : 0) + (await store.reportFiles.deleteExpiredReportFiles(clock.now()))],
-      ]),
-      report: reportDelivery({
-        renderer: reports,
-        history: api,
-        conversations,
-        chatRetention: chatNs ? config.namespaces[chatNs]!.retention : undefined,
-        files: store.reportFiles,
-        notify: (tenant, users, n) => inbox.service.post(tenant, users, n),
-        signBytes: config.jobs.webhookSecret ? (body, headers) => signBytesHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
-        breakers,
-        linkTtlSec: config.reports.linkTtlSec,
-        linkBaseUrl: config.reports.linkBaseUrl,
-        now: () => clock.now(),
-        audit: (fields) => logger.audit("job_report", fields),
-      }),
-      breakers,
-      signWebhook: config.jobs.webhookSecret ? (body, headers) => signHeaders(config.jobs.webhookSecret!, body, headers) : undefined,
-    },
-    checkChannel: (ch) => void hub.deps.policy.resolve(ch),
-    logger,
-    metrics,
-    now: () => clock.now(),
-    onDead: (job, error) => {
-      void webhooks
-        .emit(job.tenant, "job.failed", { job: job.id, name: job.name, kind: job.kind, attempts: job.attempts, error })
-        .catch((err) => logger.warn("webhook job.failed event not stored", { err, job: job.id }));
-    },
-  });
-  config.jobs.static.unshift(
-    { tenant: "", key: "builtin:history-trim", name: "history-trim", cron: config.historyTrimCron, action: { builtin: "history-trim" }, missed: "run" },
-    { tenant: "", key: "builtin:retention", name: "retention", everyMs: config.jobs.sweepMs, action: { builtin: "retention" }, missed: "run" },
-  );
-  if (config.webhooks.retentionSec > 0) {
-    config.jobs.static.unshift({ tenant: "", key: "builtin:webhook-retention", name: "webhook-retention", cron: config.historyTrimCron, action: { builtin: "webhook-retention" }, missed: "run" });
-  }
-  featureRoutes.push(jobRoutes(jobs.service, logger));
-  try {
-    await jobs.start();
-  } catch (err) {
-    fatal(`cannot start the job queue: ${(err as Error).message}`);
-  }
+  const { breakers, webhooks, deliveries, jobs, routes } = await startBackground({ config, hub, engine, store, api, inbox, calls, reports, chatNs, conversations, clock, metrics, logger });
+  featureRoutes.push(...routes);
   const lag = new LoopLagMonitor(500, (ms) => metrics.eventLoopLag.set(ms / 1000));
   lag.start();
   const health = new HealthCheck(hub, engine, lag, store, { jobQueue: jobs.health, externalAPIs: breakers.report });

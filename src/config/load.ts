@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { applyAliases } from "./aliases.ts";
+import { noFile, readConfigFile, type FileValues, type Source } from "./config-file.ts";
 import { devSecret } from "./dev-secrets.ts";
 import { DEFAULT_NAMESPACES, NamespacesSchema, policyProblems, type Namespaces } from "./policy.ts";
 import { SETTINGS, type SettingKey, type Settings } from "./settings.ts";
@@ -119,60 +120,12 @@ export class ConfigError extends Error {
   }
 }
 
-type Source = Record<string, string | undefined>;
-
-interface FileValues {
-  values: Source;
-  namespaces: unknown;
-  /** `"extends": "default"`: the file's namespaces are merged over the defaults, one namespace at a time. */
-  extendsDefault: boolean;
-  socketio?: unknown;
-  jobs?: unknown;
-  webhooks?: unknown;
-}
-
-function readFile(path: string, problems: string[]): FileValues {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ? `cannot read ${path} (${(err as NodeJS.ErrnoException).code})` : `${path} is not valid JSON (${(err as Error).message})`;
-    problems.push(`SWITCHBOARD_CONFIG: ${why}`);
-    return { values: {}, namespaces: undefined, extendsDefault: false };
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    problems.push("SWITCHBOARD_CONFIG: the file must hold a JSON object");
-    return { values: {}, namespaces: undefined, extendsDefault: false };
-  }
-  const values: Source = {};
-  let namespaces: unknown;
-  let extendsDefault = false;
-  let socketio: unknown;
-  let jobs: unknown;
-  let webhooks: unknown;
-  for (const [k, val] of Object.entries(raw)) {
-    if (k === "namespaces") namespaces = val;
-    else if (k === "webhooks") webhooks = val;
-    else if (k === "socketio") socketio = val;
-    else if (k === "jobs") jobs = val;
-    else if (k === "extends") {
-      if (val === "default") extendsDefault = true;
-      else problems.push(`extends: must be "default" (keep the default namespaces and override them by name) or left out (the file's namespaces replace the defaults); got ${JSON.stringify(val)}`);
-    }
-    else if (!(k in SETTINGS)) problems.push(`${k}: unknown key in ${path}`);
-    else if (val === null) continue;
-    else values[k] = Array.isArray(val) ? val.join(",") : String(val);
-  }
-  return { values, namespaces, extendsDefault, socketio, jobs, webhooks };
-}
-
 /** Parses env (+ the optional JSON file). Throws ConfigError naming every offending key. */
 export function loadConfig(rawEnv: Source = process.env): Config {
   const aliased = applyAliases(rawEnv);
   const env = aliased.env;
   const problems: string[] = [...aliased.problems];
-  let file: FileValues = { values: {}, namespaces: undefined, extendsDefault: false };
-  if (env.SWITCHBOARD_CONFIG) file = readFile(env.SWITCHBOARD_CONFIG, problems);
+  const file: FileValues = env.SWITCHBOARD_CONFIG ? readConfigFile(env.SWITCHBOARD_CONFIG, problems) : noFile();
 
   const s = {} as Record<SettingKey, unknown>;
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { autoConnectionCap } from "./memory-budget.ts";
 import { invalidProxyEntries } from "./trusted-proxies.ts";
+import { defaultReportWorkers } from "../reports/report-workers.ts";
 
 /**
  * Every setting Switchboard reads, with its default and a one-line meaning.
@@ -26,6 +27,16 @@ const autoOrInt = (auto: () => number) =>
     v.transform((s) => (s === "auto" ? auto() : Number(s))),
     v.number(),
     v.safeInteger("must be auto or an integer ≥ 0"),
+  );
+/** An integer in [min, max], or `auto` for the value `auto()` computes at start-up. */
+const autoOrRange = (min: number, max: number, auto: () => number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^(auto|\d+)$/, `must be auto or an integer ${min}–${max}`),
+    v.transform((s) => (s === "auto" ? auto() : Number(s))),
+    v.number(),
+    v.minValue(min, `must be ≥ ${min}`),
+    v.maxValue(max, `must be ≤ ${max}`),
   );
 const list = () =>
   v.pipe(
@@ -115,7 +126,7 @@ export const SETTINGS = {
   DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
   DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   NOTIFICATION_RETENTION_DAYS: spec("90", "Days a notification is kept in the record store; 0 = forever.", int(0, 36500)),
-  REPORT_WORKERS: spec("2", "Worker threads rendering PDF reports at once (off the event loop).", int(1, 64)),
+  REPORT_WORKERS: spec("auto", "Worker threads rendering PDF reports at once (off the event loop); `auto` = 2, or 1 where this process may use a single CPU core (cgroup quota or machine). More than the cores make rendering compete with the event loop, and a warning is logged at start-up.", autoOrRange(1, 64, defaultReportWorkers)),
   REPORT_QUEUE_SIZE: spec("16", "Reports waiting for a worker; more get HTTP 429 with `Retry-After`.", int(0, 10_000)),
   REPORT_TIMEOUT_MS: spec("30000", "A report still rendering after this is stopped (its worker is terminated and replaced) and answered 503.", int(100, 600_000)),
   REPORT_MAX_PAGES: spec("500", "Longest report in pages; longer ones are refused with 413.", int(1, 100_000)),

@@ -4,6 +4,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { RenderedReport, RenderJob, ReportSource } from "./render-report.ts";
 import type { WorkerReply, WorkerRequest } from "./report-worker.ts";
 import { startWorker, type WorkerLike } from "../runtime/worker-thread.ts";
+import { defaultReportWorkers, reportWorkersWarning } from "./report-workers.ts";
 
 export interface ReportRendererOptions {
   /** Worker threads rendering at once. */
@@ -32,7 +33,7 @@ interface Slot {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const DEFAULTS: ReportRendererOptions = { workers: 2, queueSize: 16, timeoutMs: 30_000, maxPages: 500, maxHeapMb: 512, maxInputBytes: 1024 * 1024 };
+const DEFAULTS: Omit<ReportRendererOptions, "workers"> = { queueSize: 16, timeoutMs: 30_000, maxPages: 500, maxHeapMb: 512, maxInputBytes: 1024 * 1024 };
 
 /**
  * A pool of report worker threads with a bounded queue. Workers start on
@@ -47,7 +48,9 @@ export class ReportRenderer {
   private stopped = false;
 
   constructor(opts: Partial<ReportRendererOptions> = {}) {
-    this.opts = { ...DEFAULTS, ...opts };
+    this.opts = { ...DEFAULTS, workers: defaultReportWorkers(), ...opts };
+    const tooMany = reportWorkersWarning(this.opts.workers);
+    if (tooMany) this.opts.logger?.warn(tooMany, { reportWorkers: this.opts.workers });
   }
 
   /** Seconds a refused caller should wait: roughly one render per queued report per worker. */

@@ -8,7 +8,6 @@ import type { Config } from "../config/load.ts";
  */
 export function nodeUnsupported(config: Config): string | undefined {
   const why = (what: string, instead: string) => `${what} is not supported on Node.js yet (it needs Bun); ${instead}, or run the server with Bun (npm start)`;
-  if (config.database) return why("DATABASE_URL (the PostgreSQL record store)", "unset DATABASE_URL to use the embedded SQLite store");
   if (config.workers > 1) return why("WORKERS > 1 (the process supervisor)", "run one Node process per node (each on its own PORT) behind the balancer");
   // The uWebSockets.js build used here cannot share a port between processes (no SO_REUSEPORT).
   if (config.reusePort) return why("REUSE_PORT=true", "give each Node process its own PORT");

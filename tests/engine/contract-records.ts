@@ -3,7 +3,8 @@
  * publishing after the records are committed (publishCommitted) and
  * replacing a message in history (redaction). Part of engineContract.
  */
-import { describe, expect, test } from "bun:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, test } from "../helpers/suite.ts";
 import type { EngineHarness, EngineNode } from "./contract.ts";
 import { HIST, pub } from "./contract.ts";
 import type { RecordingSink } from "./recording-sink.ts";
@@ -13,7 +14,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(2);
+    await sleep(2);
   }
 }
 

@@ -4,7 +4,7 @@
  * whose harness can start a second node on the same backend (`multiNode`): a
  * single-node engine neither passes nor skips them, it does not have them.
  */
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "../helpers/suite.ts";
 import type { ChannelOptions, Engine, PublicationInput } from "../../src/engine/engine.ts";
 import { RecordingSink } from "./recording-sink.ts";
 import { recordScenarios } from "./contract-records.ts";

@@ -4,30 +4,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalEngine } from "../../src/engine/local/local-engine.ts";
-import { engineContract, pub, type EngineNode } from "./contract.ts";
+import { engineContract, pub } from "./contract.ts";
+import { localHarness } from "./harnesses.ts";
+import { onNode } from "../helpers/on-node.ts";
 import { RecordingSink } from "./recording-sink.ts";
 import { testLogger } from "../helpers/test-log.ts";
 
 const logger = testLogger("engine-local");
 
-engineContract("LocalEngine", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "sb-local-engine-"));
-  const nodes: EngineNode[] = [];
-  return {
-    async node() {
-      const sink = new RecordingSink();
-      const engine = new LocalEngine({ dataDir, nodeId: "n1", logger });
-      await engine.start(sink);
-      const n = { engine, sink };
-      nodes.push(n);
-      return n;
-    },
-    async cleanup() {
-      await Promise.all(nodes.map((n) => n.engine.stop()));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}, { multiNode: false });
+engineContract("LocalEngine", localHarness(logger), { multiNode: false });
+// The same contract on Node (tests/engine/local.node.ts), checked here case by case.
+onNode("engine contract: LocalEngine", "tests/engine/local.node.ts");
 
 describe("LocalEngine history file", () => {
   const dirs: string[] = [];

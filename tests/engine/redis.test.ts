@@ -5,12 +5,13 @@ import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { engineContract, pub, type EngineNode } from "./contract.ts";
 import { capturedLogger } from "../helpers/captured-log.ts";
 import { until } from "../helpers/until.ts";
+import { redisHarness, redisOptions, startRedisNode, uniquePrefix } from "./harnesses.ts";
+import { onNode } from "../helpers/on-node.ts";
 import { RecordingSink } from "./recording-sink.ts";
 
 const log = capturedLogger(process.env.TEST_LOG_LEVEL === "warn" ? "warn" : "error");
 const logger = log.logger;
 let redis: RedisServer;
-let seq = 0;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -21,26 +22,11 @@ afterAll(async () => {
 });
 
 function options(prefix: string, nodeId: string, over: Partial<RedisEngineOptions> = {}): RedisEngineOptions {
-  return {
-    url: redis.url,
-    prefix,
-    nodeId,
-    shards: 4,
-    commandTimeoutMs: 300,
-    presenceTtlSec: 1.5,
-    streamMaxLen: 10_000,
-    readBlockMs: 200,
-    readCount: 500,
-    logger,
-    ...over,
-  };
+  return redisOptions(redis.url, prefix, nodeId, logger, over);
 }
 
-async function startNode(prefix: string, nodeId: string, over: Partial<RedisEngineOptions> = {}): Promise<EngineNode & { engine: RedisEngine }> {
-  const sink = new RecordingSink();
-  const engine = new RedisEngine(options(prefix, nodeId, over));
-  await engine.start(sink);
-  return { engine, sink };
+function startNode(prefix: string, nodeId: string, over: Partial<RedisEngineOptions> = {}): Promise<EngineNode & { engine: RedisEngine }> {
+  return startRedisNode(options(prefix, nodeId, over));
 }
 
 /** The expiry (ms) Redis holds for a presence member's lease, over every shard of `prefix`. */
@@ -53,29 +39,9 @@ async function leaseExpiry(prefix: string, key: string, conn: string): Promise<n
   throw new Error(`no lease for ${key} ${conn}`);
 }
 
-function uniquePrefix(): string {
-  return `t${process.pid}x${++seq}`;
-}
-
-engineContract("RedisEngine", async () => {
-  const prefix = uniquePrefix();
-  const nodes: EngineNode[] = [];
-  return {
-    async node() {
-      const n = await startNode(prefix, `n${nodes.length}`);
-      nodes.push(n);
-      return n;
-    },
-    async peer() {
-      const n = await startNode(prefix, `n${nodes.length}`);
-      nodes.push(n);
-      return n;
-    },
-    async cleanup() {
-      await Promise.all(nodes.map((n) => n.engine.stop()));
-    },
-  };
-}, { multiNode: true });
+engineContract("RedisEngine", redisHarness(() => redis.url, logger), { multiNode: true });
+// The same contract on Node (tests/engine/redis.node.ts, on this file's redis-server), checked here case by case.
+onNode("engine contract: RedisEngine", "tests/engine/redis.node.ts", { env: () => ({ SB_TEST_REDIS_URL: redis.url }) });
 
 describe("RedisEngine specifics", () => {
   test("start rejects SERVICE_UNAVAILABLE when Redis is unreachable", log.wrap(async () => {

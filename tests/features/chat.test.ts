@@ -3,7 +3,7 @@ import { startReceiver } from "../helpers/http-receiver.ts";
 import { token, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
-import { SETUPS, type Deployment } from "./setups.ts";
+import { MIXED_RUNTIME_SETUP, SETUPS, type Deployment } from "./setups.ts";
 
 // Real PostgreSQL and Redis processes are started, stopped and restarted here.
 setDefaultTimeout(60_000);
@@ -21,7 +21,8 @@ async function put(s: TestServer, id: string, members: string[], tenant = T): Pr
 
 const msgs = (c: TestClient, ch = CH) => c.frames.filter((f) => f.t === "msg" && f.ch === ch);
 
-for (const setup of SETUPS) {
+// The last deployment puts one node on Node: the records-first chat path through postgres.js, beside a Bun node.
+for (const setup of [...SETUPS, MIXED_RUNTIME_SETUP]) {
   describe(`chat on ${setup.name}`, () => {
     let d: Deployment;
     let ann: TestClient;

@@ -1,14 +1,15 @@
 /**
  * The deployments the feature tests run on: the embedded node (local engine,
  * SQLite records), one node on PostgreSQL, and two nodes on Redis +
- * PostgreSQL. Every process is started here and stopped by PID.
+ * PostgreSQL (and, for the chat suite, that pair with one node on Node).
+ * Every process is started here and stopped by PID.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { startServer, type Runtime, type TestServer } from "../helpers/server.ts";
 
 /** Chat keeps only 5 messages in the engine window, so paging back must reach the store. */
 export const FEATURE_NAMESPACES = {
@@ -95,14 +96,19 @@ export const SETUPS: Setup[] = [
       return d;
     },
   },
-  {
-    name: "Redis + PostgreSQL (two nodes)",
+  redisPostgres("Redis + PostgreSQL (two nodes)", ["bun", "bun"]),
+];
+
+/** Two nodes on one Redis and one PostgreSQL, each on the runtime given for it. */
+function redisPostgres(name: string, runtimes: readonly [Runtime, Runtime]): Setup {
+  return {
+    name,
     async start() {
       const p = policy();
       const pg = await startPostgres();
       const redis: RedisServer = await startRedis({ appendonly: true, appendfsync: "always" });
       const env = { ...baseEnv(p.path), DATABASE_URL: await pg.createDatabase(`f${++seq}`), REDIS_URL: redis.url, REDIS_PREFIX: `ft${process.pid}x${seq}`, REDIS_COMMAND_TIMEOUT_MS: "1000" };
-      let [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+      let [a, b] = await Promise.all(runtimes.map((runtime) => startServer({ runtime, env })));
       const d: Deployment = {
         a: a!,
         b: b!,
@@ -113,7 +119,7 @@ export const SETUPS: Setup[] = [
           await redis.kill();
           await redis.restart();
           await pg.restart();
-          [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+          [a, b] = await Promise.all(runtimes.map((runtime) => startServer({ runtime, env })));
           d.a = a!;
           d.b = b!;
         },
@@ -126,5 +132,8 @@ export const SETUPS: Setup[] = [
       };
       return d;
     },
-  },
-];
+  };
+}
+
+/** The Redis + PostgreSQL deployment with its first node on Node (postgres.js, uWebSockets.js) and its second on Bun. */
+export const MIXED_RUNTIME_SETUP: Setup = redisPostgres("Redis + PostgreSQL (a Node node and a Bun node)", ["node", "bun"]);

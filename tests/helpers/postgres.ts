@@ -3,11 +3,15 @@
  * `postgresql` package, a temp data dir, a free loopback port. Run as the
  * `postgres` user when the tests run as root (PostgreSQL refuses root).
  * Every server started here is stopped here, by its postmaster PID.
+ * Runs on Node too (no Bun APIs): the store suite also runs there
+ * (tests/store/postgres.node.ts).
  */
+import { execFile } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./redis.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** The bin directory of the newest installed PostgreSQL, or undefined. */
 export function postgresBinDir(): string | undefined {
@@ -42,12 +46,32 @@ export interface PostgresServer {
 
 const asRoot = userInfo().uid === 0;
 
-async function run(argv: string[], what: string): Promise<string> {
-  const cmd = asRoot ? ["runuser", "-u", "postgres", "--", ...argv] : argv;
-  const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C" } });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`${what} failed (${code}): ${err || out}`);
-  return out;
+function run(argv: string[], what: string): Promise<string> {
+  const [cmd, ...args] = asRoot ? ["runuser", "-u", "postgres", "--", ...argv] : argv;
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd!, args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C" }, maxBuffer: 16 << 20 }, (err, out, errText) => {
+      if (err) reject(new Error(`${what} failed (${child.exitCode ?? err.code}): ${errText || out}`));
+      else resolve(out);
+    });
+    child.stdin?.end();
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free loopback port in 20000–49999, picked as tests/helpers/redis.ts picks them. */
+async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error("no free port found");
 }
 
 function alive(pid: number): boolean {
@@ -79,7 +103,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     if (pid && alive(pid)) {
       process.kill(pid, "SIGINT");
       // The postmaster announces nothing to us; polling its PID is the event.
-      while (alive(pid)) await Bun.sleep(20);
+      while (alive(pid)) await sleep(20);
     }
   };
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

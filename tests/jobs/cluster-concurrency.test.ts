@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startCluster, type TestCluster } from "../helpers/cluster.ts";
 import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
-import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
-import { startRedis, type RedisServer } from "../helpers/redis.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import { pdfText } from "../reports/pdf-text.ts";
 import { configFile, createJob, untilJob } from "./support.ts";
 
 const T = "district-7";
 
 describe("cluster-wide concurrency per kind on 3 nodes (Redis + PostgreSQL)", () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
+  let cluster: TestCluster;
   let rx: HttpReceiver;
   let cfg: ReturnType<typeof configFile>;
   let nodes: TestServer[] = [];
@@ -31,23 +29,21 @@ describe("cluster-wide concurrency per kind on 3 nodes (Redis + PostgreSQL)", ()
       return new Response("ok");
     };
     cfg = configFile();
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    const env = {
-      SWITCHBOARD_CONFIG: cfg.path,
-      DATABASE_URL: await pg.createDatabase("jobcap"),
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: `jobcap${process.pid}`,
-      JOBS_POLL_MS: "50",
-      // Each node alone would run 8 at once: only the cluster-wide limit keeps it to one.
-      JOBS_CONCURRENCY: "8",
-      JOBS_CLUSTER_CONCURRENCY: "webhook=1",
-    };
-    nodes = await Promise.all([0, 1, 2].map(() => startServer({ env })));
+    cluster = await startCluster({
+      name: "jobcap",
+      env: {
+        SWITCHBOARD_CONFIG: cfg.path,
+        JOBS_POLL_MS: "50",
+        // Each node alone would run 8 at once: only the cluster-wide limit keeps it to one.
+        JOBS_CONCURRENCY: "8",
+        JOBS_CLUSTER_CONCURRENCY: "webhook=1",
+      },
+    });
+    nodes = cluster.nodes;
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    await cluster?.stop();
     rx?.stop();
-    await Promise.all([pg?.stop(), redis?.stop()]);
     cfg?.cleanup();
   }, 30_000);
 

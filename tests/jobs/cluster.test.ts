@@ -1,41 +1,30 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startCluster, type TestCluster } from "../helpers/cluster.ts";
 import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
-import { startPostgres, type PostgresServer } from "../helpers/postgres.ts";
-import { startRedis, type RedisServer } from "../helpers/redis.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import { configFile, createJob, untilJob } from "./support.ts";
 
 const T = "district-9";
 
 describe("jobs on 3 nodes (Redis + PostgreSQL)", () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
+  let cluster: TestCluster;
   let rx: HttpReceiver;
   let cfg: ReturnType<typeof configFile>;
-  let env: Record<string, string>;
   let nodes: TestServer[] = [];
-  const start3 = () => Promise.all([0, 1, 2].map(() => startServer({ env })));
+  const start3 = () => cluster.startNodes(3);
 
   beforeAll(async () => {
     rx = startReceiver();
     cfg = configFile();
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    env = {
-      SWITCHBOARD_CONFIG: cfg.path,
-      DATABASE_URL: await pg.createDatabase("jobs"),
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: `jobs${process.pid}`,
-      JOBS_POLL_MS: "100",
-      JOBS_LEASE_MS: "1500",
-      JOBS_MISSED_GRACE_MS: "500",
-      DATABASE_TIMEOUT_MS: "2000",
-    };
-    nodes = await start3();
+    cluster = await startCluster({
+      name: "jobs",
+      env: { SWITCHBOARD_CONFIG: cfg.path, JOBS_POLL_MS: "100", JOBS_LEASE_MS: "1500", JOBS_MISSED_GRACE_MS: "500", DATABASE_TIMEOUT_MS: "2000" },
+    });
+    nodes = cluster.nodes;
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    await cluster?.stop();
     rx?.stop();
-    await Promise.all([pg?.stop(), redis?.stop()]);
     cfg?.cleanup();
   }, 30_000);
 
@@ -68,7 +57,7 @@ describe("jobs on 3 nodes (Redis + PostgreSQL)", () => {
     // Not retried before the lease (1.5 s) ran out.
     expect(hits[1]!.atMs - hits[0]!.atMs).toBeGreaterThanOrEqual(1400);
     expect(done.runs).toEqual({ completed: 1, failedAttempts: 1, dead: 0 });
-    nodes = [...nodes.filter((n) => n !== victim), await startServer({ env })];
+    nodes = [...nodes.filter((n) => n !== victim), await cluster.startNode()];
   }, 60_000);
 
   test("a recurring job keeps its schedule across a restart of every node, and says it ran once for the missed runs", async () => {

@@ -3,7 +3,7 @@
  * every implementation with a fresh database per test.
  */
 import { LATEST_SCHEMA } from "../../src/store/migrations.ts";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "../helpers/suite.ts";
 import type { ChatMessage, Store } from "../../src/store/ports.ts";
 
 export interface StoreHarness {

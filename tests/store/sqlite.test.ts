@@ -7,26 +7,12 @@ import { LATEST_SCHEMA, MIGRATIONS, SchemaTooNewError } from "../../src/store/mi
 import { SqliteDriver } from "../../src/store/sqlite/sqlite-driver.ts";
 import type { Store } from "../../src/store/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
-import { storeContract } from "./contract.ts";
+import { onNode } from "../helpers/on-node.ts";
+import { sqliteContract } from "./sqlite-contract.ts";
 
-storeContract("SqliteStore", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sb-store-"));
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = new SqliteStore(dir);
-    await s.start();
-    opened.push(s);
-    return s;
-  };
-  return {
-    open,
-    reopen: open,
-    async cleanup() {
-      for (const s of opened) await s.stop().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+sqliteContract();
+// The same contract on Node (tests/store/sqlite.node.ts: better-sqlite3), checked here case by case.
+onNode("store contract: SqliteStore", "tests/store/sqlite.node.ts");
 
 describe("SqliteStore specifics", () => {
   const dirs: string[] = [];

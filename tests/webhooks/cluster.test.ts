@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startReceiver, type HttpReceiver } from "../helpers/http-receiver.ts";
 import { join } from "node:path";
-import { postgresBinDir, startPostgres, type PostgresServer } from "../helpers/postgres.ts";
-import { startRedis, type RedisServer } from "../helpers/redis.ts";
-import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { startCluster, type TestCluster } from "../helpers/cluster.ts";
+import { postgresBinDir } from "../helpers/postgres.ts";
+import { token, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 import { TestClient } from "../helpers/ws-client.ts";
 import { tempConfig, verified } from "./support.ts";
@@ -12,13 +12,10 @@ const T = "district-w";
 const SECRET = "cluster-endpoint-secret-0123456789";
 
 describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
+  let cluster: TestCluster;
   let rx: HttpReceiver;
   let cfg: ReturnType<typeof tempConfig>;
-  let env: Record<string, string>;
   let nodes: TestServer[] = [];
-  let dbUrl: string;
   /** Down: the receiver holds each request past the node's timeout, then answers 503 (the node has given up by then). */
   let down = false;
   /** 2xx answers per delivery id: what the backend accepted. */
@@ -37,33 +34,32 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
       namespaces: { room: { subscribe: ["tenant"], publish: ["tenant"], history: { size: 1000, ttlSec: 3600 } } },
       webhooks: [{ tenant: T, id: "backend", url: rx.url + "/hook", secret: SECRET, events: ["publication"], namespaces: ["room"], ratePerSec: 0 }],
     });
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    env = {
-      SWITCHBOARD_CONFIG: cfg.path,
-      DATABASE_URL: (dbUrl = await pg.createDatabase("webhooks")),
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: `wh${process.pid}`,
-      WEBHOOK_POLL_MS: "50",
-      WEBHOOK_BACKOFF_MS: "100",
-      WEBHOOK_ATTEMPTS: "100",
-      WEBHOOK_TIMEOUT_MS: "1000",
-      // The breaker would hold deliveries back at once; here they must be in flight when a node dies.
-      WEBHOOK_BREAKER_FAILURES: "1000",
-      WEBHOOK_BREAKER_COOLDOWN_MS: "200",
-      DATABASE_TIMEOUT_MS: "2000",
-    };
-    // One at a time: the first node creates the schema.
-    for (let i = 0; i < 3; i++) nodes.push(await startServer({ env }));
+    cluster = await startCluster({
+      name: "webhooks",
+      env: {
+        SWITCHBOARD_CONFIG: cfg.path,
+        WEBHOOK_POLL_MS: "50",
+        WEBHOOK_BACKOFF_MS: "100",
+        WEBHOOK_ATTEMPTS: "100",
+        WEBHOOK_TIMEOUT_MS: "1000",
+        // The breaker would hold deliveries back at once; here they must be in flight when a node dies.
+        WEBHOOK_BREAKER_FAILURES: "1000",
+        WEBHOOK_BREAKER_COOLDOWN_MS: "200",
+        DATABASE_TIMEOUT_MS: "2000",
+      },
+      // One at a time: the first node creates the schema.
+      oneAtATime: true,
+    });
+    nodes = cluster.nodes;
   }, 90_000);
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    await cluster?.stop();
     rx?.stop();
-    await Promise.all([pg?.stop(), redis?.stop()]);
     cfg?.cleanup();
   }, 30_000);
 
   const psql = async (sql: string): Promise<string> => {
-    const p = Bun.spawn([join(postgresBinDir()!, "psql"), dbUrl, "-tAc", sql], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([join(postgresBinDir()!, "psql"), cluster.dbUrl, "-tAc", sql], { stdout: "pipe", stderr: "pipe" });
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     if (code !== 0) throw new Error(`psql exited with ${code}`);
     return out.trim();
@@ -101,7 +97,7 @@ describe("webhooks on 3 nodes (Redis + PostgreSQL)", () => {
     await victim.exited;
     nodes = [nodes[0]!, nodes[2]!];
     for (let r = 0; r < 20; r++) await publishOn(nodes[r % 2]!);
-    nodes.push(await startServer({ env }));
+    nodes.push(await cluster.startNode());
     for (let r = 0; r < 21; r++) await publishOn(nodes[r % 3]!);
     // Phase 3, receiver back: the backlog drains (the victim's leased deliveries included).
     down = false;

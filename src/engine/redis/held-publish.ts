@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { encodeMsg } from "../../protocol/encode.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { ChannelOptions, PublicationInput } from "../engine.ts";
@@ -132,7 +133,7 @@ export class HeldPublish {
       }
       if (r[0] === 1) return String(r[1]);
       if (Date.now() >= giveUpAt) throw new SwitchboardError("SERVICE_UNAVAILABLE", "the channel is held by another publisher; nothing was published");
-      await Bun.sleep(Math.max(1, Math.min(pauseMs, Number(r[1]))));
+      await sleep(Math.max(1, Math.min(pauseMs, Number(r[1]))));
       pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
     }
   }

@@ -1,23 +1,25 @@
-import { SQL } from "bun";
 import { LATEST_SCHEMA, SchemaTooNewError, type Migration } from "../migrations.ts";
 import { pendingMigrations, type SqlDriver, type SqlStatement, type SqlValue } from "../sql/driver.ts";
+import { openPg } from "./open-pg.ts";
+import type { PgClient } from "./pg-client.ts";
 
 /** Any constant: the advisory lock that makes concurrent node start-ups migrate one at a time. */
 const MIGRATION_LOCK = 73_265_419;
 
 /**
- * PostgreSQL through Bun's built-in client (Bun.SQL): a small pool, `?`
- * placeholders rewritten to `$n` once per statement text. Statements of a
- * transaction are sent without waiting for each answer (Bun pipelines them
- * on the transaction's connection).
+ * PostgreSQL through the client seam (pg-client.ts: Bun.SQL on Bun,
+ * postgres.js on Node): a small pool, `?` placeholders rewritten to `$n`
+ * once per statement text. Statements of a transaction are sent without
+ * waiting for each answer (both clients pipeline them on the transaction's
+ * connection).
  */
 export class PostgresDriver implements SqlDriver {
   readonly kind = "postgres" as const;
-  private readonly sql: SQL;
+  private readonly sql: PgClient;
   private readonly texts = new Map<string, string>();
 
   constructor(private readonly url: string, poolSize = 10) {
-    this.sql = new SQL(url, { max: poolSize, connectionTimeout: 5, idleTimeout: 60 });
+    this.sql = openPg(url, { max: poolSize, connectTimeoutSec: 5, idleTimeoutSec: 60 });
   }
 
   private text(sql: string): string {
@@ -76,10 +78,8 @@ export class PostgresDriver implements SqlDriver {
   }
 
   isUnavailable(err: unknown): boolean {
-    const e = err as { code?: string; errno?: string };
     // A server error with an SQLSTATE is the statement's fault, except connection (08) and shutdown (57P) classes.
-    if (e?.code === "ERR_POSTGRES_SERVER_ERROR") return typeof e.errno === "string" && /^(08|57P)/.test(e.errno);
-    return typeof e?.code === "string" && e.code.startsWith("ERR_POSTGRES");
+    return this.sql.isUnavailable(err);
   }
 
   describe(): string {
@@ -92,6 +92,6 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    await this.sql.close({ timeout: 2 });
+    await this.sql.close(2);
   }
 }

@@ -1,0 +1,8 @@
+/**
+ * The PostgreSQL store's suite on Node (postgres.js behind the client seam):
+ * bundled and run with node by tests/helpers/on-node.ts, checked case by
+ * case by postgres.test.ts.
+ */
+import { postgresSuite } from "./postgres-suite.ts";
+
+postgresSuite();
