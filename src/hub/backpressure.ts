@@ -21,6 +21,15 @@ export class BackpressureWatch {
     private readonly limit: number,
   ) {}
 
+  /**
+   * Whether an abnormal close of `conn` was a backpressure close: marked SLOW
+   * while it was open (Bun), or still holding more than the limit when it
+   * closed (uWebSockets.js, whose publish cannot report backpressure).
+   */
+  closedSlow(conn: Conn): boolean {
+    return (conn.data.flags & ConnFlag.SLOW) !== 0 || conn.getBufferedAmount() >= this.limit;
+  }
+
   note(topic: string): void {
     // A saturated node meets backpressure on nearly every publish: the clock is read on one call in CALLS_PER_CHECK.
     if (this.calls++ % CALLS_PER_CHECK !== 0) return;

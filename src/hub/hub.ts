@@ -213,7 +213,7 @@ export class Hub implements EngineSink {
     if (!this.conns.delete(conn)) return;
     this.deps.metrics.connections.set(this.conns.size);
     this.deps.metrics.disconnects.inc({ code: closeCodeLabel(code) });
-    if (d.flags & ConnFlag.SLOW && code === CLOSE.ABNORMAL) this.deps.metrics.backpressureCloses.inc();
+    if (code === CLOSE.ABNORMAL && this.backpressure.closedSlow(conn)) this.deps.metrics.backpressureCloses.inc();
     if (d.subs > 0) {
       this.deps.metrics.subscriptions.inc(undefined, -d.subs);
       this.buffers.dropConn(conn);

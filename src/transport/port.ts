@@ -20,6 +20,7 @@ export interface TransportSocket<D> {
   readonly subscriptions: string[];
   /** A close frame with `code` and `reason`, then the TCP close. */
   close(code?: number, reason?: string): void;
+  /** Bytes queued for the client; inside the close handler, those still queued when it closed where the transport can tell (uWS; Bun answers 0). */
   getBufferedAmount(): number;
   /** Runs `cb` with this socket's writes batched into one syscall. */
   cork<T>(cb: (ws: TransportSocket<D>) => T): T;

@@ -209,6 +209,15 @@ export class RawWs {
     this.socket.end();
   }
 
+  /** Stops reading the socket (a client that stopped reading: the kernel buffers fill, then the server's). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   private onBytes(chunk: Uint8Array): void {
     this.buf = concat(this.buf, chunk);
     for (;;) {

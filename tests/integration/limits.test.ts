@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServer, token, type TestServer } from "../helpers/server.ts";
+import { RUNTIMES, startServer, token, type TestServer } from "../helpers/server.ts";
 import { RawWs } from "../helpers/raw-ws.ts";
 import { TestClient, type Frame } from "../helpers/ws-client.ts";
 import { until } from "../helpers/until.ts";
@@ -207,10 +207,10 @@ describe("frame size (WS_MAX_MESSAGE_SIZE=1024)", () => {
   });
 });
 
-describe("slow consumer (WS_BACKPRESSURE_LIMIT=65536)", () => {
+for (const runtime of RUNTIMES) describe(`slow consumer (WS_BACKPRESSURE_LIMIT=65536) on ${runtime}`, () => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startServer({ env: { WS_BACKPRESSURE_LIMIT: "65536" } });
+    s = await startServer({ runtime, env: { WS_BACKPRESSURE_LIMIT: "65536" } });
   });
   afterAll(async () => {
     await s.stop();
@@ -258,8 +258,8 @@ describe("slow consumer (WS_BACKPRESSURE_LIMIT=65536)", () => {
     // Once it reads again, the slow client learns it was closed.
     paused.resume();
     const { code } = await slow.closed;
-    // uWS closes a socket over the limit itself, without a close frame (nothing more fits in
-    // its buffer): the client sees 1006 and the server counts exactly that one disconnect.
+    // uWS (Bun's and uWebSockets.js alike) closes a socket over the limit itself, without a close frame
+    // (nothing more fits in its buffer): the client sees 1006 and the server counts exactly that one disconnect.
     expect(code).toBe(1006);
     const disconnectLines = (await (await fetch(s.url + "/metrics")).text()).split("\n").filter((l) => l.startsWith("switchboard_disconnects_total{"));
     expect(disconnectLines).toEqual(['switchboard_disconnects_total{code="1006"} 1']);

@@ -14,26 +14,40 @@ export interface Exchange {
   peer: string;
   aborted: boolean;
   done: boolean;
-  abort: AbortController;
+  /** The Request's signal: plain HTTP requests only (an upgrade's Request has none: nothing streams to it). */
+  abort: AbortController | undefined;
+  /** Resolves a pending writable() wait when the client goes away. */
+  wake: (() => void) | undefined;
 }
 
 export interface RequestHead {
   method: string;
   url: string;
-  headers: Headers;
+  /** Name/value pairs as uWS read them (names lower-case); `Request` takes them as they are. */
+  headers: [string, string][];
+}
+
+/** The first value of header `name` (lower-case), or undefined. */
+export function header(head: RequestHead, name: string): string | undefined {
+  for (const h of head.headers) if (h[0] === name) return h[1];
+  return undefined;
 }
 
 /** Copies method, URL and headers out of uWS's request, and watches for the client going away. */
-export function readHead(res: HttpResponse, req: HttpRequest, origin: string): { head: RequestHead; ex: Exchange } {
-  const headers = new Headers();
-  req.forEach((k, v) => headers.append(k, v));
+export function readHead(res: HttpResponse, req: HttpRequest, origin: string, withSignal: boolean): { head: RequestHead; ex: Exchange } {
+  const headers: [string, string][] = [];
+  let host: string | undefined;
+  req.forEach((k, v) => {
+    headers.push([k, v]);
+    if (k === "host") host ??= v;
+  });
   const q = req.getQuery();
-  const host = headers.get("host");
   const url = (host ? origin.slice(0, origin.indexOf("://") + 3) + host : origin) + req.getUrl() + (q ? "?" + q : "");
-  const ex: Exchange = { res, peer: decoder.decode(res.getRemoteAddressAsText()), aborted: false, done: false, abort: new AbortController() };
+  const ex: Exchange = { res, peer: decoder.decode(res.getRemoteAddressAsText()), aborted: false, done: false, abort: withSignal ? new AbortController() : undefined, wake: undefined };
   res.onAborted(() => {
     ex.aborted = true;
-    ex.abort.abort();
+    ex.abort?.abort();
+    ex.wake?.();
   });
   return { head: { method: req.getMethod().toUpperCase(), url, headers }, ex };
 }
@@ -82,8 +96,10 @@ function writeHead(res: HttpResponse, r: Response): void {
 function writable(ex: Exchange): Promise<void> {
   return new Promise((resolve) => {
     if (ex.aborted) return resolve();
-    ex.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+    // One waiter at a time (the writer awaits each): no listener piles up over a long stream.
+    ex.wake = resolve;
     ex.res.onWritable(() => {
+      ex.wake = undefined;
       resolve();
       return true;
     });

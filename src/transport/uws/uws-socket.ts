@@ -16,6 +16,13 @@ const QUEUED = 0;
 export class UwsSocket<D> implements TransportSocket<D> {
   /** Set at open; undefined once closed. */
   ws: UwsWebSocket | undefined = undefined;
+  /**
+   * Bytes uWS still held for this socket when it closed, read while uWS
+   * unsubscribes a closing socket (the transport's subscription handler):
+   * a socket uWS closed for being over its backpressure limit is told
+   * apart from any other abnormal close by it. 0 while open.
+   */
+  queuedAtClose = 0;
 
   /** `remoteAddress` is the upgrade request's peer (uWS cannot tell it any more once the socket closed). */
   constructor(
@@ -46,7 +53,11 @@ export class UwsSocket<D> implements TransportSocket<D> {
   }
 
   unsubscribe(topic: string): void {
-    this.ws?.unsubscribe(topic);
+    const ws = this.ws;
+    if (!ws) return;
+    ws.unsubscribe(topic);
+    // The subscription handler ran for this one too: only an unsubscribe at close counts.
+    this.queuedAtClose = 0;
   }
 
   isSubscribed(topic: string): boolean {
@@ -58,12 +69,17 @@ export class UwsSocket<D> implements TransportSocket<D> {
   }
 
   close(code = 1000, reason = ""): void {
-    // end() sends the close frame; uWS then runs the close handler (see uws-transport.ts).
-    this.ws?.end(code, reason);
+    const ws = this.ws;
+    if (!ws) return;
+    // end() sends the close frame and runs the close handler (see uws-transport.ts) before it returns;
+    // the socket is detached first, so nothing in between reads the uWS socket uWS is tearing down.
+    this.ws = undefined;
+    ws.end(code, reason);
   }
 
+  /** Inside the close handler: what was still queued when the connection closed (see queuedAtClose). */
   getBufferedAmount(): number {
-    return this.ws?.getBufferedAmount() ?? 0;
+    return this.ws?.getBufferedAmount() ?? this.queuedAtClose;
   }
 
   cork<T>(cb: (ws: TransportSocket<D>) => T): T {

@@ -2,7 +2,7 @@ import type * as UWS from "@trufflesuite/uws-js-unofficial";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import type { ServeOptions, Transport, TransportServer } from "../port.ts";
-import { readBody, readHead, writePlain, writeResponse, type Exchange, type RequestHead } from "./fetch-adapter.ts";
+import { header, readBody, readHead, writePlain, writeResponse, type Exchange, type RequestHead } from "./fetch-adapter.ts";
 import { UwsSocket } from "./uws-socket.ts";
 
 /**
@@ -97,7 +97,7 @@ class UwsServer<D> implements TransportServer<D> {
         const key = req.getHeader("sec-websocket-key");
         const protocol = req.getHeader("sec-websocket-protocol");
         const extensions = req.getHeader("sec-websocket-extensions");
-        const { head, ex } = readHead(res, req, this.origin);
+        const { head, ex } = readHead(res, req, this.origin, false);
         (ex as UpgradeExchange).upgrade = { key, protocol, extensions, context };
         this.dispatch(ex, this.request(head, ex, undefined), false);
       },
@@ -111,6 +111,20 @@ class UwsServer<D> implements TransportServer<D> {
         h.message(user(ws), isBinary ? Buffer.from(msg.slice(0)) : decoder.decode(msg));
       },
       ...(h.pong ? { pong: (ws: UWS.WebSocket<unknown>) => h.pong!(user(ws)) } : {}),
+      // uWS closes a socket over its backpressure limit itself and reports 1006, as for a lost connection
+      // (Bun does the same, but its publish answers -1 first, which lets the hub mark the socket). uWS's
+      // publish cannot say so; but uWS unsubscribes a closing socket before its close handler, with the
+      // socket still readable: what it still held then tells the two apart (see UwsSocket.queuedAtClose).
+      subscription: (ws, _topic, newCount, oldCount) => {
+        if (newCount >= oldCount) return;
+        const s = user(ws);
+        if (s.ws === undefined) return;
+        try {
+          s.queuedAtClose = ws.getBufferedAmount();
+        } catch {
+          // uWS ended the socket itself (a close frame it refused): it is no longer readable.
+        }
+      },
       close: (ws, code, msg) => {
         const s = user(ws);
         const reason = decoder.decode(msg);
@@ -122,10 +136,10 @@ class UwsServer<D> implements TransportServer<D> {
   }
 
   private http(res: UWS.HttpResponse, req: UWS.HttpRequest): void {
-    const { head, ex } = readHead(res, req, this.origin);
+    const { head, ex } = readHead(res, req, this.origin, true);
     const m = head.method;
-    const length = head.headers.get("content-length");
-    if (m === "GET" || m === "HEAD" || (length === null && !head.headers.has("transfer-encoding")) || length === "0") {
+    const length = header(head, "content-length");
+    if (m === "GET" || m === "HEAD" || (length === undefined && header(head, "transfer-encoding") === undefined) || length === "0") {
       return this.dispatch(ex, this.request(head, ex, undefined), m === "HEAD");
     }
     readBody(
@@ -137,7 +151,7 @@ class UwsServer<D> implements TransportServer<D> {
   }
 
   private request(head: RequestHead, ex: UpgradeExchange, body: Uint8Array | undefined): Request {
-    const r = new Request(head.url, { method: head.method, headers: head.headers, body: body as BodyInit | undefined, signal: ex.abort.signal });
+    const r = new Request(head.url, { method: head.method, headers: head.headers, body: body as BodyInit | undefined, signal: ex.abort?.signal });
     this.exchanges.set(r, ex);
     return r;
   }
@@ -179,6 +193,8 @@ class UwsServer<D> implements TransportServer<D> {
     ex.done = true;
     const userData: SocketUserData<D> = { s: new UwsSocket(options.data, ex.peer) };
     ex.res.cork(() => ex.res.upgrade(userData, u.key, u.protocol, u.extensions, u.context));
+    // uWS may keep the exchange's onAborted closure as long as the socket lives: keep it small.
+    ex.upgrade = undefined;
     return true;
   }
 
