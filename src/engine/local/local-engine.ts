@@ -34,6 +34,12 @@ interface ChannelState {
   committed: number;
   /** Time of the last publish (ms): idle states are evicted. */
   usedAt: number;
+  /**
+   * Offset at and below which the pending batch's size trim deletes this
+   * channel's messages (its newest pending row's offset less its history
+   * size): rows at or below it are not written (see toWriteBatch).
+   */
+  floor: number;
 }
 
 const DEFAULT_CHANNEL_IDLE_MS = 60_000;
@@ -59,6 +65,7 @@ const PROMISE_RECEIVER: PublishReceiver<Resolvers> = {
 };
 
 const historySizeOf = (row: StoredRow) => (row as Pending).historySize;
+const floorOf = (row: StoredRow) => (row as Pending).state.floor;
 
 /**
  * The embedded single-node engine: offsets and history in bun:sqlite,
@@ -132,7 +139,7 @@ export class LocalEngine implements Engine {
     let s = this.states.get(key);
     if (!s) {
       const last = opts.historySize > 0 && this.store ? this.store.lastSeq(key) : Date.now() * 1000;
-      s = { seq: last, committed: last, usedAt: 0 };
+      s = { seq: last, committed: last, usedAt: 0, floor: 0 };
       this.states.set(key, s);
     }
     return s;
@@ -159,6 +166,7 @@ export class LocalEngine implements Engine {
       this.sink.deliver(key, frame);
       return receiver.published(tag, off);
     }
+    s.floor = seq - opts.historySize;
     this.pending.push({
       state: s,
       key,
@@ -224,7 +232,7 @@ export class LocalEngine implements Engine {
     if (batch.length === 0) return;
     this.pending = [];
     try {
-      this.store!.write(toWriteBatch(batch, historySizeOf));
+      this.store!.write(toWriteBatch(batch, historySizeOf, floorOf));
     } catch (err) {
       this.opts.logger.error("history write failed", { err, batch: batch.length });
       const e = new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not published", { cause: err });
