@@ -24,7 +24,6 @@ interface PubTicket extends PublicationInput {
   id: number;
   /** performance.now() when it arrived. */
   t0: number;
-  p: Principal;
 }
 
 /** One handler per client frame type; each answers its `id` exactly once. */
@@ -138,7 +137,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     if (c.publishRecordRules.length > 0 && !hub.deps.policy.canPublish(p, c)) return this.pubAfterRecordRules(conn, p, f, c, key);
     hub.deps.policy.assertPublish(p, c);
     const data = encodeData(f.data);
-    const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now(), p };
+    const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now() };
     hub.inflight++;
     hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
   }
@@ -156,7 +155,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     (hub.deps.policy.checkPublish(p, c, { ev: f.ev, data }) ?? Promise.resolve()).then(
       () => {
         if (conn.data.closing) return void hub.inflight--;
-        const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0, p };
+        const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0 };
         try {
           hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
         } catch (err) {
@@ -202,7 +201,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.deps.metrics.publishLatency.observe((this.ackTime() - t.t0) / 1000);
     hub.deps.metrics.publishesWs.value++;
     if (!t.conn.data.closing) hub.sendSoon(t.conn, '{"t":"ok","id":' + t.id + ',"off":"' + off + '"}');
-    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(t.conn), user: t.p.sub, tenant: t.p.tenant, ch: t.ch, ev: t.ev });
+    // The principal may have been refreshed since; user and tenant stay the same (refresh requires it).
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(t.conn), user: t.from, tenant: t.conn.data.principal?.tenant, ch: t.ch, ev: t.ev });
   }
 
   /**
