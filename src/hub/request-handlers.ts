@@ -41,7 +41,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
       return hub.fail(conn, f.id, new SwitchboardError("VALIDATION_ERROR", f.message));
     }
     hub.countIn(f.t);
-    const p = conn.data.principal;
+    const d = conn.data;
+    const p = d.principal;
     if (f.t === "auth") {
       if (p) return hub.fail(conn, f.id, new SwitchboardError("BAD_REQUEST", "already authenticated"));
       hub.authenticating(conn);
@@ -60,7 +61,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
       return;
     }
     if (!p) return hub.fail(conn, f.id, new SwitchboardError("AUTHENTICATION_FAILED", "authenticate first with an auth frame"));
-    const wait = hub.bucket.take(conn.data);
+    const wait = hub.bucket.take(d);
     if (wait > 0) return hub.fail(conn, f.id, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames; slow down", { retryAfter: wait }));
     let pending: Promise<void>;
     try {
