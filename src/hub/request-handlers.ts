@@ -201,7 +201,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.inflight--;
     hub.deps.metrics.publishLatency.observe((this.ackTime() - t.t0) / 1000);
     hub.deps.metrics.publishesWs.value++;
-    if (!t.conn.data.closing) hub.sendSoon(t.conn, '{"t":"ok","id":' + t.id + ',"off":"' + off + '"}');
+    // (A closing connection's ack is dropped by the outbox, which checks once per run of frames.)
+    hub.sendSoon(t.conn, '{"t":"ok","id":' + t.id + ',"off":"' + off + '"}');
     // The principal may have been refreshed since; user and tenant stay the same (refresh requires it).
     if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(t.conn), user: t.from, tenant: t.conn.data.principal?.tenant, ch: t.ch, ev: t.ev });
   }
