@@ -173,6 +173,7 @@ export class Hub implements EngineSink {
       }
       return;
     }
+    if (d.principal !== undefined && this.handlers.pubText(conn, d, raw)) return;
     let json: unknown;
     try {
       json = JSON.parse(raw);

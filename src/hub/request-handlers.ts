@@ -4,16 +4,19 @@ import {
   parseClientFrame,
   type ClientFrame,
 } from "../protocol/frames.ts";
+import { parsePubText } from "../protocol/pub-text.ts";
 import type { PublicationInput, PublishReceiver } from "../engine/engine.ts";
 import { HISTORY_ANSWER_MAX_BYTES, RECOVERY_MAX_BYTES } from "../engine/history-budget.ts";
 import { channelKey, presenceTopic, type ResolvedChannel, type Route } from "./channel-policy.ts";
 import { isFrameError, parseFeatureFrame, type FeatureFrame } from "./features.ts";
 import type { Hub } from "./hub.ts";
-import { ConnFlag, type Conn, type Principal } from "./ports.ts";
+import { ConnFlag, type Conn, type ConnData, type Principal } from "./ports.ts";
 import { revokeDisallowed } from "./revocation.ts";
 import { frameOffset } from "./subscription-buffers.ts";
 
 type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
+/** What the publish path reads of a `pub` (data only when it is not JSON text yet). */
+type PubFields = Pick<Frame<"pub">, "id" | "ch" | "ev"> & { data?: unknown };
 
 /** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
 const MAX_RECOVERY = 10_000;
@@ -92,6 +95,28 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     });
   }
 
+  /**
+   * The hot frame of an authenticated connection, read from its text without
+   * parsing the whole of it (see parsePubText); false when it is not one
+   * parsePubText reads (the frame then goes the general way).
+   */
+  pubText(conn: Conn, d: ConnData, raw: string): boolean {
+    const f = parsePubText(raw);
+    if (f === undefined) return false;
+    const hub = this.hub;
+    hub.countIn("pub");
+    const wait = hub.bucket.take(d);
+    if (wait > 0) hub.fail(conn, f.id, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames; slow down", { retryAfter: wait }));
+    else {
+      try {
+        this.pub(conn, d.principal!, f, f.data);
+      } catch (err) {
+        hub.fail(conn, f.id, err);
+      }
+    }
+    return true;
+  }
+
   private featureFrame(conn: Conn, t: string, feature: FeatureFrame, json: Record<string, unknown>): void {
     const hub = this.hub;
     const f = parseFeatureFrame(feature.schema, json);
@@ -130,14 +155,15 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     return c.policy.presence ? policy.route(p.tenant, ch) : { c, key: channelKey(p.tenant, ch) };
   }
 
-  private pub(conn: Conn, p: Principal, f: Frame<"pub">): void {
+  /** `text`: the frame's `data` as JSON text when it was read as text, else it is encoded here. */
+  private pub(conn: Conn, p: Principal, f: PubFields, text?: string): void {
     const hub = this.hub;
     hub.assertAccepting();
     const { c, key } = hub.deps.policy.route(p.tenant, f.ch);
-    if (c.takeover) return this.pubTakenOver(conn, p, f, c, key);
-    if (c.publishRecordRules.length > 0 && !hub.deps.policy.canPublish(p, c)) return this.pubAfterRecordRules(conn, p, f, c, key);
+    if (c.takeover) return this.pubTakenOver(conn, p, f, c, key, text ?? encodeData(f.data));
+    if (c.publishRecordRules.length > 0 && !hub.deps.policy.canPublish(p, c)) return this.pubAfterRecordRules(conn, p, f, c, key, text ?? encodeData(f.data));
     hub.deps.policy.assertPublish(p, c);
-    const data = encodeData(f.data);
+    const data = text ?? encodeData(f.data);
     const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now() };
     hub.inflight++;
     hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
@@ -148,9 +174,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
    * allow: published once the rule said yes. Only namespaces with such a
    * publish rule take this path.
    */
-  private pubAfterRecordRules(conn: Conn, p: Principal, f: Frame<"pub">, c: ResolvedChannel, key: string): void {
+  private pubAfterRecordRules(conn: Conn, p: Principal, f: PubFields, c: ResolvedChannel, key: string, data: string): void {
     const hub = this.hub;
-    const data = encodeData(f.data);
     const t0 = performance.now();
     hub.inflight++;
     (hub.deps.policy.checkPublish(p, c, { ev: f.ev, data }) ?? Promise.resolve()).then(
@@ -171,9 +196,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
   }
 
   /** A publication a feature carries (persisted chat): acknowledged once the feature's promise holds. */
-  private pubTakenOver(conn: Conn, p: Principal, f: Frame<"pub">, c: ResolvedChannel, key: string): void {
+  private pubTakenOver(conn: Conn, p: Principal, f: PubFields, c: ResolvedChannel, key: string, data: string): void {
     const hub = this.hub;
-    const data = encodeData(f.data);
     const t0 = performance.now();
     hub.inflight++;
     const run = async () => {

@@ -45,7 +45,7 @@ export interface FrameError {
   message: string;
 }
 
-const EVENT_NAME = /^[^\u0000-\u001f]{1,128}$/;
+export const EVENT_NAME = /^[^\u0000-\u001f]{1,128}$/;
 
 /** The last channel name and event name fastPub accepted: a socket's publications mostly repeat them. */
 let passedCh = "";
