@@ -78,6 +78,7 @@ export class ChannelPolicy {
   }
 
   private forget(): void {
+    this.lastRoute = undefined;
     this.cache.clear();
     this.routes.clear();
     this.routeCount = 0;
@@ -85,11 +86,25 @@ export class ChannelPolicy {
 
   /** resolve() plus the tenant's engine key for the channel, cached. */
   route(tenant: string, ch: string): Route {
+    // Publications come in runs to one channel of one tenant: the last route is kept at hand.
+    const last = this.lastRoute;
+    if (last !== undefined && ch === last.c.ch && tenant === this.lastTenant) return last;
+    const r = this.routeOf(tenant, ch);
+    this.lastRoute = r;
+    this.lastTenant = tenant;
+    return r;
+  }
+
+  private lastRoute: Route | undefined;
+  private lastTenant = "";
+
+  private routeOf(tenant: string, ch: string): Route {
     let byCh = this.routes.get(tenant);
     const hit = byCh?.get(ch);
     if (hit) return hit;
     const r = { c: this.resolve(ch), key: channelKey(tenant, ch) };
     if (this.routeCount >= ROUTE_LIMIT) {
+      // (lastRoute stays valid: a route never changes, the cache only forgets it.)
       this.routes.clear();
       this.routeCount = 0;
       byCh = undefined;

@@ -155,13 +155,14 @@ export class Hub implements EngineSink {
   }
 
   message(conn: Conn, raw: string | Buffer): void {
-    if (conn.data.closing) return;
+    const d = conn.data;
+    if (d.closing) return;
     if (typeof raw !== "string") {
       this.countIn("binary");
       return this.fail(conn, undefined, new SwitchboardError("BAD_REQUEST", "binary frames are not supported"));
     }
-    if (conn.data.early !== null) return this.holdEarly(conn, raw);
-    const over = frameOverBudget(raw, conn.data.principal !== undefined);
+    if (d.early !== null) return this.holdEarly(conn, raw);
+    const over = frameOverBudget(raw, d.principal !== undefined);
     if (over) {
       this.countIn("invalid");
       this.fail(conn, undefined, over);
@@ -172,6 +173,7 @@ export class Hub implements EngineSink {
       }
       return;
     }
+    if (d.principal !== undefined && this.handlers.pubText(conn, d, raw)) return;
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -284,7 +286,6 @@ export class Hub implements EngineSink {
     if (!c) this.inByType.set(type, (c = this.deps.metrics.messagesIn.cell({ type })));
     c.value++;
   }
-
   // --- engine sink ---
 
   deliver(key: string, frame: string): void {

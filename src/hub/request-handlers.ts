@@ -4,16 +4,19 @@ import {
   parseClientFrame,
   type ClientFrame,
 } from "../protocol/frames.ts";
+import { parsePubText } from "../protocol/pub-text.ts";
 import type { PublicationInput, PublishReceiver } from "../engine/engine.ts";
 import { HISTORY_ANSWER_MAX_BYTES, RECOVERY_MAX_BYTES } from "../engine/history-budget.ts";
 import { channelKey, presenceTopic, type ResolvedChannel, type Route } from "./channel-policy.ts";
 import { isFrameError, parseFeatureFrame, type FeatureFrame } from "./features.ts";
 import type { Hub } from "./hub.ts";
-import { ConnFlag, type Conn, type Principal } from "./ports.ts";
+import { ConnFlag, type Conn, type ConnData, type Principal } from "./ports.ts";
 import { revokeDisallowed } from "./revocation.ts";
 import { frameOffset } from "./subscription-buffers.ts";
 
 type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
+/** What the publish path reads of a `pub` (data only when it is not JSON text yet). */
+type PubFields = Pick<Frame<"pub">, "id" | "ch" | "ev"> & { data?: unknown };
 
 /** Largest backlog sent on a `sub` with `since`; a larger gap answers recovered:false. */
 const MAX_RECOVERY = 10_000;
@@ -24,7 +27,6 @@ interface PubTicket extends PublicationInput {
   id: number;
   /** performance.now() when it arrived. */
   t0: number;
-  p: Principal;
 }
 
 /** One handler per client frame type; each answers its `id` exactly once. */
@@ -42,7 +44,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
       return hub.fail(conn, f.id, new SwitchboardError("VALIDATION_ERROR", f.message));
     }
     hub.countIn(f.t);
-    const p = conn.data.principal;
+    const d = conn.data;
+    const p = d.principal;
     if (f.t === "auth") {
       if (p) return hub.fail(conn, f.id, new SwitchboardError("BAD_REQUEST", "already authenticated"));
       hub.authenticating(conn);
@@ -61,7 +64,7 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
       return;
     }
     if (!p) return hub.fail(conn, f.id, new SwitchboardError("AUTHENTICATION_FAILED", "authenticate first with an auth frame"));
-    const wait = hub.bucket.take(conn.data);
+    const wait = hub.bucket.take(d);
     if (wait > 0) return hub.fail(conn, f.id, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames; slow down", { retryAfter: wait }));
     let pending: Promise<void>;
     try {
@@ -90,6 +93,28 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     pending.catch((err) => {
       if (!conn.data.closing) hub.fail(conn, f.id, err);
     });
+  }
+
+  /**
+   * The hot frame of an authenticated connection, read from its text without
+   * parsing the whole of it (see parsePubText); false when it is not one
+   * parsePubText reads (the frame then goes the general way).
+   */
+  pubText(conn: Conn, d: ConnData, raw: string): boolean {
+    const f = parsePubText(raw);
+    if (f === undefined) return false;
+    const hub = this.hub;
+    hub.countIn("pub");
+    const wait = hub.bucket.take(d);
+    if (wait > 0) hub.fail(conn, f.id, new SwitchboardError("RATE_LIMIT_EXCEEDED", "too many frames; slow down", { retryAfter: wait }));
+    else {
+      try {
+        this.pub(conn, d.principal!, f, f.data);
+      } catch (err) {
+        hub.fail(conn, f.id, err);
+      }
+    }
+    return true;
   }
 
   private featureFrame(conn: Conn, t: string, feature: FeatureFrame, json: Record<string, unknown>): void {
@@ -130,15 +155,16 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     return c.policy.presence ? policy.route(p.tenant, ch) : { c, key: channelKey(p.tenant, ch) };
   }
 
-  private pub(conn: Conn, p: Principal, f: Frame<"pub">): void {
+  /** `text`: the frame's `data` as JSON text when it was read as text, else it is encoded here. */
+  private pub(conn: Conn, p: Principal, f: PubFields, text?: string): void {
     const hub = this.hub;
     hub.assertAccepting();
     const { c, key } = hub.deps.policy.route(p.tenant, f.ch);
-    if (c.takeover) return this.pubTakenOver(conn, p, f, c, key);
-    if (c.publishRecordRules.length > 0 && !hub.deps.policy.canPublish(p, c)) return this.pubAfterRecordRules(conn, p, f, c, key);
+    if (c.takeover) return this.pubTakenOver(conn, p, f, c, key, text ?? encodeData(f.data));
+    if (c.publishRecordRules.length > 0 && !hub.deps.policy.canPublish(p, c)) return this.pubAfterRecordRules(conn, p, f, c, key, text ?? encodeData(f.data));
     hub.deps.policy.assertPublish(p, c);
-    const data = encodeData(f.data);
-    const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now(), p };
+    const data = text ?? encodeData(f.data);
+    const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0: performance.now() };
     hub.inflight++;
     hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
   }
@@ -148,15 +174,14 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
    * allow: published once the rule said yes. Only namespaces with such a
    * publish rule take this path.
    */
-  private pubAfterRecordRules(conn: Conn, p: Principal, f: Frame<"pub">, c: ResolvedChannel, key: string): void {
+  private pubAfterRecordRules(conn: Conn, p: Principal, f: PubFields, c: ResolvedChannel, key: string, data: string): void {
     const hub = this.hub;
-    const data = encodeData(f.data);
     const t0 = performance.now();
     hub.inflight++;
     (hub.deps.policy.checkPublish(p, c, { ev: f.ev, data }) ?? Promise.resolve()).then(
       () => {
         if (conn.data.closing) return void hub.inflight--;
-        const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0, p };
+        const ticket: PubTicket = { ch: f.ch, ev: f.ev, data, from: p.sub, ts: hub.deps.clock.now(), conn, id: f.id, t0 };
         try {
           hub.deps.engine.publishTo(key, ticket, c.options, this, ticket);
         } catch (err) {
@@ -171,9 +196,8 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
   }
 
   /** A publication a feature carries (persisted chat): acknowledged once the feature's promise holds. */
-  private pubTakenOver(conn: Conn, p: Principal, f: Frame<"pub">, c: ResolvedChannel, key: string): void {
+  private pubTakenOver(conn: Conn, p: Principal, f: PubFields, c: ResolvedChannel, key: string, data: string): void {
     const hub = this.hub;
-    const data = encodeData(f.data);
     const t0 = performance.now();
     hub.inflight++;
     const run = async () => {
@@ -201,8 +225,10 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     hub.inflight--;
     hub.deps.metrics.publishLatency.observe((this.ackTime() - t.t0) / 1000);
     hub.deps.metrics.publishesWs.value++;
-    if (!t.conn.data.closing) hub.sendSoon(t.conn, '{"t":"ok","id":' + t.id + ',"off":"' + off + '"}');
-    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(t.conn), user: t.p.sub, tenant: t.p.tenant, ch: t.ch, ev: t.ev });
+    // (A closing connection's ack is dropped by the outbox, which checks once per run of frames.)
+    hub.sendSoon(t.conn, '{"t":"ok","id":' + t.id + ',"off":"' + off + '"}');
+    // The principal may have been refreshed since; user and tenant stay the same (refresh requires it).
+    if (hub.deps.logger.auditing) hub.deps.logger.audit("publish", { conn: hub.connId(t.conn), user: t.from, tenant: t.conn.data.principal?.tenant, ch: t.ch, ev: t.ev });
   }
 
   /**

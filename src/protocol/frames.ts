@@ -45,11 +45,18 @@ export interface FrameError {
   message: string;
 }
 
-const EVENT_NAME = /^[^\u0000-\u001f]{1,128}$/;
+export const EVENT_NAME = /^[^\u0000-\u001f]{1,128}$/;
+
+/** The last channel name and event name fastPub accepted: a socket's publications mostly repeat them. */
+let passedCh = "";
+let passedEv = "";
 
 /**
  * The hot frame, checked by hand with exactly PubFrame's rules; anything it
- * does not accept goes through valibot, which also words the error.
+ * does not accept goes through valibot, which also words the error. A
+ * channel or event name equal to the last one accepted skips its regular
+ * expression, and the frame then carries the kept string (one string for the
+ * route cache's lookups instead of a fresh one per frame).
  */
 function fastPub(o: Record<string, unknown>): ClientFrame | undefined {
   let n = 0;
@@ -57,9 +64,15 @@ function fastPub(o: Record<string, unknown>): ClientFrame | undefined {
   if (n !== 5 || !("data" in o)) return undefined;
   const { id, ch, ev } = o;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return undefined;
+  if (typeof ch !== "string") return undefined;
+  if (ch === passedCh) o.ch = passedCh;
   // CHANNEL is ASCII only, so the length is the byte length.
-  if (typeof ch !== "string" || ch.length > 255 || !CHANNEL.test(ch)) return undefined;
-  if (typeof ev !== "string" || !EVENT_NAME.test(ev)) return undefined;
+  else if (ch.length > 255 || !CHANNEL.test(ch)) return undefined;
+  else passedCh = ch;
+  if (typeof ev !== "string") return undefined;
+  if (ev === passedEv) o.ev = passedEv;
+  else if (!EVENT_NAME.test(ev)) return undefined;
+  else passedEv = ev;
   return o as ClientFrame;
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, startServer, token, type TestServer } from "../helpers/server.ts";
-import { TestClient } from "../helpers/ws-client.ts";
+import { TestClient, type Frame } from "../helpers/ws-client.ts";
 
 // The protocol as PROTOCOL.md states it, on both runtimes (Bun.serve, and Node + uWebSockets.js).
 for (const runtime of RUNTIMES) describe(`on ${runtime}`, () => {
@@ -113,6 +113,59 @@ for (const runtime of RUNTIMES) describe(`on ${runtime}`, () => {
       const forged = await c.request({ t: "refresh", token: await token({ sub: "r", tenant: "t1" }, { secret: "x".repeat(40) }) });
       expect(forged).toMatchObject({ t: "err", code: "AUTHENTICATION_FAILED" });
       expect(c.closeCode).toBeUndefined();
+      c.close();
+    });
+  });
+
+  describe("pub frames in the SDK's member order (read from their text, without re-encoding data)", () => {
+    /** Sends a pub as the SDK writes it (t, id, ch, ev, data) with `data` as the given JSON text; resolves with its answer. */
+    const pubText = (c: TestClient, id: number, ch: string, data: string) => {
+      const mark = c.frames.length;
+      c.send(`{"t":"pub","id":${id},"ch":"${ch}","ev":"e","data":${data}}`);
+      return c.next((f) => (f.t === "ok" || f.t === "err") && f.id === id, 5000, mark);
+    };
+
+    test("data of any shape arrives with the same value, sender and offset, and history returns it", async () => {
+      const sub = await login("txt-sub");
+      await sub.request({ t: "sub", ch: "room:r2" });
+      const c = await login("txt-pub");
+      const texts = ['{ "a" : [1, 2.50, -0.0], "s":"\\u00e9 \\n \\" x" }', "[]", '"plain"', "null", "12345", '{"nested":{"deep":[{"k":true}]}}'];
+      const values = texts.map((t) => JSON.parse(t));
+      const offs: string[] = [];
+      for (let i = 0; i < texts.length; i++) {
+        const ok = await pubText(c, 500 + i, "room:r2", texts[i]!);
+        expect([ok.t, ok.id, typeof ok.off]).toEqual(["ok", 500 + i, "string"]);
+        offs.push(ok.off);
+      }
+      const got = await sub.waitCount((f) => f.t === "msg" && f.ch === "room:r2" && f.from === "txt-pub", texts.length);
+      expect(got.map((f) => f.data)).toEqual(values);
+      expect(got.map((f) => f.off)).toEqual(offs);
+      const h = await sub.request({ t: "history", ch: "room:r2", since: String(Number(offs[0]) - 1) });
+      expect(h.messages.map((m: Frame) => [m.off, m.data, m.from])).toEqual(offs.map((off, i) => [off, values[i], "txt-pub"]));
+      sub.close();
+      c.close();
+    });
+
+    test("a line break, a second data member or an unknown namespace: answered as in any member order", async () => {
+      const c = await login("txt-odd");
+      await c.request({ t: "sub", ch: "room:r1" });
+      // A line break inside data (whitespace): published, and history stays readable around it.
+      const a = await pubText(c, 601, "room:r1", '{"a":\n1}');
+      expect(a).toMatchObject({ t: "ok" });
+      // A second data member: the last one is the publication (as JSON.parse of the frame reads it).
+      const mark = c.frames.length;
+      c.send('{"t":"pub","id":602,"ch":"room:r1","ev":"e","data":1,"data":2}');
+      const b = await c.next((f) => f.id === 602 && f.t === "ok", 5000, mark);
+      const msgs = await c.waitCount((f) => f.t === "msg" && (f.off === a.off || f.off === b.off), 2);
+      expect(msgs.map((f) => f.data)).toEqual([{ a: 1 }, 2]);
+      const h = await c.request({ t: "history", ch: "room:r1", since: String(Number(a.off) - 1) });
+      expect(h.messages.map((m: Frame) => m.data)).toEqual([{ a: 1 }, 2]);
+      expect(await pubText(c, 603, "nosuch:x", "1")).toMatchObject({ t: "err", id: 603, code: "RESOURCE_NOT_FOUND" });
+      expect(await pubText(c, 604, "room:r9", "1")).toMatchObject({ t: "err", id: 604, code: "AUTHORIZATION_FAILED" });
+      const bad = c.frames.length;
+      c.send('{"t":"pub","id":605,"ch":"room:r1","ev":"e","data":{}');
+      expect(await c.next((f) => f.t === "err", 5000, bad)).toMatchObject({ code: "BAD_REQUEST", msg: "frame is not valid JSON" });
+      expect(await pubText(c, 606, "room:r1", "1")).toMatchObject({ t: "ok", id: 606 });
       c.close();
     });
   });

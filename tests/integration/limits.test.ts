@@ -60,6 +60,19 @@ describe("rate limit and protocol errors (rate 5/s, burst 5, 5 errors per minute
     c.close();
   });
 
+  test("publications the policy refuses count towards the error budget also in the SDK's member order: 1008 at the fifth", async () => {
+    const c = await login(s, "refused");
+    // Frames as the SDK writes them (t, id, ch, ev, data), read from their text; room:r9 is not in the token.
+    for (let i = 1; i <= 4; i++) c.send(`{"t":"pub","id":${700 + i},"ch":"room:r9","ev":"e","data":{"i":${i}}}`);
+    const refused = await c.waitCount((f) => f.t === "err" && f.id > 700, 4);
+    expect(refused.map((f) => [f.id, f.code])).toEqual([1, 2, 3, 4].map((i) => [700 + i, "AUTHORIZATION_FAILED"]));
+    await Bun.sleep(1100);
+    expect(await c.request({ t: "pub", ch: "room:r1", ev: "fine", data: 1 })).toMatchObject({ t: "ok" });
+    c.send('{"t":"pub","id":705,"ch":"room:r9","ev":"e","data":5}');
+    const { code } = await c.closed;
+    expect(code).toBe(1008);
+  });
+
   test("repeated protocol errors close the connection with 1008 at the fifth", async () => {
     const c = await login(s, "garbler");
     for (let i = 0; i < 4; i++) c.send("{not json");

@@ -18,6 +18,7 @@ import { MemoryPresence } from "./memory-presence.ts";
 import { SqliteHistory, toWriteBatch, type StoredRow } from "./sqlite-history.ts";
 import { ByteBudget } from "../history-budget.ts";
 import { KeyChains } from "./key-chains.ts";
+import { PendingBatch, type ChannelState, type KeptRow } from "./pending-batch.ts";
 
 export interface LocalEngineOptions {
   dataDir: string;
@@ -27,28 +28,8 @@ export interface LocalEngineOptions {
   channelIdleMs?: number;
 }
 
-interface ChannelState {
-  /** Last offset assigned. */
-  seq: number;
-  /** Last offset committed to history (what readers may see). */
-  committed: number;
-  /** Time of the last publish (ms): idle states are evicted. */
-  usedAt: number;
-}
-
 const DEFAULT_CHANNEL_IDLE_MS = 60_000;
 const WRITE_PROBE_MS = 1000;
-
-/** A publication waiting for its batch to commit; it is also the row written. */
-interface Pending extends StoredRow {
-  state: ChannelState;
-  off: string;
-  /** The whole `msg` frame, delivered after the commit. */
-  frame: string;
-  historySize: number;
-  receiver: PublishReceiver<unknown>;
-  tag: unknown;
-}
 
 type Resolvers = PromiseWithResolvers<string>;
 
@@ -58,7 +39,8 @@ const PROMISE_RECEIVER: PublishReceiver<Resolvers> = {
   failed: (r, err) => r.reject(err),
 };
 
-const historySizeOf = (row: StoredRow) => (row as Pending).historySize;
+const historySizeOf = (row: StoredRow) => (row as KeptRow).historySize;
+const floorOf = (row: StoredRow) => (row as KeptRow).floor;
 
 /**
  * The embedded single-node engine: offsets and history in bun:sqlite,
@@ -78,7 +60,9 @@ export class LocalEngine implements Engine {
   private readonly presenceStore = new MemoryPresence();
   /** publishCommitted calls, one at a time per channel (one process: the hold is this chain). */
   private readonly holds = new KeyChains();
-  private pending: Pending[] = [];
+  private pending = new PendingBatch();
+  /** The batch written last, cleared, for the next turn (see flush). */
+  private spare: PendingBatch | undefined;
   private flushScheduled = false;
   private stopped = false;
   private evictTimer: Timer | undefined;
@@ -132,7 +116,7 @@ export class LocalEngine implements Engine {
     let s = this.states.get(key);
     if (!s) {
       const last = opts.historySize > 0 && this.store ? this.store.lastSeq(key) : Date.now() * 1000;
-      s = { seq: last, committed: last, usedAt: 0 };
+      s = { seq: last, committed: last, usedAt: 0, floor: 0 };
       this.states.set(key, s);
     }
     return s;
@@ -159,19 +143,8 @@ export class LocalEngine implements Engine {
       this.sink.deliver(key, frame);
       return receiver.published(tag, off);
     }
-    this.pending.push({
-      state: s,
-      key,
-      seq,
-      ts: pub.ts,
-      ttlMs: opts.historyTtlSec * 1000,
-      tail,
-      frame,
-      off,
-      historySize: opts.historySize,
-      receiver: receiver as PublishReceiver<unknown>,
-      tag,
-    });
+    s.floor = seq - opts.historySize;
+    this.pending.push(s, key, seq, pub.ts, tail, frame, off, opts, receiver as PublishReceiver<unknown>, tag);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -220,28 +193,38 @@ export class LocalEngine implements Engine {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    const batch = this.pending;
-    if (batch.length === 0) return;
-    this.pending = [];
+    const b = this.pending;
+    if (b.length === 0) return;
+    // Publications made while this batch is delivered go to the next one (and a flush
+    // re-entered from a delivery, by stop(), takes that one, never this one).
+    this.pending = this.spare ?? new PendingBatch();
+    this.spare = undefined;
+    const n = b.length;
     try {
-      this.store!.write(toWriteBatch(batch, historySizeOf));
+      this.store!.write(toWriteBatch(b.rows(), historySizeOf, floorOf));
     } catch (err) {
-      this.opts.logger.error("history write failed", { err, batch: batch.length });
+      this.opts.logger.error("history write failed", { err, batch: n });
       const e = new SwitchboardError("SERVICE_UNAVAILABLE", "history storage failed; message not published", { cause: err });
       // The transaction wrote nothing: hand the offsets out again, so that no
       // hole makes the next recovery over it answer recovered:false.
-      for (const p of batch) p.state.seq = p.state.committed;
-      for (const p of batch) p.receiver.failed(p.tag, e);
+      for (let i = 0; i < n; i++) b.states[i]!.seq = b.states[i]!.committed;
+      for (let i = 0; i < n; i++) b.receivers[i]!.failed(b.tags[i], e);
+      b.clear();
+      this.spare = b;
       this.writesRefused();
       return;
     }
     if (this.writeProbe) this.writesAccepted();
     const sink = this.sink!;
-    for (const p of batch) {
-      if (p.seq > p.state.committed) p.state.committed = p.seq;
-      sink.deliver(p.key, p.frame);
-      p.receiver.published(p.tag, p.off);
+    const { states, seqs, keys, frames, receivers, tags, offs } = b;
+    for (let i = 0; i < n; i++) {
+      const s = states[i]!;
+      if (seqs[i]! > s.committed) s.committed = seqs[i]!;
+      sink.deliver(keys[i]!, frames[i]!);
+      receivers[i]!.published(tags[i], offs[i]!);
     }
+    b.clear();
+    this.spare = b;
   };
 
   async signal(key: string, frame: string): Promise<void> {

@@ -60,25 +60,40 @@ export interface WriteBatch {
  * only to delete them in the same transaction was most of a saturated
  * room's write cost.
  */
-export function toWriteBatch(rows: readonly StoredRow[], historySizeOf: (row: StoredRow) => number): WriteBatch {
-  // Newest offset per channel: the last row of each channel, found from the end.
-  const newest = new Map<string, StoredRow>();
-  for (let i = rows.length - 1; i >= 0; i--) {
-    const r = rows[i]!;
-    if (!newest.has(r.key)) newest.set(r.key, r);
+export function toWriteBatch(rows: readonly StoredRow[], historySizeOf: (row: StoredRow) => number, floorOf?: (row: StoredRow) => number): WriteBatch {
+  // Per channel, the offset at and below which this batch's size trim deletes: its newest row's
+  // offset less that row's history size. The caller may know it (the engine keeps each channel's
+  // newest row); otherwise the newest rows are found from the end.
+  let below = floorOf;
+  if (below === undefined) {
+    const newest = new Map<string, number>();
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i]!;
+      if (!newest.has(r.key)) newest.set(r.key, r.seq - historySizeOf(r));
+    }
+    below = (r) => newest.get(r.key)!;
   }
   const open = new Map<string, StoredRow[]>();
   const segments: Segment[] = [];
-  for (const r of rows) {
-    const top = newest.get(r.key)!;
-    if (r.seq <= top.seq - historySizeOf(top)) continue;
-    const seg = open.get(r.key);
-    if (seg === undefined) open.set(r.key, [r]);
+  // A batch is mostly runs of one channel: the run being filled is kept at hand.
+  let runKey: string | undefined;
+  let run: StoredRow[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r.seq <= below(r)) continue;
+    let seg: StoredRow[] | undefined;
+    if (r.key === runKey) seg = run;
+    else {
+      seg = open.get(r.key);
+      runKey = r.key;
+    }
+    if (seg === undefined) open.set(r.key, (seg = [r]));
     else if (seg.length < MAX_SEGMENT && seg[seg.length - 1]!.seq + 1 === r.seq && seg[0]!.ttlMs === r.ttlMs) seg.push(r);
     else {
       segments.push(segment(seg));
-      open.set(r.key, [r]);
+      open.set(r.key, (seg = [r]));
     }
+    run = seg;
   }
   const trims: [string, number][] = [];
   for (const [key, seg] of open) {
