@@ -38,7 +38,8 @@ export interface ChatJob extends Base { kind: "chat"; mode: "saturate" | "rtt"; 
 export interface ListenJob extends Base { kind: "listen"; n: number; ch: string }
 export interface PublishJob extends Base { kind: "publish"; ch: string }
 /** `listen`: once subscribed, record the latency of every `ch` delivery (the connect-workers fan-out). */
-export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string; listen?: boolean }
+/** `users`: user name prefix for targets without auth (the peers), so that every connection of every worker has its own `user:<name>` as with auth; default `u`. */
+export interface ConnectJob extends Base { kind: "connect"; n: number; ch: string; listen?: boolean; users?: string }
 /** `base`: sender id of this worker's first lane (lanes publish sequences of their own). */
 export interface HttpJob { kind: "http"; url: string; apiKey?: string; tenant?: string; ch: string; concurrency: number; base?: number }
 export type Job = ChatJob | ListenJob | PublishJob | ConnectJob | HttpJob | ChatStoreJob | CareTeamJob;
@@ -279,7 +280,7 @@ async function connect(job: ConnectJob, emit: Emit, next: () => Promise<Record<s
     const c = conns[i];
     if (!c) return; // already counted as a failed connect
     await subscribe(c, ss[i], job.ch, 1);
-    const user = job.auth ? `${job.auth.subPrefix}${i}` : `u${i}`;
+    const user = job.auth ? `${job.auth.subPrefix}${i}` : `${job.users ?? "u"}${i}`;
     await subscribe(c, ss[i], `user:${user}`, 2);
   });
   const t2 = nowMs();

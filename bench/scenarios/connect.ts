@@ -20,7 +20,7 @@ export async function connectScenario(t: Target, ctx: Ctx): Promise<RunResult> {
     servers.push(...(await t.start({ nodes: 1 })));
     const srv = servers[0];
     spread(n, ctx.workers).forEach((k, i) =>
-      workers.push(LoadWorker.start(`connect-w${i}`, { kind: "connect", dialect: t.dialect, ep: { host: "127.0.0.1", port: srv.port }, auth: authFor(t, `c${i}`), n: k, ch: "room:idle", concurrency: 128 })),
+      workers.push(LoadWorker.start(`connect-w${i}`, { kind: "connect", dialect: t.dialect, ep: { host: "127.0.0.1", port: srv.port }, auth: authFor(t, `c${i}`), users: `c${i}-`, n: k, ch: "room:idle", concurrency: 128 })),
     );
     await Promise.all(workers.map((w) => w.waitFor("prepared", 60_000)));
     await sleep(300);

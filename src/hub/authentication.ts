@@ -38,6 +38,8 @@ export class Authentication {
       return this.leaseFailed(conn, id, err);
     }
     if (typeof lease === "boolean") return this.admit(conn, p, id, userKey, lease);
+    // Frames that arrive while the lease is asked for are held until `hello` (an auth frame's check started holding them already).
+    hub.authenticating(conn);
     lease.then(
       (allowed) => this.admit(conn, p, id, userKey, allowed),
       (err) => this.leaseFailed(conn, id, err),

@@ -31,8 +31,13 @@ export interface Route {
 /** A compiled policy rule: does principal `p` pass for the channel part `rest`? */
 type Rule = (p: Principal, rest: string) => boolean;
 
-/** Most names kept by each cache before it starts over. */
-const CACHE_LIMIT = 10_000;
+/**
+ * Most names the resolve cache keeps before it starts over. Small: a lookup
+ * is a few property reads (the namespace's parts are shared), and every
+ * user's own channel (`user:<sub>`) passes through here once per connection,
+ * so a large cache held ~300 B per connection for names never asked again.
+ */
+const CACHE_LIMIT = 1024;
 /** Routes are kept for publishing, which goes to fewer channels than subscribing. */
 const ROUTE_LIMIT = 4096;
 
@@ -44,6 +49,8 @@ export class ChannelPolicy {
   private readonly rules = new Map<string, { subscribe: Rule[]; publish: Rule[] }>();
   /** Resolved names of recently used channels (the hot path resolves the same few names over and over). */
   private readonly cache = new Map<string, ResolvedChannel>();
+  /** What every channel of a namespace shares, built on first use. */
+  private readonly parts = new Map<string, Omit<ResolvedChannel, "ch" | "rest">>();
   /** Routes by tenant, then channel name: the engine key is built once, not per frame. */
   private readonly routes = new Map<string, Map<string, Route>>();
   private routeCount = 0;
@@ -80,6 +87,7 @@ export class ChannelPolicy {
   private forget(): void {
     this.lastRoute = undefined;
     this.cache.clear();
+    this.parts.clear();
     this.routes.clear();
     this.routeCount = 0;
   }
@@ -127,16 +135,30 @@ export class ChannelPolicy {
 
   private lookup(ch: string): ResolvedChannel {
     const i = ch.indexOf(":");
-    const ns = ch.slice(0, i);
+    const nsName = ch.slice(0, i);
+    const n = (i > 0 && this.parts.get(nsName)) || this.namespaceParts(nsName, i);
+    return {
+      ch,
+      ns: n.ns,
+      rest: ch.slice(i + 1),
+      policy: n.policy,
+      options: n.options,
+      subscribeRules: n.subscribeRules,
+      publishRules: n.publishRules,
+      subscribeRecordRules: n.subscribeRecordRules,
+      publishRecordRules: n.publishRecordRules,
+      takeover: n.takeover,
+    };
+  }
+
+  private namespaceParts(ns: string, colon: number): Omit<ResolvedChannel, "ch" | "rest"> {
     const policy = this.namespaces[ns];
-    if (i <= 0 || !policy || !Object.hasOwn(this.namespaces, ns)) {
+    if (colon <= 0 || !policy || !Object.hasOwn(this.namespaces, ns)) {
       throw new SwitchboardError("RESOURCE_NOT_FOUND", `namespace ${JSON.stringify(ns)} is not configured`);
     }
     const rules = this.rules.get(ns)!;
-    return {
-      ch,
+    const n = {
       ns,
-      rest: ch.slice(i + 1),
       policy,
       options: this.options.get(ns)!,
       subscribeRules: rules.subscribe,
@@ -145,6 +167,8 @@ export class ChannelPolicy {
       publishRecordRules: policy.publish.filter(isRecordRule),
       takeover: this.takeovers.find((t) => t.claims(policy)),
     };
+    this.parts.set(ns, n);
+    return n;
   }
 
   /** assertSubscribe, also trying record rules: undefined when decided at once, else a promise. */

@@ -35,6 +35,14 @@ function b64url(segment: string): Uint8Array | undefined {
   }
 }
 
+/**
+ * HMAC-SHA256 of `data` under `key`: Bun's native hasher where there is one
+ * (half the CPU of node:crypto's createHmac here: 0.44 vs 0.89 µs a token),
+ * node:crypto on Node.
+ */
+const hmacSha256: (key: Buffer, data: string) => Uint8Array =
+  typeof Bun !== "undefined" ? (key, data) => new Bun.CryptoHasher("sha256", key).update(data).digest() : (key, data) => createHmac("sha256", key).update(data).digest();
+
 function fail(message: string): never {
   throw new SwitchboardError("AUTHENTICATION_FAILED", message);
 }
@@ -59,20 +67,28 @@ function numericDate(claims: Record<string, unknown>, claim: string, message: st
   return v;
 }
 
+/** The header segment of the last token whose header passed (its checks depend on nothing else). */
+let acceptedHeader = "";
+
 /** Verifies an HS256 JWT and its registered claims; returns the payload or throws AUTHENTICATION_FAILED. */
 export function verifyHs256(token: string, key: Buffer, rules: ClaimRules, nowSec = Math.floor(Date.now() / 1000)): Record<string, unknown> {
   const dot1 = token.indexOf(".");
   const dot2 = token.indexOf(".", dot1 + 1);
   if (dot1 <= 0 || dot2 < 0 || token.indexOf(".", dot2 + 1) >= 0) fail("token is malformed");
-  const header = decodeJson(token.slice(0, dot1));
-  if (typeof header.alg !== "string") fail("token is malformed");
-  if (header.alg !== "HS256") fail("token algorithm is not accepted");
-  // jose refuses critical extensions it does not know and unencoded payloads in JWTs.
-  if (header.crit !== undefined || header.b64 !== undefined) fail("token is malformed");
+  // An issuer's tokens share one header: the last one accepted is not decoded again.
+  if (dot1 !== acceptedHeader.length || !token.startsWith(acceptedHeader)) {
+    const segment = token.slice(0, dot1);
+    const header = decodeJson(segment);
+    if (typeof header.alg !== "string") fail("token is malformed");
+    if (header.alg !== "HS256") fail("token algorithm is not accepted");
+    // jose refuses critical extensions it does not know and unencoded payloads in JWTs.
+    if (header.crit !== undefined || header.b64 !== undefined) fail("token is malformed");
+    acceptedHeader = segment;
+  }
   const sigText = token.slice(dot2 + 1);
   const signature = sigText === "" ? fail("token signature is invalid") : b64url(sigText);
   if (signature === undefined) fail("token is malformed");
-  const expected = createHmac("sha256", key).update(token.slice(0, dot2)).digest();
+  const expected = hmacSha256(key, token.slice(0, dot2));
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) fail("token signature is invalid");
   const claims = decodeJson(token.slice(dot1 + 1, dot2));
 

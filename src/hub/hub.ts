@@ -149,7 +149,7 @@ export class Hub implements EngineSink {
     const pre = conn.data.preauth;
     if (pre) {
       conn.data.preauth = undefined;
-      this.authenticating(conn);
+      // Frames are held only if the lease is not answered at once (see Authentication.authenticate).
       this.authenticate(conn, pre, undefined);
     }
   }

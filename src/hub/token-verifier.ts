@@ -17,6 +17,7 @@ export interface TokenVerifierOptions {
 }
 
 const NO_ROLES: readonly string[] = Object.freeze([]);
+const NO_CLAIMS: Readonly<Record<string, readonly string[] | string>> = Object.freeze({});
 const INTERN_MAX = 100_000;
 
 const TENANT = /^[A-Za-z0-9_.:@=\-]{1,128}$/;
@@ -30,6 +31,8 @@ export class TokenVerifier {
   private readonly algorithms: string[];
   /** Tenant ids, roles and claim values repeat across connections; one copy each keeps ws state small. */
   private readonly interned = new Map<string, string>();
+  /** Tenant ids already checked against TENANT, each kept once. */
+  private readonly tenants = new Map<string, string>();
   /** Identical claim sets (a class sharing its rooms) share one frozen object. */
   private readonly claimSets = new Map<string, Readonly<Record<string, readonly string[] | string>>>();
 
@@ -92,32 +95,50 @@ export class TokenVerifier {
     const sub = payload.sub;
     if (typeof sub !== "string" || !SUB.test(sub)) throw new SwitchboardError("AUTHENTICATION_FAILED", "token sub claim is invalid");
     const tenant = payload.tenant;
-    if (tenant !== undefined && (typeof tenant !== "string" || !TENANT.test(tenant))) {
-      throw new SwitchboardError("AUTHENTICATION_FAILED", "token tenant claim is invalid");
+    let tenantId = "";
+    if (tenant !== undefined) {
+      // A tenant seen before was checked then: its kept copy is the answer.
+      const known = typeof tenant === "string" ? this.tenants.get(tenant) : undefined;
+      if (known !== undefined) tenantId = known;
+      else {
+        if (typeof tenant !== "string" || !TENANT.test(tenant)) throw new SwitchboardError("AUTHENTICATION_FAILED", "token tenant claim is invalid");
+        tenantId = this.intern(tenant);
+        if (this.tenants.size < INTERN_MAX) this.tenants.set(tenantId, tenantId);
+      }
     }
     const roles = payload.roles;
     if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === "string"))) {
       throw new SwitchboardError("AUTHENTICATION_FAILED", "token roles claim must be an array of strings");
     }
-    const claims: Record<string, readonly string[] | string> = {};
+    let raw: Record<string, unknown> | undefined;
     for (const name of this.opts.claimNames) {
       const value = payload[name];
-      if (typeof value === "string") claims[name] = this.intern(value);
-      else if (Array.isArray(value)) claims[name] = value.filter((x) => typeof x === "string" || typeof x === "number").map((x) => this.intern(String(x)));
+      if (typeof value === "string" || Array.isArray(value)) (raw ??= {})[name] = value;
     }
     return {
       sub,
-      claims: this.shareClaims(claims),
-      tenant: tenant === undefined ? "" : this.intern(tenant as string),
+      claims: raw === undefined ? NO_CLAIMS : this.shareClaims(raw),
+      tenant: tenantId,
       roles: roles === undefined || (roles as string[]).length === 0 ? NO_ROLES : this.shareList((roles as string[]).map((r) => this.intern(r))),
       expMs: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
   }
 
-  private shareClaims(claims: Record<string, readonly string[] | string>): Readonly<Record<string, readonly string[] | string>> {
-    const key = JSON.stringify(claims);
+  /**
+   * The claims rules read, from the token's own values of them (`raw`): one
+   * frozen object per distinct set, looked up by the raw values' JSON (which
+   * decides the result), so a set seen before is neither filtered nor copied again.
+   */
+  private shareClaims(raw: Record<string, unknown>): Readonly<Record<string, readonly string[] | string>> {
+    const key = JSON.stringify(raw);
     const hit = this.claimSets.get(key);
     if (hit) return hit;
+    const claims: Record<string, readonly string[] | string> = {};
+    for (const name in raw) {
+      const value = raw[name];
+      if (typeof value === "string") claims[name] = this.intern(value);
+      else claims[name] = (value as unknown[]).filter((x) => typeof x === "string" || typeof x === "number").map((x) => this.intern(String(x)));
+    }
     const frozen = Object.freeze(claims);
     if (this.claimSets.size < INTERN_MAX) this.claimSets.set(key, frozen);
     return frozen;

@@ -33,6 +33,11 @@ export class IpAdmission {
     this.burst = opts.upgradesPerSec * 10;
   }
 
+  /** False when both limits are off: nothing needs the client's address then. */
+  get active(): boolean {
+    return this.opts.upgradesPerSec > 0 || this.opts.maxUnauthenticated > 0;
+  }
+
   /** Why an upgrade from `ip` is refused now, or undefined; takes one upgrade token when allowed. */
   check(ip: string, authenticated: boolean): SwitchboardError | undefined {
     if (this.opts.upgradesPerSec > 0 && !this.takeUpgrade(ip)) {

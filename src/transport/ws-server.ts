@@ -161,7 +161,7 @@ export function serve(d: ServeDeps): Server<SocketData> {
       return errorResponse(new SwitchboardError("LIMIT_EXCEEDED", "this node is at its connection limit"));
     }
     // Per-IP admission counts the client behind a trusted balancer, not the balancer.
-    const ip = clientAddress(server.requestIP(req)?.address, req.headers) ?? "";
+    const ip = admission.active ? (clientAddress(server.requestIP(req)?.address, req.headers) ?? "") : "";
     const token = bearer(req, url);
     const refused = admission.check(ip, token !== undefined);
     if (refused) {

@@ -33,3 +33,14 @@ test("compiled rules decide like the documented policy", () => {
   expect(policy.canSubscribe(p, policy.resolve("org:globex"))).toBe(false);
   expect(policy.canSubscribe({ ...p, claims: { rooms: "7" } }, policy.resolve("room:7"))).toBe(true);
 });
+
+test("a name is resolved by its own namespace only: no colon, an empty or an unknown namespace is refused after others were resolved", () => {
+  const policy = new ChannelPolicy(DEFAULT_NAMESPACES);
+  expect(policy.resolve("user:a").rest).toBe("a");
+  // "users" minus its last character is the namespace just resolved: still not a channel name.
+  expect(() => policy.resolve("users")).toThrow(/is not configured/);
+  expect(() => policy.resolve(":x")).toThrow(/is not configured/);
+  expect(() => policy.resolve("userx:1")).toThrow(/namespace "userx" is not configured/);
+  const c = policy.resolve("user:b");
+  expect([c.ns, c.rest, c.ch, c.policy]).toEqual(["user", "b", "user:b", DEFAULT_NAMESPACES.user!]);
+});

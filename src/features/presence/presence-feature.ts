@@ -1,5 +1,6 @@
 import type { Feature } from "../../hub/features.ts";
 import type { Hub } from "../../hub/hub.ts";
+import { presenceTopic } from "../../hub/channel-policy.ts";
 import type { Conn, Principal } from "../../hub/ports.ts";
 import { encodeOk, encodePresenceEvent } from "../../protocol/encode.ts";
 import type { Store } from "../../store/ports.ts";
@@ -34,6 +35,8 @@ export function presenceFeature(hub: Hub, store: Store): { feature: Feature; sta
       const of = await statusesOrNone(key, [user]);
       return of ? withStatus(frame, of.get(user)!) : frame;
     },
+    // On the embedded engine a join or leave goes no further than this node's listeners of the presence topic.
+    (key) => hub.deps.engine.kind !== "local" || hub.hasSubscribers(presenceTopic(key)),
   );
   const audit = (event: string, conn: Conn, p: Principal, fields: Record<string, unknown>) => {
     if (hub.deps.logger.auditing) hub.deps.logger.audit(event, { conn: hub.connId(conn), user: p.sub, tenant: p.tenant, ...fields });

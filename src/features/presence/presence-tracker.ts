@@ -19,6 +19,12 @@ export class PresenceTracker {
     private readonly joinLeaveOf: (key: string) => boolean,
     /** The `join` frame of a user on a channel key (with what the feature adds, e.g. status). */
     private readonly joinFrame: (key: string, ch: string, user: string, conn: string) => Promise<string> = async (_key, ch, user, conn) => encodePresenceEvent("join", ch, user, conn),
+    /**
+     * Whether a join/leave of a channel key can reach anyone: false only when
+     * the engine is this node alone and nobody here listens to the key's
+     * presence topic; the frame (and the status read of a join) is then skipped.
+     */
+    private readonly heard: (key: string) => boolean = () => true,
   ) {}
 
   private get engine(): Engine {
@@ -36,7 +42,7 @@ export class PresenceTracker {
     // leave did not know this key yet, so nothing else would ever remove it.
     if (d.closing || !conn.isSubscribed(key)) return this.removeQuietly(key, id);
     d.present = d.present === null ? key : typeof d.present === "string" ? [d.present, key] : (d.present.push(key), d.present);
-    if (c.policy.joinLeave) await this.engine.signal(key, await this.joinFrame(key, c.ch, user, id));
+    if (c.policy.joinLeave && this.heard(key)) await this.engine.signal(key, await this.joinFrame(key, c.ch, user, id));
   }
 
   /** Removes the connection from `key`; emits `leave` once, when the engine says it was present. */
@@ -69,8 +75,7 @@ export class PresenceTracker {
     const id = this.connId(conn);
     try {
       const removed = await this.engine.presenceRemove(key, id);
-      const joinLeave = this.joinLeaveOf(key);
-      if (removed && joinLeave) {
+      if (removed && this.joinLeaveOf(key) && this.heard(key)) {
         const ch = key.slice(key.indexOf("/") + 1);
         await this.engine.signal(key, encodePresenceEvent("leave", ch, conn.data.principal!.sub, id));
       }
