@@ -1,4 +1,5 @@
 import type { Config } from "../config/load.ts";
+import { freshConnData } from "./conn-data.ts";
 import type { ControlMessage, Engine, EngineSink } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Cell, Metrics } from "../observability/metrics.ts";
@@ -109,26 +110,7 @@ export class Hub implements EngineSink {
   }
 
   newConnData(preauth: Principal | undefined, clientIp?: string): ConnData {
-    const now = this.deps.clock.now();
-    return {
-      id: this.nextConnId++,
-      principal: undefined,
-      tokens: this.deps.config.ws.rateLimitBurst,
-      refillAt: now,
-      errors: 0,
-      errorsAt: now,
-      subs: 0,
-      present: null,
-      userKey: "",
-      flags: 0,
-      preauth,
-      early: null,
-      openedAt: now,
-      closing: false,
-      seenAt: now,
-      pingedAt: 0,
-      clientIp,
-    };
+    return freshConnData(this.nextConnId++, this.deps.clock.now(), this.deps.config.ws.rateLimitBurst, preauth, clientIp);
   }
 
   /**
