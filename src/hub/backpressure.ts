@@ -1,9 +1,15 @@
 import { ConnFlag, type Conn } from "./ports.ts";
 
 /** At most one scan per this many ms: a scan walks every connection. */
-const SCAN_EVERY_MS = 20;
+const SCAN_EVERY_MS = 5;
 /** ...and at most once per this many publishes that met backpressure. */
-const CALLS_PER_CHECK = 64;
+const CALLS_PER_CHECK = 16;
+/**
+ * A subscriber holding this share of the limit is marked: the transport closes
+ * it as soon as it crosses the limit (Bun: within a publication or two), so a
+ * scan rarely sees it over the limit itself.
+ */
+const MARK_AT = 0.5;
 
 /**
  * A publish to a topic met backpressure (-1) or dropped a subscriber (0):
@@ -36,7 +42,7 @@ export class BackpressureWatch {
     const now = performance.now();
     if (now - this.scanAt < SCAN_EVERY_MS) return;
     this.scanAt = now;
-    const limit = this.limit;
+    const limit = this.limit * MARK_AT;
     for (const conn of this.conns) {
       const d = conn.data;
       if (!(d.flags & ConnFlag.SLOW) && conn.isSubscribed(topic) && conn.getBufferedAmount() >= limit) d.flags |= ConnFlag.SLOW;

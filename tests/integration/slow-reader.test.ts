@@ -137,8 +137,8 @@ for (const runtime of RUNTIMES) describe(`on ${runtime}`, () => {
     const backpressureCloses = await metric(s, "switchboard_backpressure_closes_total");
     if (runtime === "node") expect(backpressureCloses).toBe(closedSlow);
     // On Bun the hub learns of a slow subscriber only by sampling (BackpressureWatch, after a publish answered -1),
-    // and Bun closes a socket one publication after it crossed the limit: with small frames the sample misses
-    // most of them (seen: 0 of 2). Reported, not fixed here (hub + Bun transport).
+    // and Bun closes a socket a publication or two after it crossed the limit: in a tight burst of small frames the
+    // sample can still miss one (seen with marking at half the limit: 2, 1 and 0 of the closes counted in three runs).
     else expect(backpressureCloses).toBeLessThanOrEqual(closedSlow);
     for (const c of fast) c.close();
     for (const raw of [stopped, bursty]) raw.end();
