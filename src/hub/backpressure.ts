@@ -1,9 +1,9 @@
 import { ConnFlag, type Conn } from "./ports.ts";
 
 /** At most one scan per this many ms: a scan walks every connection. */
-const SCAN_EVERY_MS = 5;
+const SCAN_EVERY_MS = 20;
 /** ...and at most once per this many publishes that met backpressure. */
-const CALLS_PER_CHECK = 16;
+const CALLS_PER_CHECK = 64;
 /**
  * A subscriber holding this share of the limit is marked: the transport closes
  * it as soon as it crosses the limit (Bun: within a publication or two), so a
