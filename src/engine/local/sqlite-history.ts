@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { msgHead } from "../../protocol/encode.ts";
-import { ByteBudget } from "../history-budget.ts";
 import { openSqlite, type SqliteDatabase, type SqliteStatement as Statement } from "../../store/sqlite/sqlite-database.ts";
 
 export interface StoredRow {
@@ -12,6 +11,11 @@ export interface StoredRow {
   ttlMs: number;
   /** The frame after its head (msgTail): the head is rebuilt from channel and offset on read. */
   tail: string;
+}
+
+/** Whether a read may take one more frame of `length` bytes (ByteBudget, SliceBudget). */
+export interface Admission {
+  admit(length: number): boolean;
 }
 
 export interface StoredMessage {
@@ -201,7 +205,7 @@ export class SqliteHistory {
   }
 
   /** Up to `limit` messages after `since` inside the window, oldest first; reading stops where `budget` is spent. */
-  since(key: string, since: number, w: ReadWindow, limit: number, budget?: ByteBudget): StoredMessage[] {
+  since(key: string, since: number, w: ReadWindow, limit: number, budget?: Admission): StoredMessage[] {
     const out: StoredMessage[] = [];
     const after = Math.max(since, w.floor);
     const ch = channelOf(key);
@@ -220,7 +224,7 @@ export class SqliteHistory {
   }
 
   /** The newest `limit` messages inside the window, oldest first; reading stops where `budget` is spent. */
-  newest(key: string, w: ReadWindow, limit: number, budget?: ByteBudget): StoredMessage[] {
+  newest(key: string, w: ReadWindow, limit: number, budget?: Admission): StoredMessage[] {
     const out: StoredMessage[] = [];
     const ch = channelOf(key);
     for (const s of this.selectNewestFirst.iterate(key)) {
