@@ -17,7 +17,7 @@ afterAll(async () => {
   await s.stop();
 }, 60_000);
 
-const jwtFor = (sub: string) => token({ sub, tenant: "t1", rooms: ["big", "side"] });
+const jwtFor = (sub: string) => token({ sub, tenant: "t1", rooms: ["big", "side", "slow"] });
 const msgsOf = (c: TestClient, ch: string, from = 0, to = c.frames.length): Frame[] => c.frames.slice(from, to).filter((f) => f.t === "msg" && f.ch === ch);
 
 test("a 3 MB recovery while others publish and round-trip: backlog then live, each once and in order, and the node answers other sockets meanwhile", async () => {
@@ -92,4 +92,41 @@ test("a 3 MB recovery while others publish and round-trip: backlog then live, ea
   expect(msgsOf(recovering, "room:side", firstBacklog, okAt).length).toBeGreaterThan(0);
   expect(duringRecovery).toBeGreaterThan(0);
   for (const c of [recovering, prober, publisher]) c.close();
+}, 180_000);
+
+test("a recovering client that stops reading: live publications meanwhile are not held without bound, and it still gets every message once, in order, when it reads again", async () => {
+  const filler = "z".repeat(100_000);
+  const first = await s.api("/v1/publish", { method: "POST", json: { tenant: "t1", ch: "room:slow", ev: "fill", data: { i: 0 } } });
+  const since = ((await first.json()) as { off: string }).off;
+  for (let i = 1; i <= 10; i++) {
+    const r = await s.api("/v1/publish", { method: "POST", json: { tenant: "t1", ch: "room:slow", ev: "fill", data: { i, filler } } });
+    expect(r.status).toBe(200);
+  }
+  const recovering = (await TestClient.auth(s.wsUrl, await jwtFor("stalled"))).client;
+  const publisher = (await TestClient.auth(s.wsUrl, await jwtFor("publisher2"))).client;
+  const mark = recovering.frames.length;
+  recovering.send({ t: "sub", id: 99, ch: "room:slow", since });
+  // Stops reading while the backlog is being sent; meanwhile 2 MB of live publications (over the 1 MiB the node
+  // holds for one pending subscription, and over the 1 MiB send buffer of a live subscriber).
+  (recovering.ws as unknown as { pause(): void }).pause();
+  const acked: string[] = [];
+  for (let p = 0; p < 20; p++) {
+    const a = await publisher.request({ t: "pub", ch: "room:slow", ev: "live", data: { p, filler } }, 30_000);
+    expect(a.t).toBe("ok");
+    acked.push(a.off);
+  }
+  (recovering.ws as unknown as { resume(): void }).resume();
+  const ok = await recovering.next((f) => f.id === 99, 60_000);
+  expect(ok).toMatchObject({ t: "ok", recovered: true });
+  const lastOff = acked.at(-1)!;
+  await recovering.next((f) => f.t === "msg" && f.ch === "room:slow" && f.off === lastOff, 60_000);
+  expect(recovering.closeCode).toBeUndefined();
+  const got = msgsOf(recovering, "room:slow", mark);
+  expect(got.map((f) => Number(f.off))).toEqual(Array.from({ length: Number(lastOff) - Number(since) }, (_, i) => Number(since) + 1 + i));
+  expect(got.map((f) => (f.ev === "fill" ? `i${f.data.i}` : `p${f.data.p}`))).toEqual([
+    ...Array.from({ length: 10 }, (_, i) => `i${i + 1}`),
+    ...Array.from({ length: 20 }, (_, p) => `p${p}`),
+  ]);
+  recovering.close();
+  publisher.close();
 }, 180_000);
