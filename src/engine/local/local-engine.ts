@@ -279,7 +279,10 @@ export class LocalEngine implements Engine {
     if (slice?.cut && !slice.spent && rows.length > 0 && rows[rows.length - 1]!.seq < top && rows.length < query.limit) {
       // A large read goes on in slices across event-loop turns (see sliced-read.ts).
       const store = this.store;
-      const read: SliceReader = (after, limit, budget) => (this.stopped ? undefined : store.since(key, after, window, limit, budget));
+      const read: SliceReader = (after, limit, budget) => {
+        if (this.stopped) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine stopped during a history read");
+        return store.since(key, after, window, limit, budget);
+      };
       return readOn(read, rows, top, query.limit, total).then((r) => ({
         frames: r.rows.map((row) => row.frame),
         off,

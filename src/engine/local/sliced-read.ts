@@ -45,8 +45,8 @@ export class SliceBudget {
   }
 }
 
-/** Reads up to `limit` messages after `after` (offset), within one slice's budget; undefined when the engine stopped. */
-export type SliceReader = (after: number, limit: number, budget: SliceBudget) => StoredMessage[] | undefined;
+/** Reads up to `limit` messages after `after` (offset), within one slice's budget; throws when the engine stopped. */
+export type SliceReader = (after: number, limit: number, budget: SliceBudget) => StoredMessage[];
 
 export interface SlicedRead {
   rows: StoredMessage[];
@@ -70,7 +70,6 @@ export async function readOn(read: SliceReader, rows: StoredMessage[], top: numb
     await yieldToIo();
     const budget = new SliceBudget(total);
     const next = read(last, limit - rows.length, budget);
-    if (next === undefined) throw new Error("engine stopped during a history read");
     let n = 0;
     while (n < next.length && next[n]!.seq <= top) n++;
     if (n === 0 || next[0]!.seq !== last + 1) return { rows, contiguous: false };
