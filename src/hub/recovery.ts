@@ -77,8 +77,8 @@ async function recoverInSlices(s: Step, res: HistoryResult): Promise<Recovered |
   let recovered = res.recovered;
   let missed = 0;
   let spent = 0;
-  for (;;) {
-    const sent = await sendPaced(s, res.frames, missed > 0);
+  for (let page = 0; ; page++) {
+    const sent = await sendPaced(s, res.frames, page > 0);
     if (sent < 0) return undefined;
     missed += res.frames.length;
     spent += sent;
@@ -86,7 +86,8 @@ async function recoverInSlices(s: Step, res: HistoryResult): Promise<Recovered |
     if (held === undefined || conn.data.closing) return undefined;
     const top = Number(res.off);
     // Live frames up to `held.dropped` were dropped while this page went out: read them from history.
-    if (!recovered || !complete(res) || held.dropped <= top || missed >= s.limit || spent >= RECOVERY_MAX_BYTES) {
+    // (A later page that brought nothing ends it too: dropped frames are committed, so a read after them has them.)
+    if (!recovered || !complete(res) || held.dropped <= top || missed >= s.limit || spent >= RECOVERY_MAX_BYTES || (page > 0 && res.frames.length === 0)) {
       return end(hub, conn, key, res, recovered, missed);
     }
     const next = hub.deps.engine.history(key, { since: res.off, limit: s.limit - missed, maxBytes: RECOVERY_MAX_BYTES - spent }, s.options);
