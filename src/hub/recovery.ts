@@ -6,7 +6,7 @@ import { frameOffset, type Held } from "./subscription-buffers.ts";
 
 /** Backlog bytes sent in one event-loop turn; the rest follows after the loop polled other sockets. */
 export const SEND_SLICE_BYTES = 256 * 1024;
-/** Between slices, wait (up to this long in all) while the client still has more than a slice unread. */
+/** Between slices, wait while the client still has more than a slice unread: up to this long in all per recovery. */
 const DRAIN_WAIT_MS = 10_000;
 const DRAIN_POLL_MS = 5;
 
@@ -28,6 +28,8 @@ interface Step {
   limit: number;
   options: ChannelOptions;
   allowed: StillAllowed;
+  /** Ms this recovery has waited for the client to read so far. */
+  waited: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export function recover(hub: Hub, conn: Conn, key: string, limit: number, option
   allowed();
   let bytes = 0;
   for (const frame of res.frames) bytes += frame.length;
-  if (bytes > SEND_SLICE_BYTES || held.dropped > Number(res.off)) return recoverInSlices({ hub, conn, key, limit, options, allowed }, res);
+  if (bytes > SEND_SLICE_BYTES || held.dropped > Number(res.off)) return recoverInSlices({ hub, conn, key, limit, options, allowed, waited: 0 }, res);
   for (const frame of res.frames) hub.send(conn, frame);
   return end(hub, conn, key, res, res.recovered, res.frames.length);
 }
@@ -107,7 +109,7 @@ async function sendPaced(s: Step, frames: readonly string[], paceFirst: boolean)
   let first = !paceFirst;
   while (i < frames.length) {
     if (!first) {
-      await pace(s.conn);
+      await pace(s);
       if (s.conn.data.closing || !s.hub.buffers.isPending(s.conn, s.key)) return -1;
       s.allowed();
     }
@@ -124,11 +126,18 @@ async function sendPaced(s: Step, frames: readonly string[], paceFirst: boolean)
   return total;
 }
 
-/** One timer turn (the event loop polls sockets first), then a bounded wait while the client has a slice unread. */
-async function pace(conn: Conn): Promise<void> {
+/**
+ * One timer turn (the event loop polls sockets first), then a wait while the
+ * client has more than a slice unread, DRAIN_WAIT_MS at most per recovery:
+ * after that the slices go on and the transport's backpressure limit judges
+ * the client as it does any slow consumer.
+ */
+async function pace(s: Step): Promise<void> {
   await sleep(0);
-  for (let waited = 0; waited < DRAIN_WAIT_MS && !conn.data.closing && conn.getBufferedAmount() > SEND_SLICE_BYTES; waited += DRAIN_POLL_MS) {
+  const conn = s.conn;
+  while (s.waited < DRAIN_WAIT_MS && !conn.data.closing && conn.getBufferedAmount() > SEND_SLICE_BYTES) {
     await sleep(DRAIN_POLL_MS);
+    s.waited += DRAIN_POLL_MS;
   }
 }
 
