@@ -39,6 +39,12 @@ export class SliceBudget {
     return true;
   }
 
+  /** The slice has its share (checked between segments, so that a slice does not load a segment it cannot take). */
+  full(): boolean {
+    if (this.bytes >= SLICE_BYTES || this.count >= SLICE_MESSAGES) this.cut = true;
+    return this.cut;
+  }
+
   /** The whole answer's byte budget is spent: the answer says `more`. */
   get spent(): boolean {
     return this.total?.cut === true;

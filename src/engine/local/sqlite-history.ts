@@ -16,6 +16,8 @@ export interface StoredRow {
 /** Whether a read may take one more frame of `length` bytes (ByteBudget, SliceBudget). */
 export interface Admission {
   admit(length: number): boolean;
+  /** True when the read should stop before loading the next segment (a slice that is full: see sliced-read.ts). */
+  full?(): boolean;
 }
 
 export interface StoredMessage {
@@ -218,7 +220,8 @@ export class SqliteHistory {
           out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
         }
       }
-      if (out.length >= limit) break;
+      // A full slice stops here: loading the next segment only to find it does not fit would double a slice's cost.
+      if (out.length >= limit || budget?.full?.() === true) break;
     }
     return out;
   }
