@@ -4,7 +4,8 @@
  * SET per publish, costs). Closed loop: WINDOW publications in flight over
  * CHANNELS channels with history, for MS milliseconds after a warm-up; prints
  * publishes/s, publish latency p50/p99, and the CPU of redis-server (from
- * /proc/<pid>/stat) and of this process, per publish.
+ * /proc/<pid>/stat) and of this process, per publish; then the key count and
+ * Redis memory (redis-cli).
  * Usage: node_modules/.bin/bun bench/micro/redis-publish.ts   (MS 5000, WINDOW 64, CHANNELS 16)
  */
 import { readFileSync } from "node:fs";
@@ -73,5 +74,11 @@ console.log(
   `redis-publish: ${Math.round((n * 1000) / wall)} publishes/s (window ${window}, ${channels} channels); latency ms p50 ${q(0.5)} p99 ${q(0.99)}; ` +
     `redis-server CPU ${((redisMs * 1000) / n).toFixed(1)} µs/publish (${(redisMs / wall).toFixed(2)} cores); node CPU ${((c.user + c.system) / n).toFixed(1)} µs/publish`,
 );
+// What the keys hold after the run (markers live 30 s): key count and Redis memory, read with redis-cli.
+const cli = (...args: string[]) => Bun.spawnSync(["redis-cli", "-u", redis.url, ...args]).stdout.toString();
+const usedMemory = /used_memory:(\d+)/.exec(cli("info", "memory"))?.[1];
+const oneMarker = cli("--scan", "--pattern", "*:t:*").split("\n")[0];
+const markerBytes = oneMarker ? cli("memory", "usage", oneMarker).trim() : "-";
+console.log(`redis-publish: after the run ${cli("dbsize").trim()} keys, used_memory ${(Number(usedMemory) / 1048576).toFixed(1)} MiB; one publish marker (MEMORY USAGE) ${markerBytes} B`);
 await engine.stop();
 await redis.stop();
