@@ -12,7 +12,7 @@
  * without other load; the machine is shared, so max includes being descheduled).
  * Usage: node_modules/.bin/bun bench/history-stall.ts   (HS_MESSAGES 100, HS_BYTES 1000000, HS_REPS 30)
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../src/config/load.ts";
@@ -49,12 +49,24 @@ for (let i = 0; i < messages; i++) {
 }
 
 const f = (x: number) => x.toFixed(2);
+
+/**
+ * CPU ms of the main (event-loop) thread alone, from /proc (10 ms ticks, so
+ * only summed over many reads): process CPU also counts the GC and JIT
+ * threads, which run more while a read spans several turns.
+ */
+function mainThreadMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) * 10;
+}
 const at = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 
 async function measure(name: string, read: () => ReturnType<LocalEngine["history"]>): Promise<void> {
   const wall: number[] = [];
   const cpu: number[] = [];
   let answerBytes = 0;
+  const main0 = mainThreadMs();
   for (let r = 0; r < reps; r++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -68,7 +80,8 @@ async function measure(name: string, read: () => ReturnType<LocalEngine["history
   }
   wall.sort((a, b) => a - b);
   cpu.sort((a, b) => a - b);
-  console.log(`${name}: answer ${(answerBytes / 1048576).toFixed(2)} MiB; wall ms min ${f(wall[0]!)} p50 ${f(at(wall, 0.5))} max ${f(wall.at(-1)!)}; cpu ms p50 ${f(at(cpu, 0.5))}`);
+  const main = (mainThreadMs() - main0) / reps;
+  console.log(`${name}: answer ${(answerBytes / 1048576).toFixed(2)} MiB; wall ms min ${f(wall[0]!)} p50 ${f(at(wall, 0.5))} max ${f(wall.at(-1)!)}; cpu ms p50 ${f(at(cpu, 0.5))}, main thread ${f(main)} per read`);
 }
 
 /** An authenticated connection whose writes only count bytes; resolves `answered` on the `ok` to request `id`. */
@@ -130,6 +143,7 @@ async function measureSub(): Promise<void> {
   const walls: number[] = [];
   let backlog = 0;
   let turns = 0;
+  const main0 = mainThreadMs();
   for (let r = 0; r < reps; r++) {
     const c = connection();
     const id = 10 + r;
@@ -145,9 +159,11 @@ async function measureSub(): Promise<void> {
     turns = gaps.turns;
     hub.close(c.conn, 1000);
   }
+  // (Includes the 5 ms idle lead-in of each measurement, which costs ~nothing.)
+  const main = (mainThreadMs() - main0) / reps;
   blocks.sort((a, b) => a - b);
   walls.sort((a, b) => a - b);
-  console.log(`sub since first through the hub, recovery cap ${RECOVERY_MAX_BYTES / 1048576} MiB: ${backlog} messages; longest loop block ms min ${f(blocks[0]!)} p50 ${f(at(blocks, 0.5))} max ${f(blocks.at(-1)!)}; until ok ms p50 ${f(at(walls, 0.5))} (${turns} timer turns in the last)`);
+  console.log(`sub since first through the hub, recovery cap ${RECOVERY_MAX_BYTES / 1048576} MiB: ${backlog} messages; longest loop block ms min ${f(blocks[0]!)} p50 ${f(at(blocks, 0.5))} max ${f(blocks.at(-1)!)}; until ok ms p50 ${f(at(walls, 0.5))} (${turns} timer turns in the last); main thread CPU ${f(main)} ms per sub`);
 }
 
 console.log(`history-stall: ${messages} messages of ${bytes} bytes in one room, ${reps} reads per case`);
