@@ -167,8 +167,10 @@ export interface Engine {
 
   /**
    * Messages after `since`, see HistoryResult for `recovered`. May answer
-   * synchronously (the embedded engine does), so that a `sub` is answered
-   * inside the socket's message callback, in one write with its neighbours.
+   * synchronously (the embedded engine does, up to one read slice: a larger
+   * `since` read resolves later, read across event-loop turns), so that a
+   * `sub` is answered inside the socket's message callback, in one write
+   * with its neighbours.
    */
   history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult | Promise<HistoryResult>;
 

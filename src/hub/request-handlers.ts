@@ -12,6 +12,7 @@ import { isFrameError, parseFeatureFrame, type FeatureFrame } from "./features.t
 import type { Hub } from "./hub.ts";
 import { ConnFlag, type Conn, type ConnData, type Principal } from "./ports.ts";
 import { revokeDisallowed } from "./revocation.ts";
+import { recover, type Recovered } from "./recovery.ts";
 import { frameOffset } from "./subscription-buffers.ts";
 
 type Frame<T extends ClientFrame["t"]> = Extract<ClientFrame, { t: T }>;
@@ -267,12 +268,25 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
     conn.data.subs++;
     hub.deps.metrics.subscriptions.inc();
     hub.buffers.start(conn, key);
-    let res;
+    // A refresh while the backlog is read or sent may take the channel away.
+    const allowed = () => {
+      const now = conn.data.principal!;
+      if (now !== p && !hub.deps.policy.canSubscribe(now, c)) throw new SwitchboardError("AUTHORIZATION_FAILED", `not allowed to subscribe to ${f.ch}`);
+    };
+    let done: Recovered | undefined;
     try {
       const limit = f.since === undefined ? 0 : Math.min(MAX_RECOVERY, c.options.historySize);
       const pending = hub.deps.engine.history(key, { since: f.since, limit, maxBytes: RECOVERY_MAX_BYTES }, c.options);
       // No await for a synchronous answer: the rest then runs inside this socket's (corked) callback.
-      res = pending instanceof Promise ? await pending : pending;
+      const res = pending instanceof Promise ? await pending : pending;
+      if (f.since === undefined) {
+        if (!conn.data.closing) allowed();
+        const held = hub.buffers.finish(conn, key);
+        done = held && { off: res.off, recovered: res.recovered, missed: 0, held };
+      } else {
+        const r = recover(hub, conn, key, limit, c.options, res, allowed);
+        done = r instanceof Promise ? await r : r;
+      }
     } catch (err) {
       if (hub.buffers.finish(conn, key)) {
         conn.data.subs--;
@@ -280,24 +294,10 @@ export class RequestHandlers implements PublishReceiver<PubTicket> {
       }
       throw err;
     }
-    const held = hub.buffers.finish(conn, key);
-    if (!held || conn.data.closing) return;
-    // A refresh while the backlog was read may have taken the channel away.
-    const now = conn.data.principal!;
-    if (now !== p && !hub.deps.policy.canSubscribe(now, c)) {
-      conn.data.subs--;
-      hub.deps.metrics.subscriptions.inc(undefined, -1);
-      throw new SwitchboardError("AUTHORIZATION_FAILED", `not allowed to subscribe to ${f.ch}`);
-    }
-    let recovered = res.recovered;
-    let last = Number(res.off);
-    if (f.since !== undefined) {
-      for (const frame of res.frames) hub.send(conn, frame);
-      // A backlog cut short by the limit is not a recovery.
-      if (res.frames.length > 0 && frameOffset(res.frames[res.frames.length - 1]!) < last) recovered = false;
-    }
-    hub.send(conn, encodeOk(f.id, { off: res.off, recovered, missed: f.since === undefined ? 0 : res.frames.length }));
-    for (const frame of held) {
+    if (!done || conn.data.closing) return;
+    hub.send(conn, encodeOk(f.id, { off: done.off, recovered: done.recovered, missed: done.missed }));
+    let last = Number(done.off);
+    for (const frame of done.held.frames) {
       const off = frameOffset(frame);
       if (off > last) {
         hub.send(conn, frame);

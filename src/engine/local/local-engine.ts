@@ -19,6 +19,7 @@ import { SqliteHistory, toWriteBatch, type StoredRow } from "./sqlite-history.ts
 import { ByteBudget } from "../history-budget.ts";
 import { KeyChains } from "./key-chains.ts";
 import { PendingBatch, type ChannelState, type KeptRow } from "./pending-batch.ts";
+import { readOn, SliceBudget, type SliceReader } from "./sliced-read.ts";
 
 export interface LocalEngineOptions {
   dataDir: string;
@@ -231,7 +232,12 @@ export class LocalEngine implements Engine {
     this.sink?.deliver(key, frame);
   }
 
-  history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult {
+  /**
+   * Answers at once when the read is small; a `since` read larger than one
+   * slice (SLICE_BYTES / SLICE_MESSAGES) resolves later, read in slices
+   * across event-loop turns, as of the offset current when it began.
+   */
+  history(key: string, query: HistoryQuery, opts: ChannelOptions): HistoryResult | Promise<HistoryResult> {
     if (!this.store) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine is not running");
     // Reads do not cache a channel's state: a subscription to a quiet channel
     // (every user's personal channel) should cost no memory here.
@@ -248,10 +254,26 @@ export class LocalEngine implements Engine {
     if (!Number.isSafeInteger(since) || since < 0 || since > top) return { frames: [], off, recovered: false };
     if (since === top) return { frames: [], off, recovered: true };
     if (opts.historySize <= 0) return { frames: [], off, recovered: false };
-    const budget = query.maxBytes === undefined ? undefined : new ByteBudget(query.maxBytes);
-    const rows = this.store.since(key, since, window, query.limit, budget).filter((r) => r.seq <= top);
+    const total = query.maxBytes === undefined ? undefined : new ByteBudget(query.maxBytes);
+    // Without a byte bound (internal callers reading a few known offsets) the read is one piece.
+    const slice = total === undefined ? undefined : new SliceBudget(total);
+    const rows = this.store.since(key, since, window, query.limit, slice).filter((r) => r.seq <= top);
     const recovered = rows.length > 0 && rows[0]!.seq === since + 1;
-    return { frames: rows.map((r) => r.frame), off, recovered, more: budget?.cut };
+    if (slice?.cut && !slice.spent && rows.length > 0 && rows[rows.length - 1]!.seq < top && rows.length < query.limit) {
+      // A large read goes on in slices across event-loop turns (see sliced-read.ts).
+      const store = this.store;
+      const read: SliceReader = (after, limit, budget) => {
+        if (this.stopped) throw new SwitchboardError("SERVICE_UNAVAILABLE", "engine stopped during a history read");
+        return store.since(key, after, window, limit, budget);
+      };
+      return readOn(read, rows, top, query.limit, total).then((r) => ({
+        frames: r.rows.map((row) => row.frame),
+        off,
+        recovered: recovered && r.contiguous,
+        more: total!.cut || !r.contiguous,
+      }));
+    }
+    return { frames: rows.map((r) => r.frame), off, recovered, more: total?.cut };
   }
 
   async replace(key: string, off: string, frame: string, opts: ChannelOptions): Promise<boolean> {

@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { msgHead } from "../../protocol/encode.ts";
-import { ByteBudget } from "../history-budget.ts";
 import { openSqlite, type SqliteDatabase, type SqliteStatement as Statement } from "../../store/sqlite/sqlite-database.ts";
 
 export interface StoredRow {
@@ -14,6 +13,13 @@ export interface StoredRow {
   tail: string;
 }
 
+/** Whether a read may take one more frame of `length` bytes (ByteBudget, SliceBudget). */
+export interface Admission {
+  admit(length: number): boolean;
+  /** True when the read should stop before loading the next segment (a slice that is full: see sliced-read.ts). */
+  full?(): boolean;
+}
+
 export interface StoredMessage {
   seq: number;
   frame: string;
@@ -24,6 +30,9 @@ export interface ReadWindow {
   nowMs: number;
   floor: number;
 }
+
+/** Most bytes of the history file read through a memory map (see the constructor). */
+const MMAP_BYTES = 256 * 1024 * 1024;
 
 /** Most messages in one segment; also bounds what size-trimming may keep beyond a channel's history size. */
 const MAX_SEGMENT = 512;
@@ -151,6 +160,10 @@ export class SqliteHistory {
     this.db.exec("PRAGMA journal_mode = WAL");
     // WAL + NORMAL: a committed batch survives a process crash (not a power cut).
     this.db.exec("PRAGMA synchronous = NORMAL");
+    // Reads through a memory map: a 1 MB history row read with read() calls cost ~3 ms
+    // (most of a large recovery's time on the event loop), mapped ~0.7 ms. Writes still
+    // go through the WAL. (An I/O error on a mapped page is a signal, not an error code.)
+    this.db.exec(`PRAGMA mmap_size = ${MMAP_BYTES}`);
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS segments (ch TEXT NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL, exp INTEGER NOT NULL, ttl INTEGER NOT NULL, tails TEXT NOT NULL, PRIMARY KEY (ch, last)) WITHOUT ROWID",
     );
@@ -216,7 +229,7 @@ export class SqliteHistory {
   }
 
   /** Up to `limit` messages after `since` inside the window, oldest first; reading stops where `budget` is spent. */
-  since(key: string, since: number, w: ReadWindow, limit: number, budget?: ByteBudget): StoredMessage[] {
+  since(key: string, since: number, w: ReadWindow, limit: number, budget?: Admission): StoredMessage[] {
     const out: StoredMessage[] = [];
     const after = Math.max(since, w.floor);
     const ch = channelOf(key);
@@ -229,13 +242,14 @@ export class SqliteHistory {
           out.push({ seq, frame: msgHead(ch, String(seq)) + tails[i]! });
         }
       }
-      if (out.length >= limit) break;
+      // A full slice stops here: loading the next segment only to find it does not fit would double a slice's cost.
+      if (out.length >= limit || budget?.full?.() === true) break;
     }
     return out;
   }
 
   /** The newest `limit` messages inside the window, oldest first; reading stops where `budget` is spent. */
-  newest(key: string, w: ReadWindow, limit: number, budget?: ByteBudget): StoredMessage[] {
+  newest(key: string, w: ReadWindow, limit: number, budget?: Admission): StoredMessage[] {
     const out: StoredMessage[] = [];
     const ch = channelOf(key);
     for (const s of this.selectNewestFirst.iterate(key)) {
