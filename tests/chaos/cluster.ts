@@ -53,8 +53,11 @@ export class ChaosCluster {
   /**
    * `logDir`: each node process appends its log to `<logDir>/<name>.<n>.log`
    * (n counts the processes started), at `logLevel` (default warn).
+   * `presenceTtlSec`: PRESENCE_TTL_SEC of the nodes (3: ghost leases go
+   * within seconds in a short run; every connection's lease is refreshed
+   * every third of it, so the soak's 15,000 connections use the default).
    */
-  constructor(private readonly logs: { logDir?: string; logLevel?: string } = {}) {}
+  constructor(private readonly logs: { logDir?: string; logLevel?: string; presenceTtlSec?: number } = {}) {}
 
   async start(nodeCount: number, historySize: number): Promise<void> {
     this.redis = await startRedis({ appendonly: true, appendfsync: "always", readyTimeoutMs: 120_000 });
@@ -71,7 +74,7 @@ export class ChaosCluster {
       WS_MAX_CONNECTIONS_PER_USER: "0",
       WS_UPGRADES_PER_IP_PER_SEC: "0",
       WS_MAX_UNAUTHENTICATED_PER_IP: "0",
-      PRESENCE_TTL_SEC: "3",
+      PRESENCE_TTL_SEC: String(this.logs.presenceTtlSec ?? 3),
       REDIS_COMMAND_TIMEOUT_MS: "500",
       LOG_LEVEL: this.logs.logLevel ?? "warn",
       // Production: a node that cannot reach Redis at start exits instead of falling back to the embedded engine.

@@ -44,6 +44,8 @@ export interface ChaosParams {
   /** Keep every node process's log in this directory (see ChaosCluster), at `nodeLogLevel`. */
   nodeLogDir?: string;
   nodeLogLevel?: string;
+  /** PRESENCE_TTL_SEC of the nodes (default 3, see ChaosCluster). */
+  presenceTtlSec?: number;
   log: (line: string) => void;
 }
 
@@ -65,7 +67,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
   const rnd = mulberry32(p.seed);
   const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
   const harnessFds0 = footprint(process.pid).fds;
-  const cluster = new ChaosCluster({ logDir: p.nodeLogDir, logLevel: p.nodeLogLevel });
+  const cluster = new ChaosCluster({ logDir: p.nodeLogDir, logLevel: p.nodeLogLevel, presenceTtlSec: p.presenceTtlSec });
   const channels = Array.from({ length: p.channels }, (_, i) => `room:c${i}`);
   const rooms = channels.map((c) => c.slice(5));
   const publishers: Publisher[] = [];
