@@ -16,8 +16,11 @@
  * Usage: node_modules/.bin/bun bench/soak/chaos.ts
  *   SOAK_SEED (random), SOAK_CHANNELS (200), SOAK_SUBSCRIBERS (30; 9 in churn mode)
  *   SOAK_MINUTES, SOAK_CONNECTIONS, SOAK_PROCS, SOAK_PACE_MS (200), SOAK_LIFE_SEC ("30-180"), SOAK_RAMP_SEC (120), SOAK_FAULT_SEC ("40-120"), SOAK_FINAL_REDIS_KILL (1 = one more Redis SIGKILL just before the end)
+ *   SOAK_LOG_DIR (keep each node process's log there), SOAK_LOG_LEVEL (warn)
+ *   SOAK_PRESENCE_TTL_SEC (churn mode: 15, the server's default; the CI suite's 3 s makes every
+ *   connection refresh its lease each second: 15,000 lease writes a second on an appendfsync-always Redis)
  */
-import { runChaos } from "../../tests/chaos/run.ts";
+import { redisInfo, runChaos } from "../../tests/chaos/run.ts";
 import { footprint, type ChaosCluster } from "../../tests/chaos/cluster.ts";
 import { ChurnLoad, type ChurnTally } from "./churn.ts";
 
@@ -58,15 +61,16 @@ async function sample(cluster: ChaosCluster): Promise<void> {
     try {
       const f = footprint(n.server.proc.pid);
       const conns = await connections(n.server.url);
+      const ready = await fetch(n.server.url + "/health/ready").then((r) => r.status, () => 0);
       samples.push({ t, node: n.name, pid: n.server.proc.pid, rssKiB: f.rssKiB, fds: f.fds, conns });
-      line.push(`${n.name} rss=${Math.round(f.rssKiB / 1024)}MiB fds=${f.fds} conns=${conns}`);
+      line.push(`${n.name} rss=${Math.round(f.rssKiB / 1024)}MiB fds=${f.fds} conns=${conns}${ready === 200 ? "" : ` ready=${ready}`}`);
     } catch {
       line.push(`${n.name} restarting`);
     }
   }
   try {
     const r = footprint(cluster.redis.pid);
-    line.push(`redis rss=${Math.round(r.rssKiB / 1024)}MiB`);
+    line.push(`redis rss=${Math.round(r.rssKiB / 1024)}MiB ${await redisInfo(cluster)}`);
   } catch {
     line.push("redis down");
   }
@@ -121,6 +125,9 @@ const r = await runChaos({
   channelsPerSubscriber: Math.ceil(channels / 4),
   window: churnMode ? 4 : 32,
   log,
+  nodeLogDir: env.SOAK_LOG_DIR,
+  nodeLogLevel: env.SOAK_LOG_LEVEL,
+  presenceTtlSec: Number(env.SOAK_PRESENCE_TTL_SEC ?? (churnMode ? 15 : 3)),
   ...(churnMode
     ? {
         durationSec: minutes! * 60,

@@ -3,7 +3,7 @@
  * three Switchboard nodes on fixed ports (so that a killed node comes back
  * where its clients reconnect), each restartable after SIGKILL.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -12,10 +12,13 @@ import { TEST_API_KEY, TEST_SECRET } from "../helpers/server.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 
-/** A node process. Its output is not kept (a long run would hold every line); errors go to stderr. */
+/**
+ * A node process. Its log (stdout) is not kept unless the cluster was given a
+ * log directory (a long run would hold every line); crashes go to stderr.
+ */
 export interface NodeProcess {
   url: string;
-  proc: Subprocess<"ignore", "ignore", "inherit">;
+  proc: Subprocess<"ignore", "ignore" | number, "inherit">;
   exited: Promise<number>;
   stop(): Promise<number>;
 }
@@ -45,6 +48,16 @@ export class ChaosCluster {
   redis!: RedisServer;
   private readonly dir = mkdtempSync(join(tmpdir(), "sb-chaos-"));
   private env: Record<string, string> = {};
+  private spawned = 0;
+
+  /**
+   * `logDir`: each node process appends its log to `<logDir>/<name>.<n>.log`
+   * (n counts the processes started), at `logLevel` (default warn).
+   * `presenceTtlSec`: PRESENCE_TTL_SEC of the nodes (3: ghost leases go
+   * within seconds in a short run; every connection's lease is refreshed
+   * every third of it, so the soak's 15,000 connections use the default).
+   */
+  constructor(private readonly logs: { logDir?: string; logLevel?: string; presenceTtlSec?: number } = {}) {}
 
   async start(nodeCount: number, historySize: number): Promise<void> {
     this.redis = await startRedis({ appendonly: true, appendfsync: "always", readyTimeoutMs: 120_000 });
@@ -61,9 +74,9 @@ export class ChaosCluster {
       WS_MAX_CONNECTIONS_PER_USER: "0",
       WS_UPGRADES_PER_IP_PER_SEC: "0",
       WS_MAX_UNAUTHENTICATED_PER_IP: "0",
-      PRESENCE_TTL_SEC: "3",
+      PRESENCE_TTL_SEC: String(this.logs.presenceTtlSec ?? 3),
       REDIS_COMMAND_TIMEOUT_MS: "500",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: this.logs.logLevel ?? "warn",
       // Production: a node that cannot reach Redis at start exits instead of falling back to the embedded engine.
       NODE_ENV: "production",
       CORS_ORIGINS: "*",
@@ -77,13 +90,20 @@ export class ChaosCluster {
   }
 
   private async spawn(name: string, port: number): Promise<NodeProcess> {
+    let logFd: number | undefined;
+    if (this.logs.logDir) {
+      mkdirSync(this.logs.logDir, { recursive: true });
+      logFd = openSync(join(this.logs.logDir, `${name}.${this.spawned++}.log`), "a");
+    }
     const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", HOST: "127.0.0.1", PORT: String(port), JWT_SECRET: TEST_SECRET, API_KEYS: TEST_API_KEY, DATA_DIR: join(this.dir, name), ...this.env, NODE_ID: name },
       stdin: "ignore",
-      stdout: "ignore",
+      stdout: logFd ?? "ignore",
       stderr: "inherit",
     });
+    // The child holds its own copy of the descriptor.
+    if (logFd !== undefined) closeSync(logFd);
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 15_000;
     // Listening is a condition to poll: the node's log goes nowhere.

@@ -41,6 +41,11 @@ export interface ChaosParams {
   started?: (cluster: ChaosCluster, channels: string[]) => Promise<void>;
   /** Called when publishing stopped, before the run is verified. */
   loadStopped?: () => Promise<void>;
+  /** Keep every node process's log in this directory (see ChaosCluster), at `nodeLogLevel`. */
+  nodeLogDir?: string;
+  nodeLogLevel?: string;
+  /** PRESENCE_TTL_SEC of the nodes (default 3, see ChaosCluster). */
+  presenceTtlSec?: number;
   log: (line: string) => void;
 }
 
@@ -62,7 +67,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
   const rnd = mulberry32(p.seed);
   const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
   const harnessFds0 = footprint(process.pid).fds;
-  const cluster = new ChaosCluster();
+  const cluster = new ChaosCluster({ logDir: p.nodeLogDir, logLevel: p.nodeLogLevel, presenceTtlSec: p.presenceTtlSec });
   const channels = Array.from({ length: p.channels }, (_, i) => `room:c${i}`);
   const rooms = channels.map((c) => c.slice(5));
   const publishers: Publisher[] = [];
@@ -142,7 +147,7 @@ export async function runChaos(p: ChaosParams): Promise<ChaosReport> {
     await p.loadStopped?.();
     p.log(`  ${Math.round((performance.now() - t0) / 1000)}s publishing done: ${sent()} sent, ${acked()} acknowledged; waiting for subscribers to catch up`);
 
-    const verdict = await settleAndVerify(cluster, publishers, subscribers, channels);
+    const verdict = await settleAndVerify(cluster, publishers, subscribers, channels, p.log);
     for (const c of [...publishers, ...subscribers]) c.client.close();
     await until(async () => ((await Promise.all(cluster.nodes.map((n) => connections(n.server.url)))).every((n) => n === 0) ? true : undefined), "every node to have no connections", 30_000);
     const footprints = cluster.nodes.map((n) => ({ node: n.name, baseline: n.baseline, end: footprint(n.server.proc.pid) }));
@@ -173,23 +178,11 @@ async function connections(baseUrl: string): Promise<number> {
 }
 
 /** Waits until every subscriber reached each channel's last offset, then checks the run. */
-async function settleAndVerify(cluster: ChaosCluster, publishers: Publisher[], subscribers: Subscriber[], channels: string[]): Promise<Verdict> {
+async function settleAndVerify(cluster: ChaosCluster, publishers: Publisher[], subscribers: Subscriber[], channels: string[], log: (line: string) => void): Promise<Verdict> {
   const truth = new Map<string, { off: string; id: string }[]>();
   const api = cluster.nodes[0]!.server;
-  for (const n of cluster.nodes) {
-    let last = "";
-    await until(
-      async () => {
-        const r = await fetch(n.server.url + "/health/ready").then(async (x) => ({ status: x.status, body: await x.text() }), (e) => ({ status: 0, body: String(e) }));
-        last = `${r.status} ${r.body}`;
-        return r.status === 200 ? true : undefined;
-      },
-      `${n.name} to be ready`,
-      60_000,
-    ).catch((err) => {
-      throw new Error(`${(err as Error).message} (last answer: ${last.slice(0, 300)})`);
-    });
-  }
+  const redisState = () => redisInfo(cluster).then((i) => `redis ${i}`);
+  for (const n of cluster.nodes) await ready(n.name, n.server.url, log, redisState);
   for (const ch of channels) truth.set(ch, await readAll(api.url, ch));
   const lagging = () => {
     const out: string[] = [];
@@ -206,6 +199,47 @@ async function settleAndVerify(cluster: ChaosCluster, publishers: Publisher[], s
     throw new Error(`${(err as Error).message}: ${lagging().slice(0, 10).join("; ")}`);
   });
   return verify(truth, publishers, subscribers);
+}
+
+/**
+ * Waits ≤ 60 s for `/health/ready` 200. Every change of the answer is logged
+ * with its time, and a node that never gets there fails the run with its
+ * last answer and its engine's /health report (readers down, last bus read).
+ */
+async function ready(name: string, url: string, log: (line: string) => void, more: () => Promise<string>): Promise<void> {
+  const t0 = performance.now();
+  let last = "";
+  const changes: string[] = [];
+  await until(
+    async () => {
+      const r = await fetch(url + "/health/ready").then(async (x) => ({ status: x.status, body: await x.text() }), (e) => ({ status: 0, body: String(e) }));
+      const answer = `${r.status} ${r.body}`.slice(0, 300);
+      if (answer !== last) changes.push(`${((performance.now() - t0) / 1000).toFixed(1)}s ${answer}`);
+      last = answer;
+      return r.status === 200 ? true : undefined;
+    },
+    `${name} to be ready`,
+    60_000,
+  ).catch(async (err) => {
+    const health = await fetch(url + "/health").then((x) => x.text(), (e) => String(e));
+    throw new Error(`${(err as Error).message} (answers: ${changes.slice(-10).join(" | ")}; /health: ${health.slice(0, 1500)}; ${await more()})`);
+  });
+  if (changes.length > 1) log(`  ${name} ready after: ${changes.join(" | ")}`);
+}
+
+/**
+ * A few persistence figures of the chaos Redis (loading, AOF size, rewrite,
+ * delayed fsyncs) and its latency monitor's latest spikes over 100 ms (the
+ * monitor is switched on here, again after every restart), for diagnostics.
+ */
+export async function redisInfo(cluster: ChaosCluster): Promise<string> {
+  const cli = (...args: string[]) => cluster.redis.cli(...args).catch((e: unknown) => String(e));
+  const text = await cli("INFO", "persistence");
+  const want = ["loading", "aof_current_size", "aof_rewrite_in_progress", "aof_delayed_fsync", "aof_last_write_status"];
+  const fields = text.split(/\r?\n/).filter((l) => want.includes(l.split(":")[0]!));
+  await cli("CONFIG", "SET", "latency-monitor-threshold", "100");
+  const latest = (await cli("LATENCY", "LATEST")).trim().split(/\s+/).join(" ");
+  return `${fields.length ? fields.join(" ") : text.trim().slice(0, 200)} latency-latest: ${latest.slice(0, 300)}`;
 }
 
 /** The whole retained history of `ch`, paged with since (answers are bounded in bytes). */

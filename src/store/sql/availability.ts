@@ -1,17 +1,25 @@
 import { SwitchboardError } from "../../protocol/errors.ts";
 import type { SqlDriver } from "./driver.ts";
 
+/** How often a store without a heartbeat (SQLite) probes while it is down. */
+const RECOVERY_PROBE_MS = 1000;
+
 /**
  * Whether the database answers: a failure that means "unreachable" marks it
  * down at once, a heartbeat ping brings it back up. While down, writes are
  * refused before they are queued, so nothing is acknowledged that was not
- * committed, and the caller learns it at once.
+ * committed, and the caller learns it at once. A database without a
+ * heartbeat (SQLite: no network) probes only while it is down, every
+ * RECOVERY_PROBE_MS, and is up again after the first probe that succeeds:
+ * nothing else could bring it back, since writes are refused while down.
  */
 export class StoreAvailability {
   up = false;
   reason = "starting";
   private readonly listeners: ((up: boolean, reason: string) => void)[] = [];
   private timer: Timer | undefined;
+  private recovery: Timer | undefined;
+  private stopped = false;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -39,8 +47,28 @@ export class StoreAvailability {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
+    clearInterval(this.recovery);
+    this.recovery = undefined;
+  }
+
+  /** Marked down by a failure: without a heartbeat, probe until the database answers again. */
+  private down(reason: string): void {
+    this.set(false, reason);
+    if (this.heartbeatMs > 0 || this.recovery || this.stopped) return;
+    this.recovery = setInterval(async () => {
+      try {
+        await this.bounded(this.driver.ping());
+      } catch {
+        return;
+      }
+      clearInterval(this.recovery);
+      this.recovery = undefined;
+      if (!this.stopped) this.set(true, "ready");
+    }, RECOVERY_PROBE_MS);
+    this.recovery.unref();
   }
 
   private async beat(): Promise<void> {
@@ -64,7 +92,7 @@ export class StoreAvailability {
     } catch (err) {
       if (err instanceof SwitchboardError) throw err;
       if (err instanceof StoreTimeout || this.driver.isUnavailable(err)) {
-        this.set(false, `${this.driver.kind} unreachable: ${describeError(err)}`);
+        this.down(`${this.driver.kind} unreachable: ${describeError(err)}`);
         throw new SwitchboardError("SERVICE_UNAVAILABLE", "record store unavailable; nothing was stored", { cause: err });
       }
       throw err;

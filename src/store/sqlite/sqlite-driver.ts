@@ -33,6 +33,8 @@ export class SqliteDriver implements SqlDriver {
     // WAL + NORMAL: a committed batch survives a process crash (not a power cut).
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)");
+    // One row the availability probe rewrites (see ping).
+    db.exec("CREATE TABLE IF NOT EXISTS store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)");
     const current = db.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_migrations").get()?.v ?? 0;
     if (current > LATEST_SCHEMA) throw new SchemaTooNewError(current, LATEST_SCHEMA);
     for (const m of pendingMigrations(migrations, current)) {
@@ -63,8 +65,13 @@ export class SqliteDriver implements SqlDriver {
     return this.query<T>(sql, params);
   }
 
+  /**
+   * A probe write (one row rewritten and committed): the store is marked
+   * down when a write failed (disk full, I/O error, a stalled event loop
+   * timed out), and only a write that commits shows it can take them again.
+   */
   async ping(): Promise<void> {
-    this.open_;
+    this.open_.query("INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms").run(Date.now());
   }
 
   isUnavailable(err: unknown): boolean {
