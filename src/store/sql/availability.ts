@@ -115,7 +115,9 @@ export class StoreAvailability {
     }
   }
 
+  /** `p` with the store's timeout; none when timeoutMs is 0 (SQLite: a write either commits or throws). */
   private bounded<T>(p: Promise<T>): Promise<T> {
+    if (this.timeoutMs <= 0) return p;
     let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreTimeout(this.timeoutMs)), this.timeoutMs);
