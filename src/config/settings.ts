@@ -126,7 +126,7 @@ export const SETTINGS = {
   DATABASE_TIMEOUT_MS: spec("2000", "A record-store statement or commit slower than this fails with SERVICE_UNAVAILABLE.", int(50, 60_000)),
   DATABASE_POOL_SIZE: spec("10", "PostgreSQL connections per node.", int(1, 200)),
   NOTIFICATION_RETENTION_DAYS: spec("90", "Days a notification is kept in the record store; 0 = forever.", int(0, 36500)),
-  REPORT_WORKERS: spec("auto", "Worker threads rendering PDF reports at once (off the event loop); `auto` = 2, or 1 where this process may use a single CPU core (cgroup quota or machine). More than the cores make rendering compete with the event loop, and a warning is logged at start-up.", autoOrRange(1, 64, defaultReportWorkers)),
+  REPORT_WORKERS: spec("auto", "Worker threads rendering PDF reports at once (off the event loop); `auto` = 2, or 1 where this process may use a single CPU core (cgroup quota or machine); with `WORKERS=N`, each process's share of the cores (at least 1). More than the cores make rendering compete with the event loop, and a warning is logged at start-up (for `WORKERS=N`, when the node's N × `REPORT_WORKERS` threads outnumber the cores).", autoOrRange(1, 64, defaultReportWorkers)),
   REPORT_QUEUE_SIZE: spec("16", "Reports waiting for a worker; more get HTTP 429 with `Retry-After`.", int(0, 10_000)),
   REPORT_TIMEOUT_MS: spec("30000", "A report still rendering after this is stopped (its worker is terminated and replaced) and answered 503.", int(100, 600_000)),
   REPORT_MAX_PAGES: spec("500", "Longest report in pages; longer ones are refused with 413.", int(1, 100_000)),

@@ -16,6 +16,7 @@
 import { createServer } from "node:net";
 import type { Subprocess } from "bun";
 import type { Logger } from "../observability/logger.ts";
+import { supervisedReportWorkers } from "../reports/report-workers.ts";
 
 export interface SupervisorOptions {
   workers: number;
@@ -55,12 +56,15 @@ export async function superviseWorkers(o: SupervisorOptions): Promise<never> {
   const procs: Subprocess[] = [];
   const done = Promise.withResolvers<number>();
   let stopping = false;
+  const reports = supervisedReportWorkers(process.env.REPORT_WORKERS, o.workers);
+  if (reports.warning) o.logger.warn(reports.warning, { workers: o.workers });
+  const reportEnv = reports.perProcess === undefined ? {} : { REPORT_WORKERS: reports.perProcess };
 
   const start = (i: number) => {
     const startedAt = Date.now();
     const node = workerNodeId(o.nodeId, i);
     const p = Bun.spawn([process.execPath, o.entry], {
-      env: { ...process.env, WORKERS: "1", REUSE_PORT: "true", PORT: String(port), NODE_ID: node, EXIT_WITH_PARENT: "true" },
+      env: { ...process.env, ...reportEnv, WORKERS: "1", REUSE_PORT: "true", PORT: String(port), NODE_ID: node, EXIT_WITH_PARENT: "true" },
       stdio: ["ignore", "inherit", "inherit"],
     });
     procs[i] = p;

@@ -47,3 +47,21 @@ export function reportWorkersWarning(workers: number, cores = cpuCores()): strin
   if (workers <= cores) return undefined;
   return `REPORT_WORKERS=${workers} is above the ${cores} CPU core${cores === 1 ? "" : "s"} this process may use: report rendering will take time from the event loop and WebSocket latency will rise while reports render; set REPORT_WORKERS to ${cores} or less (unset = auto)`;
 }
+
+/**
+ * WORKERS=N runs N server processes, each with its own render pool. With
+ * REPORT_WORKERS unset (auto), each process gets its share of the cores
+ * (at least 1) instead of 2 each; the answer is the REPORT_WORKERS value the
+ * supervisor gives its processes (undefined: the operator set one, keep it),
+ * and the warning when the node's render threads still outnumber the cores.
+ */
+export function supervisedReportWorkers(configured: string | undefined, processes: number, cores = cpuCores()): { perProcess: string | undefined; warning: string | undefined } {
+  const auto = configured === undefined || configured.trim() === "" || configured.trim() === "auto";
+  const each = auto ? Math.max(1, Math.min(MEASURED_WORKERS, Math.floor(cores / processes))) : Number(configured);
+  const total = each * processes;
+  const warning =
+    Number.isFinite(total) && total > cores
+      ? `WORKERS=${processes} processes × REPORT_WORKERS=${each} = ${total} render threads on ${cores} CPU core${cores === 1 ? "" : "s"}: report rendering will take time from the event loops while reports render; lower REPORT_WORKERS or WORKERS`
+      : undefined;
+  return { perProcess: auto ? String(each) : undefined, warning };
+}

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
-import { cpuCores, defaultReportWorkers, reportWorkersWarning } from "../../src/reports/report-workers.ts";
+import { cpuCores, defaultReportWorkers, reportWorkersWarning, supervisedReportWorkers } from "../../src/reports/report-workers.ts";
 import { RUNTIMES, startServer, TEST_SECRET, type TestServer } from "../helpers/server.ts";
 
 /** The cores the server will see: same machine, same cgroup as this test process. */
@@ -52,4 +52,17 @@ test("REPORT_WORKERS=auto (the default) is 2, or 1 on a single core; bad values 
   expect(reportWorkersWarning(2, 2)).toBeUndefined();
   expect(reportWorkersWarning(8, 2)).toContain("REPORT_WORKERS=8 is above the 2 CPU cores");
   expect(reportWorkersWarning(2, 1)).toContain("above the 1 CPU core this process");
+});
+
+test("WORKERS=N: with REPORT_WORKERS unset each process gets its share of the cores; a node whose render threads outnumber the cores is warned about", () => {
+  // auto: the cores shared out, at least 1 and at most 2 per process
+  expect(supervisedReportWorkers(undefined, 2, 8)).toEqual({ perProcess: "2", warning: undefined });
+  expect(supervisedReportWorkers("auto", 4, 8)).toEqual({ perProcess: "2", warning: undefined });
+  expect(supervisedReportWorkers(undefined, 2, 2)).toEqual({ perProcess: "1", warning: undefined });
+  const starved = supervisedReportWorkers(undefined, 4, 2);
+  expect(starved.perProcess).toBe("1");
+  expect(starved.warning).toContain("WORKERS=4 processes × REPORT_WORKERS=1 = 4 render threads on 2 CPU cores");
+  // set by the operator: kept, and warned about when the node's total is above the cores
+  expect(supervisedReportWorkers("2", 2, 2)).toEqual({ perProcess: undefined, warning: expect.stringContaining("= 4 render threads on 2 CPU cores") });
+  expect(supervisedReportWorkers("1", 2, 2)).toEqual({ perProcess: undefined, warning: undefined });
 });
