@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL client seam on both runtimes: the same PostgresStore code
- * on Bun (Bun.SQL) and on Node (postgres.js), against one PostgreSQL started
+ * on Bun (Bun.SQL) and on Node (node-postgres), against one PostgreSQL started
  * here, a fresh database per run, runtimes alternated round by round.
  *  - writes: W chat messages appended 200 per loop turn (the store merges a
  *    turn's one-row INSERTs and commits them in one transaction), awaited
@@ -67,7 +67,7 @@ try {
       const cmd = rt === "bun" ? [process.execPath, import.meta.path] : ["node", join(out, "pg-client.js")];
       const p = Bun.spawn(cmd, { env: { ...process.env, PG_BENCH_URL: url }, stdout: "pipe", stderr: "inherit" });
       const r = JSON.parse((await new Response(p.stdout).text()).trim()) as { runtime: string; writesPerSec: number; readsPerSec: number; readCpuUsPerQuery: number };
-      console.log(`round ${round} ${r.runtime.padEnd(4)} (${r.runtime === "bun" ? "Bun.SQL" : "postgres.js"}): ${Math.round(r.writesPerSec).toLocaleString("en")} appended rows/s, ${Math.round(r.readsPerSec).toLocaleString("en")} reads/s (${r.readCpuUsPerQuery.toFixed(0)} µs client CPU per read)`);
+      console.log(`round ${round} ${r.runtime.padEnd(4)} (${r.runtime === "bun" ? "Bun.SQL" : "node-postgres"}): ${Math.round(r.writesPerSec).toLocaleString("en")} appended rows/s, ${Math.round(r.readsPerSec).toLocaleString("en")} reads/s (${r.readCpuUsPerQuery.toFixed(0)} µs client CPU per read)`);
     }
   }
 } finally {

@@ -135,5 +135,5 @@ function redisPostgres(name: string, runtimes: readonly [Runtime, Runtime]): Set
   };
 }
 
-/** The Redis + PostgreSQL deployment with its first node on Node (postgres.js, uWebSockets.js) and its second on Bun. */
+/** The Redis + PostgreSQL deployment with its first node on Node (node-postgres, uWebSockets.js) and its second on Bun. */
 export const MIXED_RUNTIME_SETUP: Setup = redisPostgres("Redis + PostgreSQL (a Node node and a Bun node)", ["node", "bun"]);

@@ -1,6 +1,6 @@
 /**
  * Call records on both stores, registered by call-store.test.ts on Bun and
- * by call-store.node.ts on Node (better-sqlite3, postgres.js). Nothing here
+ * by call-store.node.ts on Node (better-sqlite3, node-postgres). Nothing here
  * may need Bun.
  */
 import { mkdtempSync, rmSync } from "node:fs";

@@ -2,7 +2,7 @@
  * The PostgreSQL store's suite: the store contract and PostgreSQL's own
  * cases, against real servers this suite starts. Registered by
  * postgres.test.ts on Bun (Bun.SQL) and by postgres.node.ts on Node
- * (postgres.js), one suite on both clients. Nothing here may need Bun.
+ * (node-postgres), one suite on both clients. Nothing here may need Bun.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { SchemaTooNewError } from "../../src/store/migrations.ts";
@@ -66,7 +66,7 @@ export function postgresSuite(): void {
       const url = await pg.createDatabase(`future_${process.pid}`);
       const first = store(url);
       await first.start();
-      // Through the store's own client seam: Bun.SQL on Bun, postgres.js on Node.
+      // Through the store's own client seam: Bun.SQL on Bun, node-postgres on Node.
       const sql = openPg(url, { max: 1, connectTimeoutSec: 5, idleTimeoutSec: 5 });
       await sql.unsafe("INSERT INTO schema_migrations VALUES (42, 'from the future', 0)");
       await sql.close(2);
@@ -97,6 +97,42 @@ export function postgresSuite(): void {
         const page = await s.messagesBefore("t", "c", undefined, 10, 0);
         expect(page.messages.map((m) => m.off)).toEqual([1, 3]);
         expect(changes).toEqual([true, false, true]);
+      } finally {
+        await s.stop();
+        await own.stop();
+      }
+    });
+
+    test("the server shutting down under a stream of small reads and writes costs errors, never the process", async () => {
+      // postgres.js 3.4.9 threw from a deferred socket write after such a close (porsager/postgres#1208) and ended the process.
+      const own = await startPostgres();
+      const s = store(own.url);
+      await s.start();
+      try {
+        await s.putConversation("t", "c", { title: null, members: ["ann"] }, 1);
+        let off = 0;
+        const codes = new Set<string>();
+        for (let round = 0; round < 3; round++) {
+          let halted = false;
+          const load = Array.from({ length: 32 }, async (_, i) => {
+            while (!halted) {
+              const op = i % 2 === 0 ? s.isMember("t", "c", "ann") : s.appendMessage("t", "c", { off: ++off, ev: "m", data: "x", from: "ann", ts: off }, null);
+              await op.catch((e) => codes.add(String(e?.code)));
+              await sleep(0);
+            }
+          });
+          await sleep(100);
+          await own.halt();
+          halted = true;
+          await Promise.all(load);
+          await own.restart();
+          while (!s.health().up) await sleep(50);
+        }
+        // Every failure was answered as the store being unreachable, and the store works again afterwards.
+        expect([...codes]).toEqual(["SERVICE_UNAVAILABLE"]);
+        expect(await s.isMember("t", "c", "ann")).toBe(true);
+        await s.appendMessage("t", "c", { off: ++off, ev: "m", data: "after", from: "ann", ts: off }, null);
+        expect((await s.messagesBefore("t", "c", undefined, 1, 0)).messages.map((m) => m.data)).toEqual(["after"]);
       } finally {
         await s.stop();
         await own.stop();

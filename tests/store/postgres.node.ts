@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL store's suite on Node (postgres.js behind the client seam):
+ * The PostgreSQL store's suite on Node (node-postgres behind the client seam):
  * bundled and run with node by tests/helpers/on-node.ts, checked case by
  * case by postgres.test.ts.
  */

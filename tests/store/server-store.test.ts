@@ -15,7 +15,7 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-// One suite, both runtimes: the Node build reaches PostgreSQL through postgres.js, the Bun one through Bun.SQL.
+// One suite, both runtimes: the Node build reaches PostgreSQL through node-postgres, the Bun one through Bun.SQL.
 for (const runtime of RUNTIMES) describe(`on ${runtime}`, () => {
   test("a node on DATABASE_URL reports the store; a PostgreSQL outage turns /health/ready 503 with the reason, then recovers", async () => {
     const url = await pg.createDatabase(`ready_probe_${runtime}`);

@@ -1,68 +1,118 @@
-import postgres from "postgres";
+import pg from "pg";
 import type { SqlValue } from "../sql/driver.ts";
 import { UNREACHABLE_SQLSTATE, type PgClient, type PgOptions, type PgQueryable, type PgResult } from "./pg-client.ts";
-
-type Sql = postgres.Sql;
-type Queryable = Pick<Sql, "unsafe">;
-
-/** postgres.js's own connection failures (its socket errors are Node's: ECONNREFUSED, ECONNRESET, …). */
-const CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT"]);
 
 /**
  * Statements with at most this many parameters are prepared (named, kept per
  * connection): the store's fixed statements. Merged multi-row INSERTs and long
  * IN lists (a new text per row count) go unnamed, so the per-connection cache
- * stays a few dozen statements. Prepared, a membership check cost 42–46 µs of
- * client CPU instead of 88–99 (bench/micro/pg-client.ts commit).
+ * stays a few dozen statements.
  */
 const MAX_PREPARED_PARAMS = 32;
 
-function run(q: Queryable, text: string, params: SqlValue[] | undefined): Promise<PgResult> {
+/**
+ * node-postgres's own connection failures carry no code, only a message:
+ * a socket that ended, a connect that timed out, a client or pool that is
+ * no longer usable. Socket errors carry Node's (ECONNREFUSED, ECONNRESET, …).
+ */
+const CONNECTION_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Cannot use a pool after calling end/i;
+
+/** A name per prepared statement text: `s<n>`, the same on every connection. */
+const names = new Map<string, string>();
+
+function config(text: string, params: SqlValue[] | undefined): pg.QueryConfig {
   const values = params ?? [];
-  // Parameters go untyped: the server infers each from the statement, as it does for Bun.SQL's.
-  return q.unsafe(text, values, { prepare: values.length > 0 && values.length <= MAX_PREPARED_PARAMS }) as unknown as Promise<PgResult>;
+  if (values.length === 0 || values.length > MAX_PREPARED_PARAMS) return { text, values };
+  let name = names.get(text);
+  if (name === undefined) names.set(text, (name = "s" + names.size));
+  return { name, text, values };
 }
 
+function result(r: pg.QueryResult | pg.QueryResult[]): PgResult {
+  // Several statements in one text (the simple protocol) answer one result each: the last one speaks.
+  const last = Array.isArray(r) ? r[r.length - 1]! : r;
+  const rows = last.rows as PgResult;
+  rows.count = last.rowCount;
+  return rows;
+}
+
+async function run(q: pg.Pool | pg.PoolClient, text: string, params: SqlValue[] | undefined): Promise<PgResult> {
+  // Parameters go untyped: the server infers each from the statement, as it does for Bun.SQL's.
+  return result(await q.query(config(text, params) as pg.QueryConfig<SqlValue[]>));
+}
+
+/** Ignores what it is given: the error reaches the statement that was waiting, or nobody was. */
+const swallow = (): void => {};
+
 /**
- * The PostgreSQL seam on Node: the `postgres` package (postgres.js 3.4), the
- * client Bun.SQL's API is modelled on, so the driver's calls map one to one:
- * `unsafe` with positional parameters, `begin` with pipelined statements on
- * one connection, `end` with a timeout.
+ * The PostgreSQL seam on Node: node-postgres (`pg` 8), a pool of clients.
+ * A transaction checks one client out, runs BEGIN, the caller's statements
+ * (one after another, in the order they were started) and COMMIT, or
+ * ROLLBACK when anything throws; a client that failed is destroyed, not
+ * returned to the pool. While checked out, a client's connection error has
+ * a listener here: node-postgres emits it as an `error` event, which would
+ * otherwise end the process.
  */
 class NodePg implements PgClient {
-  constructor(private readonly sql: Sql) {}
-
-  unsafe(text: string, params?: SqlValue[]): Promise<PgResult> {
-    return run(this.sql, text, params);
+  constructor(private readonly pool: pg.Pool) {
+    // An idle client's connection error (the server went away): the pool drops that client; nothing to answer.
+    pool.on("error", swallow);
   }
 
-  begin<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    return this.sql.begin((tx) => fn({ unsafe: (text, params) => run(tx, text, params) })) as Promise<T>;
+  unsafe(text: string, params?: SqlValue[]): Promise<PgResult> {
+    return run(this.pool, text, params);
+  }
+
+  async begin<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    client.on("error", swallow);
+    let failure: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      // One statement at a time on the client, in the order they were started (node-postgres does not pipeline).
+      let tail: Promise<unknown> = Promise.resolve();
+      const out = await fn({
+        unsafe: (text, params) => {
+          const p = tail.then(() => run(client, text, params));
+          tail = p.catch(swallow);
+          return p;
+        },
+      });
+      await tail;
+      await client.query("COMMIT");
+      return out;
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      await client.query("ROLLBACK").catch(swallow);
+      throw err;
+    } finally {
+      client.removeListener("error", swallow);
+      // A failed connection must not serve the next caller: release(err) destroys it. A statement's error keeps it.
+      client.release(failure && this.isUnavailable(failure) ? failure : undefined);
+    }
   }
 
   isUnavailable(err: unknown): boolean {
-    const e = err as { name?: string; code?: unknown };
-    if (typeof e?.code !== "string") return false;
-    // A server error (PostgresError) carries its SQLSTATE in `code`.
-    if (e.name === "PostgresError") return UNREACHABLE_SQLSTATE.test(e.code);
-    return CONNECTION_CODES.has(e.code) || /^E[A-Z]+$/.test(e.code);
+    const e = err as { code?: unknown; message?: unknown };
+    if (e instanceof pg.DatabaseError) return typeof e.code === "string" && UNREACHABLE_SQLSTATE.test(e.code);
+    if (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code)) return true;
+    return typeof e?.message === "string" && CONNECTION_MESSAGE.test(e.message);
   }
 
   async close(timeoutSec: number): Promise<void> {
-    await this.sql.end({ timeout: timeoutSec });
+    // pool.end waits for checked-out clients; bound it as the other seam does.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.pool.end(), new Promise<void>((r) => (timer = setTimeout(r, timeoutSec * 1000)))]).finally(() => clearTimeout(timer));
   }
 }
 
 export function openNodePg(url: string, o: PgOptions): PgClient {
   return new NodePg(
-    postgres(url, {
+    new pg.Pool({
+      connectionString: url,
       max: o.max,
-      connect_timeout: o.connectTimeoutSec,
-      idle_timeout: o.idleTimeoutSec,
-      // No array columns here: skip the type lookup on every new connection.
-      fetch_types: false,
-      // postgres.js prints server notices (e.g. "relation already exists, skipping") to the console: stdout carries the JSON log.
-      onnotice: () => {},
+      connectionTimeoutMillis: o.connectTimeoutSec * 1000,
+      idleTimeoutMillis: o.idleTimeoutSec * 1000,
     }),
   );
 }

@@ -2,8 +2,8 @@ import type { SqlValue } from "../sql/driver.ts";
 
 /**
  * The PostgreSQL client seam: the few calls PostgresDriver makes, filled by
- * Bun's built-in Bun.SQL on Bun and by the `postgres` package (postgres.js,
- * whose API Bun.SQL follows) on Node; open-pg.ts picks one. Statements use
+ * Bun's built-in Bun.SQL on Bun and by node-postgres (the `pg` package) on
+ * Node; open-pg.ts picks one. Statements use
  * `$n` placeholders.
  */
 export type PgResult = Record<string, unknown>[] & { count?: number | null; affectedRows?: number | null };
@@ -16,7 +16,8 @@ export interface PgQueryable {
 export interface PgClient extends PgQueryable {
   /**
    * `fn` inside BEGIN … COMMIT on one pooled connection (ROLLBACK when it
-   * throws). Statements started without awaiting each other are pipelined.
+   * throws). Statements started without awaiting each other run in the
+   * order started (Bun.SQL pipelines them; node-postgres sends one at a time).
    */
   begin<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T>;
   /** True when `err` means the server cannot be reached (rather than a bad statement). */

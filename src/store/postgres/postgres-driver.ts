@@ -8,10 +8,10 @@ const MIGRATION_LOCK = 73_265_419;
 
 /**
  * PostgreSQL through the client seam (pg-client.ts: Bun.SQL on Bun,
- * postgres.js on Node): a small pool, `?` placeholders rewritten to `$n`
- * once per statement text. Statements of a transaction are sent without
- * waiting for each answer (both clients pipeline them on the transaction's
- * connection).
+ * node-postgres on Node): a small pool, `?` placeholders rewritten to `$n`
+ * once per statement text. Statements of a transaction are started without
+ * waiting for each answer (Bun.SQL pipelines them on the transaction's
+ * connection; node-postgres sends them one after another).
  */
 export class PostgresDriver implements SqlDriver {
   readonly kind = "postgres" as const;
