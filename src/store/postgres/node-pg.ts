@@ -64,8 +64,7 @@ class NodePg implements PgClient {
   }
 
   async begin<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    client.on("error", swallow);
+    const client = await this.checkout();
     let failure: Error | undefined;
     try {
       await client.query("BEGIN");
@@ -90,6 +89,23 @@ class NodePg implements PgClient {
       // A failed connection must not serve the next caller: release(err) destroys it. A statement's error keeps it.
       client.release(failure && this.isUnavailable(failure) ? failure : undefined);
     }
+  }
+
+  /**
+   * A client with an `error` listener already on it. The listener goes on
+   * inside the pool's callback: the pool hands a client over while it reads
+   * another statement's answer, and when the same packet goes on with the
+   * server's "terminating connection" (57P01), that error is emitted before
+   * any promise continuation could add a listener, ending the process.
+   */
+  private checkout(): Promise<pg.PoolClient> {
+    return new Promise((resolve, reject) => {
+      this.pool.connect((err, client) => {
+        if (err || !client) return reject(err ?? new Error("the pool gave no client"));
+        client.on("error", swallow);
+        resolve(client);
+      });
+    });
   }
 
   isUnavailable(err: unknown): boolean {
