@@ -122,4 +122,44 @@ describe("Redis outages", () => {
     expect(sub.frames.filter(isMsg("room:frz")).map((f) => f.data)).toEqual(["before", "after"]);
     expect(BigInt(after.off)).toBe(BigInt(before.off) + 1n);
   }, 60_000);
+
+  test("Redis stalled for 1.3 command timeouts (one slow moment, not an outage): /health/ready stays 200 on both nodes while the publish that missed its deadline is answered", async () => {
+    const redis = backend.redis!;
+    for (const n of nodes) await readyStatus(n, 200);
+    const sub = await connect(nodes[1]!, "listener", "slow");
+    await sub.request({ t: "sub", ch: "room:slow" });
+    const pub = await connect(nodes[0]!, "writer", "slow");
+    expect((await pub.request({ t: "pub", ch: "room:slow", ev: "n", data: "before" })).t).toBe("ok");
+    const seen: number[] = [];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        for (const n of nodes) seen.push((await fetch(n.url + "/health/ready")).status);
+        await Bun.sleep(20);
+      }
+    })();
+    redis.pause();
+    let late: Record<string, unknown>;
+    try {
+      // Sent into the stall: it misses its deadline, which alone must not drain the node.
+      const inFlight = pub.request({ t: "pub", ch: "room:slow", ev: "n", data: "stalled" }, 15_000);
+      await Bun.sleep(TIMEOUT_MS * 1.3);
+      redis.resume();
+      late = await inFlight;
+      // Past the point where the confirming probe answered (it was sent at the deadline, inside the stall).
+      await Bun.sleep(TIMEOUT_MS * 2);
+    } finally {
+      redis.resume();
+      polling = false;
+      await poll;
+    }
+    expect(seen.length).toBeGreaterThan(10);
+    expect(seen.filter((s) => s !== 200)).toEqual([]);
+    const after = await pub.request({ t: "pub", ch: "room:slow", ev: "n", data: "after" });
+    expect(after.t).toBe("ok");
+    await sub.next((f) => isMsg("room:slow")(f) && f.off === after.off);
+    // The stalled publish was answered one way or the other, and the subscriber saw exactly what was acknowledged.
+    const expected = late.t === "ok" ? ["before", "stalled", "after"] : ["before", "after"];
+    expect(sub.frames.filter(isMsg("room:slow")).map((f) => f.data)).toEqual(expected);
+  }, 60_000);
 });

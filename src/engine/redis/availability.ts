@@ -3,6 +3,8 @@ import type { RedisClient } from "./connection.ts";
 
 /** Failures that mean Redis is out of reach (or frozen), as opposed to a command Redis refused. */
 const UNREACHABLE = /timed? ?out|not writeable|Connection is closed|MaxRetriesPerRequest|DEADLINE|ECONNREFUSED|CLUSTERDOWN|enableOfflineQueue/i;
+/** Of those, a command that missed its deadline on a connection that is still open: Redis may only have been slow. */
+const TIMED_OUT = /timed? ?out/i;
 /**
  * Redis answers but refuses writes: its persistence failed (MISCONF: a failed
  * RDB save with stop-writes-on-bgsave-error, or AOF write errors), or it is a
@@ -42,8 +44,9 @@ export interface AvailabilityStatus {
 
 /**
  * Whether the Redis engine can serve: up while the command connection answers
- * and every bus reader runs. Command failures turn it down; the connection's
- * ready event, the PING probe and the readers turn it back up. It also keeps
+ * and every bus reader runs. Command failures turn it down (a timeout on an
+ * open connection only once a probe right after times out too); the
+ * connection's ready event, the probe and the readers turn it back up. It also keeps
  * the Redis clock skew, re-measured whenever the command connection comes back.
  */
 export class RedisAvailability {
@@ -59,6 +62,8 @@ export class RedisAvailability {
   private reason = "not started";
   /** The probe in flight, shared by the timer and by recheck(). */
   private probing: Promise<void> | undefined;
+  /** The probe that confirms a timeout (see missedDeadline), in flight. */
+  private confirming: Promise<void> | undefined;
 
   constructor(opts: RedisAvailabilityOptions) {
     this.opts = opts;
@@ -107,8 +112,24 @@ export class RedisAvailability {
   commandFailed(what: string, message: string): void {
     if (WRITES_REFUSED.test(message)) return this.refuseWrites(message);
     if (!UNREACHABLE.test(message)) return;
+    if (this.missedDeadline(message)) return;
     this.commandUp = false;
     this.refresh(`${what}: ${message}`);
+  }
+
+  /**
+   * A command that timed out while the connection stays open is not an
+   * outage yet: one slow command (a large script, an fsync stall) delays
+   * every command behind it, and turning readiness 503 for it would have a
+   * load balancer drain a node that is fine. A probe sent now decides: it
+   * answers within its own deadline (Redis was slow, nothing changes) or
+   * times out too (down). So Redis is declared down after about two command
+   * timeouts of silence instead of one. True when the probe decides.
+   */
+  private missedDeadline(message: string): boolean {
+    if (!TIMED_OUT.test(message) || !this.commandUp || this.client?.status !== "ready" || this.opts.signal.aborted) return false;
+    this.confirming ??= this.probeOnce(true).finally(() => (this.confirming = undefined));
+    return true;
   }
 
   /** The engine stopped: down for good, reported even if it already was down. */
@@ -173,7 +194,8 @@ export class RedisAvailability {
     return this.commandUp;
   }
 
-  private async probeOnce(): Promise<void> {
+  /** `confirming`: this probe decides a timeout (missedDeadline); its own timeout turns availability down. */
+  private async probeOnce(confirming = false): Promise<void> {
     const client = this.client;
     if (!client || this.opts.signal.aborted) return;
     try {
@@ -193,7 +215,7 @@ export class RedisAvailability {
       if (WRITES_REFUSED.test(message)) {
         this.commandUp = true;
         this.refuseWrites(message);
-      } else if (this.commandUp) {
+      } else if (this.commandUp && (confirming || !this.missedDeadline(message))) {
         this.commandUp = false;
         this.refresh(`probe failed: ${message}`);
       }
