@@ -123,7 +123,7 @@ describe("Redis outages", () => {
     expect(BigInt(after.off)).toBe(BigInt(before.off) + 1n);
   }, 60_000);
 
-  test("Redis stalled for 1.3 command timeouts (one slow moment, not an outage): /health/ready stays 200 on both nodes while the publish that missed its deadline is answered", async () => {
+  test("Redis stalled for 1.2 command timeouts (one slow moment, not an outage): /health/ready stays 200 on both nodes while the publish that missed its deadline is answered", async () => {
     const redis = backend.redis!;
     for (const n of nodes) await readyStatus(n, 200);
     const sub = await connect(nodes[1]!, "listener", "slow");
@@ -143,7 +143,7 @@ describe("Redis outages", () => {
     try {
       // Sent into the stall: it misses its deadline, which alone must not drain the node.
       const inFlight = pub.request({ t: "pub", ch: "room:slow", ev: "n", data: "stalled" }, 15_000);
-      await Bun.sleep(TIMEOUT_MS * 1.3);
+      await Bun.sleep(TIMEOUT_MS * 1.2);
       redis.resume();
       late = await inFlight;
       // Past the point where the confirming probe answered (it was sent at the deadline, inside the stall).
@@ -155,11 +155,13 @@ describe("Redis outages", () => {
     }
     expect(seen.length).toBeGreaterThan(10);
     expect(seen.filter((s) => s !== 200)).toEqual([]);
+    // The stall did make a command miss its deadline: the publish sent into it was fenced and refused.
+    expect(late!).toMatchObject({ t: "err", code: "SERVICE_UNAVAILABLE" });
+    expect(nodes[0]!.logs.some((l) => l.msg === "redis command failed")).toBe(true);
     const after = await pub.request({ t: "pub", ch: "room:slow", ev: "n", data: "after" });
     expect(after.t).toBe("ok");
     await sub.next((f) => isMsg("room:slow")(f) && f.off === after.off);
-    // The stalled publish was answered one way or the other, and the subscriber saw exactly what was acknowledged.
-    const expected = late.t === "ok" ? ["before", "stalled", "after"] : ["before", "after"];
-    expect(sub.frames.filter(isMsg("room:slow")).map((f) => f.data)).toEqual(expected);
+    // The subscriber saw exactly what was acknowledged.
+    expect(sub.frames.filter(isMsg("room:slow")).map((f) => f.data)).toEqual(["before", "after"]);
   }, 60_000);
 });
