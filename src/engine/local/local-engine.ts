@@ -247,7 +247,8 @@ export class LocalEngine implements Engine {
     if (query.since === undefined) {
       // limit 0 (a plain `sub` asking only for the current offset) needs no query.
       const budget = query.maxBytes === undefined ? undefined : new ByteBudget(query.maxBytes);
-      const rows = opts.historySize > 0 && query.limit > 0 ? this.store.newest(key, window, query.limit, budget) : [];
+      // Offset 0: nothing was ever stored, so there is nothing to read.
+      const rows = opts.historySize > 0 && query.limit > 0 && top > 0 ? this.store.newest(key, window, query.limit, budget) : [];
       return { frames: rows.map((r) => r.frame), off, recovered: true, more: budget?.cut };
     }
     const since = Number(query.since);
@@ -327,7 +328,14 @@ export class LocalEngine implements Engine {
 
   health(): EngineHealth {
     const up = !this.stopped && this.store !== undefined;
-    return { up, detail: up ? "embedded engine (SQLite history)" : "embedded engine stopped", path: this.store?.path, channels: this.states.size };
+    return {
+      up,
+      detail: up ? "embedded engine (SQLite history)" : "embedded engine stopped",
+      path: this.store?.path,
+      channels: this.states.size,
+      // Last-offset lookups that read the file and those the key filter answered 0 (channels never published to).
+      offsetLookups: this.store ? { ...this.store.offsetLookups } : undefined,
+    };
   }
 
   async stop(): Promise<void> {
