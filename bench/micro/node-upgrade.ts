@@ -9,7 +9,8 @@
  * Prints per bundle and round: connects/s and server CPU µs per connect; then
  * the median of each.
  * Usage: npx bun bench/micro/node-upgrade.ts LABEL=path/to/main.js [LABEL=…]
- *   (build one with `npx bun scripts/build-node.ts .tmp/<dir>`; N=connections, default 8000; R=rounds, default 3; W=load workers, default 2)
+ *   (build one with `npx bun scripts/build-node.ts .tmp/<dir>`; N=connections, default 8000; R=rounds, default 3; W=load workers, default 2;
+ *   NODE_ARGS=extra server flags)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,8 @@ import { BENCH_API_KEY, BENCH_SECRET, BENCH_TENANT } from "../targets.ts";
 const N = Number(process.env.N ?? 8000);
 const R = Number(process.env.R ?? 3);
 const W = Number(process.env.W ?? 2);
+/** Extra flags for the server, e.g. NODE_ARGS="--cpu-prof --cpu-prof-dir=.tmp/prof". */
+const NODE_ARGS = (process.env.NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 const builds = process.argv.slice(2).map((a) => {
   const i = a.indexOf("=");
   if (i < 1) throw new Error(`expected LABEL=path/to/main.js, got ${a}`);
@@ -47,7 +50,7 @@ async function waitReady(port: number): Promise<void> {
 async function round(bundle: string, tag: string): Promise<{ perSec: number; cpuUs: number }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "sb-node-upgrade-"));
-  const server = spawnTracked(`server-${tag}`, ["node", "--expose-gc", bundle], {
+  const server = spawnTracked(`server-${tag}`, ["node", "--expose-gc", ...NODE_ARGS, bundle], {
     NODE_ENV: "production",
     CORS_ORIGINS: "*",
     WS_UPGRADES_PER_IP_PER_SEC: "0",
