@@ -39,7 +39,7 @@ export interface HeaderReader {
  * its handler's time).
  */
 export interface UpgradeRequest {
-  /** Absolute, as Request.url. */
+  /** Absolute; `new URL` of it is what `new URL(request.url)` would be (uWS's is the string as received, not normalized). */
   readonly url: string;
   readonly headers: HeaderReader;
 }
