@@ -1,4 +1,5 @@
 import { parseAddress, TrustedProxies } from "../config/trusted-proxies.ts";
+import type { HeaderReader } from "./port.ts";
 
 /**
  * The client's address for audit lines and logs. The socket's peer, unless
@@ -8,10 +9,10 @@ import { parseAddress, TrustedProxies } from "../config/trusted-proxies.ts";
  * Entries a client could have written itself (left of the first untrusted
  * hop) are never used.
  */
-export type ClientAddress = (peer: string | undefined, headers: Headers) => string | undefined;
+export type ClientAddress = (peer: string | undefined, headers: HeaderReader) => string | undefined;
 
 /** Addresses listed in `X-Forwarded-For`, or else in `Forwarded` (RFC 7239 `for=`), left (client) to right (nearest proxy). */
-function forwardedChain(headers: Headers): string[] {
+function forwardedChain(headers: HeaderReader): string[] {
   const xff = headers.get("x-forwarded-for");
   if (xff) return xff.split(",").map((s) => s.trim()).filter(Boolean);
   const fwd = headers.get("forwarded");

@@ -27,6 +27,23 @@ export interface TransportSocket<D> {
   ping(): number;
 }
 
+/** Header lookup as `Headers.get` does it: a name in any case; repeated headers joined with ", "; null when absent. */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/**
+ * What the WebSocket upgrade route reads of its request. A fetch Request is
+ * one (Bun hands its native Request); uWS hands a lighter one for
+ * `ServeOptions.upgrade` (building an undici Request per upgrade was most of
+ * its handler's time).
+ */
+export interface UpgradeRequest {
+  /** Absolute; `new URL` of it is what `new URL(request.url)` would be (uWS's is the string as received, not normalized). */
+  readonly url: string;
+  readonly headers: HeaderReader;
+}
+
 export interface TransportServer<D> {
   /** The port it listens on (the one picked when asked for 0). */
   readonly port: number | undefined;
@@ -34,9 +51,9 @@ export interface TransportServer<D> {
   publish(topic: string, data: string): number;
   subscriberCount(topic: string): number;
   /** Inside `fetch`, possibly after an await: turns the request into a WebSocket carrying `data`; `fetch` then answers undefined. */
-  upgrade(req: Request, options: { data: D }): boolean;
+  upgrade(req: UpgradeRequest, options: { data: D }): boolean;
   /** The peer of the connection `req` came on. */
-  requestIP(req: Request): { address: string } | null;
+  requestIP(req: UpgradeRequest): { address: string } | null;
   /** Lets `req` stay unanswered for up to `seconds` (long-polls, reports). */
   timeout(req: Request, seconds: number): void;
   /** Stops listening; with `closeActive`, ends open connections too. */
@@ -70,6 +87,14 @@ export interface ServeOptions<D> {
   maxRequestBodySize: number;
   /** Answers a request; undefined once `server.upgrade` took it. */
   fetch(req: Request, server: TransportServer<D>): Response | undefined | Promise<Response | undefined>;
+  /**
+   * A transport MAY hand WebSocket upgrade requests whose path is exactly
+   * `path` (any query) to `handle` instead of `fetch`, with a lighter
+   * UpgradeRequest and its URL already parsed (uWS does; Bun does not: its
+   * Request is native and its `fetch` gets them). So `fetch` must answer
+   * those requests exactly as `handle` does: both call the same route.
+   */
+  upgrade?: { path: string; handle(req: UpgradeRequest, server: TransportServer<D>, url: URL): Response | undefined | Promise<Response | undefined> };
   websocket?: SocketHandlers<D>;
   error(err: unknown): Response;
 }

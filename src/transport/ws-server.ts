@@ -11,7 +11,7 @@ import { IpAdmission } from "./ip-admission.ts";
 import { IdleWatch } from "./idle-watch.ts";
 import { answerPing } from "./ping.ts";
 // The transport port, under the Bun names this file was written with (Bun.serve is one implementation of it).
-import type { SocketHandlers as WebSocketHandler, Transport, TransportServer as Server, TransportSocket as ServerWebSocket } from "./port.ts";
+import type { SocketHandlers as WebSocketHandler, Transport, TransportServer as Server, TransportSocket as ServerWebSocket, UpgradeRequest } from "./port.ts";
 import type { SioWsData } from "./socketio/engine-session.ts";
 import { SOCKETIO_PATH, SocketIoEndpoint } from "./socketio/socketio-endpoint.ts";
 
@@ -123,7 +123,7 @@ function handlers(hub: Hub, config: Config, bursts: ConnectBurstCollector, admis
   };
 }
 
-function bearer(req: Request, url: URL): string | undefined {
+function bearer(req: UpgradeRequest, url: URL): string | undefined {
   const h = req.headers.get("authorization");
   if (h) {
     const m = /^Bearer\s+(.+)$/i.exec(h);
@@ -141,12 +141,12 @@ export function serve(d: ServeDeps): Server<SocketData> {
   let lastData: ConnData | undefined;
   const clientAddress = clientAddressResolver(config.trustProxy);
   /** Only behind a trusted proxy is there anything to keep beyond the socket's own peer address. */
-  const forwardedIp = config.trustProxy ? (req: Request, server: Server<ConnData>) => clientAddress(server.requestIP(req)?.address, req.headers) : () => undefined;
+  const forwardedIp = config.trustProxy ? (req: UpgradeRequest, server: Server<ConnData>) => clientAddress(server.requestIP(req)?.address, req.headers) : () => undefined;
 
   /** Synchronous whenever the token can be checked at once (HS256): an upgrade then needs no promise. */
   const sio = new SocketIoEndpoint({ config, hub, verifier, logger: d.logger });
 
-  function upgrade(req: Request, server: Server<SocketData>, url: URL): Response | undefined | Promise<Response | undefined> {
+  function upgrade(req: UpgradeRequest, server: Server<SocketData>, url: URL): Response | undefined | Promise<Response | undefined> {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new SwitchboardError("BAD_REQUEST", "this endpoint expects a WebSocket upgrade"));
     }
@@ -188,14 +188,14 @@ export function serve(d: ServeDeps): Server<SocketData> {
     return accept(req, server, verified);
   }
 
-  function accept(req: Request, server: Server<SocketData>, preauth: Principal | undefined): Response | undefined {
+  function accept(req: UpgradeRequest, server: Server<SocketData>, preauth: Principal | undefined): Response | undefined {
     lastData = hub.newConnData(preauth, forwardedIp(req, server as Server<ConnData>));
     if (server.upgrade(req, { data: lastData })) return undefined;
     return errorResponse(new SwitchboardError("BAD_REQUEST", "WebSocket upgrade failed"));
   }
 
   /** `e` is the verifier's AUTHENTICATION_FAILED (TokenVerifier.verifyNow fails with nothing else). */
-  function refuse(req: Request, server: Server<SocketData>, e: SwitchboardError): Response {
+  function refuse(req: UpgradeRequest, server: Server<SocketData>, e: SwitchboardError): Response {
     hub.deps.metrics.authFailures.inc();
     hub.deps.metrics.errors.inc({ code: "AUTHENTICATION_FAILED" });
     // The path says which endpoint and how; the logger redacts an access_token in it.
@@ -225,6 +225,8 @@ export function serve(d: ServeDeps): Server<SocketData> {
       }
       return app.fetch(req, { server });
     },
+    // The same route for uWS's lighter upgrade requests (Bun sends them to fetch above).
+    upgrade: { path: WS_PATH, handle: upgrade },
     websocket: handlers(hub, config, new ConnectBurstCollector(d.logger, () => d.transport.collectGarbage(), d.onForcedGc), admission, sio),
     error(err) {
       d.logger.error("unhandled server error", { err });

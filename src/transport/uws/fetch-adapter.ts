@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
 import { STATUS_CODES } from "node:http";
+import type { HeaderReader } from "../port.ts";
 
 const decoder = new TextDecoder();
 
@@ -25,6 +26,29 @@ export interface RequestHead {
   url: string;
   /** Name/value pairs as uWS read them (names lower-case); `Request` takes them as they are. */
   headers: [string, string][];
+}
+
+/** HTTP whitespace around a value, which undici's Headers strips too. */
+const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * `Headers.get` over the pairs uWS read, without building a Headers: the
+ * name in any case, each value trimmed of HTTP whitespace, repeats joined
+ * with ", " ("; " for cookie), null when absent (as undici answers).
+ */
+export class HeaderList implements HeaderReader {
+  constructor(private readonly pairs: readonly [string, string][]) {}
+
+  get(name: string): string | null {
+    const n = name.toLowerCase();
+    let out: string | null = null;
+    for (const h of this.pairs) {
+      if (h[0] !== n) continue;
+      const v = h[1].replace(EDGE_WHITESPACE, "");
+      out = out === null ? v : out + (n === "cookie" ? "; " : ", ") + v;
+    }
+    return out;
+  }
 }
 
 /** The first value of header `name` (lower-case), or undefined. */
