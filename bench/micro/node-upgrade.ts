@@ -10,7 +10,7 @@
  * the median of each.
  * Usage: npx bun bench/micro/node-upgrade.ts LABEL=path/to/main.js [LABEL=…]
  *   (build one with `npx bun scripts/build-node.ts .tmp/<dir>`; N=connections, default 8000; R=rounds, default 3; W=load workers, default 2;
- *   NODE_ARGS=extra server flags)
+ *   NODE_ARGS=extra server flags; LOG_LEVEL=the server's, default warn: info writes the audit lines)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,7 +60,7 @@ async function round(bundle: string, tag: string): Promise<{ perSec: number; cpu
     JWT_SECRET: BENCH_SECRET,
     API_KEYS: BENCH_API_KEY,
     DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     WS_RATE_LIMIT_PER_SEC: "0",
     WS_MAX_CONNECTIONS_PER_USER: "0",
     NODE_ID: `micro-${tag}`,
