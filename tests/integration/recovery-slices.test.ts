@@ -140,4 +140,33 @@ describe.each(["local", "redis"] as const)("%s engine", (engine) => {
     recovering.close();
     publisher.close();
   }, 180_000);
+
+  test("a refresh that takes the room away while its 3 MB recovery is under way ends the recovery with AUTHORIZATION_FAILED for that sub: part of the backlog at most, nothing of the room after, the connection goes on", async () => {
+    const publishHttp = async (data: unknown) => {
+      const r = await s.api("/v1/publish", { method: "POST", json: { tenant: "t1", ch: "room:revoke", ev: "fill", data } });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { off: string }).off;
+    };
+    const since = await publishHttp({ i: 0 });
+    const filler = "x".repeat(100_000);
+    for (let i = 1; i <= 30; i++) await publishHttp({ i, filler });
+    const c = (await TestClient.auth(s.wsUrl, await token({ sub: "nurse", tenant: "t1", rooms: ["revoke", "side"] }))).client;
+    const mark = c.frames.length;
+    // The sub and the refresh leave together: the refresh is read while the backlog goes out slice by slice.
+    c.send({ t: "sub", id: 77, ch: "room:revoke", since });
+    c.send({ t: "refresh", id: 78, token: await token({ sub: "nurse", tenant: "t1", rooms: ["side"] }) });
+    expect(await c.next((f) => f.id === 78, 30_000)).toMatchObject({ t: "ok" });
+    const ended = await c.next((f) => f.id === 77, 60_000);
+    expect(ended).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
+    const endAt = c.frames.indexOf(ended);
+    // Not the whole backlog: the recovery stopped at the first slice after the refresh.
+    expect(msgsOf(c, "room:revoke", mark, endAt).length).toBeLessThan(30);
+    // Nothing of the room after: not the rest of the backlog, not a later publication.
+    await publishHttp({ i: "after" });
+    expect(await c.request({ t: "sub", ch: "room:side" })).toMatchObject({ t: "ok" });
+    expect(await c.request({ t: "sub", ch: "room:revoke" })).toMatchObject({ t: "err", code: "AUTHORIZATION_FAILED" });
+    expect(msgsOf(c, "room:revoke", endAt)).toEqual([]);
+    expect(c.closeCode).toBeUndefined();
+    c.close();
+  }, 120_000);
 });
