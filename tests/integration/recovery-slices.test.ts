@@ -30,13 +30,16 @@ describe.each(["local", "redis"] as const)("%s engine", (engine) => {
     await redis?.stop();
   }, 60_000);
 
+  /** Publishes over HTTP (one `fill` event) and answers its offset. */
+  const fill = async (ch: string, data: unknown): Promise<string> => {
+    const r = await s.api("/v1/publish", { method: "POST", json: { tenant: "t1", ch, ev: "fill", data } });
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { off: string }).off;
+  };
+
   test("a 3 MB recovery while others publish and round-trip: backlog then live, each once and in order, and the node answers other sockets meanwhile", async () => {
     // The backlog: 30 messages of ~110 KB after a first one (3.3 MB, under the 4 MiB recovery cap).
-    const publishHttp = async (data: unknown) => {
-      const r = await s.api("/v1/publish", { method: "POST", json: { tenant: "t1", ch: "room:big", ev: "fill", data } });
-      expect(r.status).toBe(200);
-      return ((await r.json()) as { off: string }).off;
-    };
+    const publishHttp = (data: unknown) => fill("room:big", data);
     const since = await publishHttp({ i: 0 });
     const filler = "y".repeat(110_000);
     for (let i = 1; i <= 30; i++) await publishHttp({ i, filler });
@@ -142,11 +145,7 @@ describe.each(["local", "redis"] as const)("%s engine", (engine) => {
   }, 180_000);
 
   test("a refresh that takes the room away while its 3 MB recovery is under way ends the recovery with AUTHORIZATION_FAILED for that sub: part of the backlog at most, nothing of the room after, the connection goes on", async () => {
-    const publishHttp = async (data: unknown) => {
-      const r = await s.api("/v1/publish", { method: "POST", json: { tenant: "t1", ch: "room:revoke", ev: "fill", data } });
-      expect(r.status).toBe(200);
-      return ((await r.json()) as { off: string }).off;
-    };
+    const publishHttp = (data: unknown) => fill("room:revoke", data);
     const since = await publishHttp({ i: 0 });
     const filler = "x".repeat(100_000);
     for (let i = 1; i <= 30; i++) await publishHttp({ i, filler });
