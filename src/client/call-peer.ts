@@ -63,6 +63,10 @@ export function connectPeer(calls: Calls, pc: RTCPeerConnection, call: string, o
         calls.signal(call, "answer", pc.localDescription?.toJSON(), m.from);
       }
     } else if (m.t === "ice") {
+      // Signals are applied in order, so a candidate with no remote description belongs to an offer this end never
+      // applied: one that came before this link existed (the other end offered while this one was still setting up)
+      // or one a collision ignored. It cannot be added; negotiation goes on with the next offer.
+      if (!pc.remoteDescription) return;
       try {
         await pc.addIceCandidate(m.data);
       } catch (err) {
